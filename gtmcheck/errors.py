@@ -1,0 +1,113 @@
+"""Every exception gtmcheck raises, in one place.
+
+    GtmcheckError                 anything gtmcheck raises on purpose
+    ├── SpecError                 a checklist or project file is unusable (exit 2); carries file:line:column
+    │   └── EnvVarError           a ``${VAR}`` has no value in the environment
+    ├── ConfigError               a usable file asks for something that cannot be had (unknown environment)
+    ├── CheckFailed               a DoD item was verified and is not done (expected vs received)
+    ├── CheckError                a DoD item could not be verified (network, CRM down): status ``error``
+    └── NotConfigured             a DoD item has no way of being verified in this checklist
+
+User errors are printed at the CLI edge as one line plus a fix hint; check outcomes are shown by the
+pytest plugin's ``repr_failure``. Neither shows a Python traceback unless asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class GtmcheckError(Exception):
+    """Base class of every error gtmcheck raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file, 1-based, as editors and CI annotations count."""
+
+    file: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class SpecError(GtmcheckError):
+    """A checklist or project file cannot be used as written.
+
+    The message says what is wrong; ``hint`` says how to fix it. ``str()`` gives the one-line
+    ``file:line:column: message (hint)`` form that the CLI and pytest collection print.
+    """
+
+    def __init__(self, message: str, location: Location | None = None, hint: str = "") -> None:
+        self.message = message
+        self.location = location
+        self.hint = hint
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        fix = f" Fix: {self.hint}" if self.hint else ""
+        return f"{where}{self.message.rstrip('.')}.{fix}"
+
+
+class EnvVarError(SpecError):
+    """A ``${VAR}`` reference names a variable that is not set. The value is never shown."""
+
+
+class ConfigError(GtmcheckError):
+    """A valid file asks for something that does not exist (an unknown environment, a missing file)."""
+
+
+@dataclass
+class Evidence:
+    """What a check saw, kept for the report: a short summary plus details for the record."""
+
+    summary: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_text(self) -> str:
+        return self.summary
+
+
+class CheckFailed(GtmcheckError):
+    """A DoD item was checked and is not done."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: str | None = None,
+        received: str | None = None,
+        evidence: Evidence | None = None,
+    ) -> None:
+        self.message = message
+        self.expected = expected
+        self.received = received
+        self.evidence = evidence or Evidence()
+        super().__init__(message)
+
+
+class CheckError(GtmcheckError):
+    """A DoD item could not be verified: the system under test did not answer as needed."""
+
+    def __init__(self, message: str, *, evidence: Evidence | None = None) -> None:
+        self.message = message
+        self.evidence = evidence or Evidence()
+        super().__init__(message)
+
+
+class NotConfigured(GtmcheckError):
+    """A DoD item is neither verified by the checklist nor attested: it counts as not done."""
+
+
+def relpath(path: Path | str) -> str:
+    """Show a path relative to the working directory when it is below it, as pytest does."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)

@@ -1,0 +1,59 @@
+"""What a kind provides, and the pieces it hands to the rest of gtmcheck.
+
+A kind knows one definition of done: its schema fragment, its lint rules and how each DoD item is
+verified. It knows nothing of pytest, the CLI or report formats, and talks to vendors only through the
+``RunContext`` it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from ..errors import Evidence, Location
+
+if TYPE_CHECKING:
+    from ..context import RunContext
+    from ..findings import Finding
+    from ..spec import Checklist
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verifiable unit of a DoD item: ``UTM-URLS-RESOLVE[spring-launch]`` is one check.
+
+    ``run`` returns the evidence of a pass, raises ``CheckFailed`` when the item is not done and
+    ``CheckError`` when it could not be verified.
+    """
+
+    dod_id: str
+    run: Callable[[RunContext], Evidence]
+    location: Location
+    param: str | None = None
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.dod_id}[{self.param}]" if self.param else self.dod_id
+
+
+@runtime_checkable
+class Kind(Protocol):
+    """The contract every kind module fulfils (checked when kinds are registered)."""
+
+    name: str
+    schema: Mapping[str, Any]  # JSON Schema ``properties`` for the kind's own keys
+    closed: bool  # False while a kind is not built: unknown keys are then allowed
+
+    @property
+    def validation_schema(self) -> Mapping[str, Any]: ...
+
+    def prepare(self, checklist: Checklist) -> None:
+        """Compile what the checks need (patterns, files); raise SpecError at a line if impossible."""
+
+    def lint(self, checklist: Checklist) -> Iterable[Finding]:
+        """Static findings; never touches the network."""
+
+    def checks(self, checklist: Checklist) -> Iterable[Check]:
+        """The automated checks this checklist configures; DoD items without one are manual or not configured."""

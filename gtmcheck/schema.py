@@ -1,0 +1,241 @@
+"""The published JSON Schemas, and validation that points at the offending YAML line.
+
+Each kind owns the schema fragment for its own keys (``Kind.schema``); this module adds the header every
+checklist shares and builds two things from the same parts: one schema per kind, used to validate (so a
+typo gets "unknown key 'rulez', did you mean 'rules'?"), and the combined schema that ``gtmcheck schema``
+prints for editors (yaml-language-server autocompletes checklists from it).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from .dod import KINDS, TEMPLATES, WorkType
+from .errors import SpecError
+from .yamlfile import Document
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+EMAIL = {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$", "x-hint": "write an email address such as jane@acme.example"}
+DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "x-hint": "write the date as YYYY-MM-DD"}
+ITEM_ID = {"type": "string", "pattern": r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$", "x-hint": "use a DoD item id such as UTM-URLS-RESOLVE"}
+
+HEADER: dict[str, Any] = {
+    "version": {"const": 1, "description": "Checklist format version.", "x-hint": "write `version: 1`"},
+    "kind": {"enum": list(KINDS), "description": "What this checklist is the definition of done for."},
+    "name": {"type": "string", "minLength": 1, "description": "A human name, shown in reports."},
+    "description": {"type": "string"},
+    "owner": {**EMAIL, "description": "Who answers for this piece of the stack once it is live."},
+    "built_by": {**EMAIL, "description": "Who built it; never the person who signs it off."},
+    "work_type": {
+        "enum": [w.value for w in WorkType],
+        "description": "Overrides the kind's default work type, which decides the signer's role.",
+    },
+    "signoff": {
+        "type": "object",
+        "description": "Who accepted the work, in which role, on which day.",
+        "required": ["by", "role", "on"],
+        "additionalProperties": False,
+        "properties": {"by": EMAIL, "role": {"type": "string", "minLength": 1}, "on": DATE},
+    },
+    "manual": {
+        "type": "array",
+        "description": "DoD items verified by a person, with evidence.",
+        "items": {
+            "type": "object",
+            "required": ["id"],
+            "additionalProperties": False,
+            "properties": {
+                "id": ITEM_ID,
+                "evidence": {"type": "string", "description": "A link or a short record of what was seen."},
+                "attested_by": EMAIL,
+                "on": DATE,
+                "note": {"type": "string"},
+            },
+        },
+    },
+}
+REQUIRED = ["kind", "name", "owner", "built_by"]
+
+
+def kind_schema(kind: str, fragment: Mapping[str, Any], *, closed: bool = True) -> dict[str, Any]:
+    """The full schema of one kind's checklists: the shared header plus the kind's own keys."""
+    props = {**HEADER, **fragment}
+    props["kind"] = {"const": kind}
+    return {
+        "$schema": DRAFT,
+        "title": f"gtmcheck {kind} checklist (v1)",
+        "type": "object",
+        "required": REQUIRED,
+        "properties": props,
+        "additionalProperties": not closed,
+    }
+
+
+def checklist_schema(fragments: Mapping[str, tuple[Mapping[str, Any], bool]]) -> dict[str, Any]:
+    """The combined schema for editors: the header, then each kind's keys when ``kind`` says so."""
+    branches = []
+    for kind, (fragment, _closed) in fragments.items():
+        items = [item.id for item in TEMPLATES[kind]]
+        manual_ids = {"properties": {"manual": {"items": {"properties": {"id": {"enum": items}}}}}}
+        branches.append(
+            {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+             "then": {"properties": dict(fragment), **manual_ids}}
+        )
+    open_kinds = [k for k, (_f, closed) in fragments.items() if not closed]
+    schema: dict[str, Any] = {
+        "$schema": DRAFT,
+        "$id": "https://gtmcheck.example/schema/checklist-v1.json",
+        "title": "gtmcheck checklist (v1)",
+        "description": "A definition of done for one piece of GTM infrastructure (*.gtm.yml).",
+        "type": "object",
+        "required": REQUIRED,
+        "properties": HEADER,
+        "allOf": branches,
+    }
+    if not open_kinds:
+        schema["unevaluatedProperties"] = False
+    else:
+        schema["if"] = {"properties": {"kind": {"enum": open_kinds}}}
+        schema["else"] = {"unevaluatedProperties": False}
+    return schema
+
+
+def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
+    """The schema of ``gtmcheck.yml``."""
+    secret = {"type": "string", "description": "Write it as ${ENV_VAR}; never commit a token."}
+    environment = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "description": {"type": "string"},
+            "crm": {
+                "type": "object",
+                "required": ["type"],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {"enum": list(crm_types)},
+                    "scenario": {"type": "string", "description": "Sandbox only: the scenario file."},
+                    "token": secret,
+                    "base_url": {"type": "string", "description": "Point the connector at another host."},
+                    "instance_url": {"type": "string"},
+                    "api_version": {"type": "string"},
+                    "plan": {"enum": ["starter", "professional", "enterprise"]},
+                },
+            },
+            "warehouse": {
+                "type": "object",
+                "required": ["url"],
+                "additionalProperties": False,
+                "properties": {"url": {"type": "string", "description": "Any SQLAlchemy URL."}},
+            },
+            "web": {
+                "type": "object",
+                "required": ["type"],
+                "additionalProperties": False,
+                "description": "How campaign URLs are fetched: the live internet or the sandbox site.",
+                "properties": {
+                    "type": {"enum": ["live", "sandbox"]},
+                    "site": {"type": "string", "description": "Sandbox only: a scenario file with a `site:`."},
+                    "timeout": {"type": "number", "exclusiveMinimum": 0},
+                },
+            },
+            "writes": {"type": "boolean", "description": "Synthetic records may be created here."},
+        },
+    }
+    return {
+        "$schema": DRAFT,
+        "$id": "https://gtmcheck.example/schema/project-v1.json",
+        "title": "gtmcheck project (gtmcheck.yml)",
+        "type": "object",
+        "required": ["version", "environments"],
+        "additionalProperties": False,
+        "properties": {
+            "version": {"const": 1, "x-hint": "write `version: 1`"},
+            "environments": {"type": "object", "minProperties": 1, "additionalProperties": environment},
+            "default_environment": {"type": "string"},
+            "checks": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Folders or files holding checklists; default [checks].",
+            },
+        },
+    }
+
+
+_TYPE_NAMES = {
+    "object": "a mapping", "array": "a list", "string": "a string", "integer": "a whole number",
+    "number": "a number", "boolean": "true or false", "null": "empty",
+}
+
+
+def _typename(value: Any) -> str:
+    for name, cls in (("a mapping", dict), ("a list", list), ("true or false", bool), ("a string", str)):
+        if isinstance(value, cls):
+            return name
+    if value is None:
+        return "empty"
+    return "a number"
+
+
+def _where(path: Iterable[Any]) -> str:
+    parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in path]
+    return "".join(parts).lstrip(".") or "the document"
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    while error.context:
+        error = best_match(error.context) or error
+        if error.context is None:
+            break
+    return error
+
+
+def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
+    path = tuple(error.absolute_path)
+    where = _where(path)
+    hint = str(error.schema.get("x-hint", "")) if isinstance(error.schema, dict) else ""
+    v = error.validator
+    if v in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
+        allowed = sorted((error.schema.get("properties") or {}).keys()) if isinstance(error.schema, dict) else []
+        extra = [k for k in error.instance if k not in allowed] or list(error.instance)
+        key = extra[0]
+        close = difflib.get_close_matches(key, allowed, n=1)
+        fix = f"did you mean `{close[0]}`?" if close else f"remove it; allowed keys here: {', '.join(allowed)}"
+        return SpecError(f"unknown key {key!r} in {where}", doc.location((*path, key), key=True), fix)
+    loc = doc.location(path, key=False)
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return SpecError(f"{where} is missing the required key {missing!r}", loc, hint or f"add `{missing}:`")
+    if v == "type":
+        expected = error.validator_value
+        names = " or ".join(_TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
+        return SpecError(f"{where} must be {names}, not {_typename(error.instance)}", loc, hint or f"write {names}")
+    if v in ("enum", "const"):
+        options = error.validator_value if v == "enum" else [error.validator_value]
+        shown = ", ".join(str(o) for o in options)
+        value = error.instance if isinstance(error.instance, str) and len(error.instance) < 60 else None
+        close = difflib.get_close_matches(value, [str(o) for o in options], n=1) if value else []
+        fix = hint or (f"did you mean `{close[0]}`?" if close else f"use one of: {shown}")
+        got = f" {value!r}" if value is not None else ""
+        return SpecError(f"{where}{got} is not allowed; expected one of: {shown}", loc, fix)
+    if v == "pattern":
+        return SpecError(f"{where} is not in the expected form", loc, hint or f"match {error.validator_value}")
+    if v in ("minLength", "minItems", "minProperties"):
+        return SpecError(f"{where} must not be empty", loc, hint or "give it a value")
+    return SpecError(f"{where}: {error.validator} constraint failed", loc, hint or "see `gtmcheck schema`")
+
+
+def validate(doc: Document, schema: Mapping[str, Any]) -> None:
+    """Raise the first schema violation, in file order, as a SpecError at its line and column."""
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = [_leaf(e) for e in validator.iter_errors(doc.data)]
+    if not errors:
+        return
+    specs = [_to_spec_error(e, doc) for e in errors]
+    specs.sort(key=lambda s: (s.location.line, s.location.column) if s.location else (0, 0))
+    raise specs[0]

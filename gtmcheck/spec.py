@@ -1,0 +1,137 @@
+"""Checklists: load a ``*.gtm.yml`` file, validate it against its kind's schema, give it a typed header.
+
+Everything that can be wrong with a file is found here, at collection time, and raised as a
+``SpecError`` at its line: a bad checklist is never a fake test failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import envvars, yamlfile
+from .dod import DEFAULT_WORK_TYPE, KINDS, TEMPLATES, DodItem, WorkType
+from .errors import Location, SpecError
+from .schema import HEADER, validate
+from .yamlfile import Document, JsonPath
+
+CHECKLIST_SUFFIXES = (".gtm.yml", ".gtm.yaml")
+
+
+@dataclass(frozen=True)
+class Signoff:
+    """Who accepted the work."""
+
+    by: str
+    role: str
+    on: str
+
+
+@dataclass(frozen=True)
+class ManualItem:
+    """A DoD item a person verified, with the evidence they saw."""
+
+    id: str
+    evidence: str | None
+    attested_by: str | None
+    on: str | None
+    index: int
+
+
+@dataclass
+class Checklist:
+    """A loaded, validated checklist: the typed header plus the kind's raw (validated) body."""
+
+    doc: Document
+    kind: str
+    name: str
+    owner: str
+    built_by: str
+    signoff: Signoff | None
+    work_type: WorkType
+    manual: dict[str, ManualItem]
+    cache: dict[str, Any] = field(default_factory=dict)  # kinds keep compiled forms here
+
+    @property
+    def path(self) -> Path:
+        return self.doc.path
+
+    @property
+    def display(self) -> str:
+        return self.doc.display
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.doc.data
+        return data
+
+    @property
+    def dod(self) -> tuple[DodItem, ...]:
+        return TEMPLATES[self.kind]
+
+    def location(self, path: JsonPath = (), *, key: bool = False) -> Location:
+        return self.doc.location(path, key=key)
+
+
+def is_checklist(path: Path) -> bool:
+    return path.name.endswith(CHECKLIST_SUFFIXES)
+
+
+def load_checklist(path: Path) -> Checklist:
+    """Parse, expand ``${ENV}``, validate and type one checklist file."""
+    from .kinds import get_kind  # kinds import spec; import late to keep the layers one-way
+
+    doc = yamlfile.load(path)
+    if not isinstance(doc.data, dict):
+        raise SpecError(
+            "a checklist must be a mapping of keys", doc.location(()), "start with `kind:` and `name:` lines"
+        )
+    kind_name = doc.data.get("kind")
+    if kind_name not in KINDS:
+        where = doc.location(("kind",)) if "kind" in doc.data else doc.location(())
+        got = f" {kind_name!r}" if isinstance(kind_name, str) else ""
+        raise SpecError(
+            f"unknown or missing kind{got}",
+            where,
+            f"add `kind:` with one of: {', '.join(KINDS)}",
+        )
+    envvars.expand(doc)
+    kind = get_kind(kind_name)
+    validate(doc, kind.validation_schema)
+    data = doc.data
+    signoff = Signoff(**data["signoff"]) if "signoff" in data else None
+    manual: dict[str, ManualItem] = {}
+    ids = {item.id for item in TEMPLATES[kind_name]}
+    for i, entry in enumerate(data.get("manual", [])):
+        if entry["id"] not in ids:
+            raise SpecError(
+                f"manual item {entry['id']!r} is not in the {kind_name} definition of done",
+                doc.location(("manual", i, "id")),
+                f"use one of: {', '.join(sorted(ids))}",
+            )
+        if entry["id"] in manual:
+            raise SpecError(
+                f"manual item {entry['id']!r} is attested twice",
+                doc.location(("manual", i, "id")),
+                "keep one entry per DoD item",
+            )
+        manual[entry["id"]] = ManualItem(
+            entry["id"], entry.get("evidence"), entry.get("attested_by"), entry.get("on"), i
+        )
+    checklist = Checklist(
+        doc=doc,
+        kind=kind_name,
+        name=data["name"],
+        owner=data["owner"],
+        built_by=data["built_by"],
+        signoff=signoff,
+        work_type=WorkType(data.get("work_type", DEFAULT_WORK_TYPE[kind_name])),
+        manual=manual,
+    )
+    kind.prepare(checklist)
+    return checklist
+
+
+def header_keys() -> frozenset[str]:
+    return frozenset(HEADER)
