@@ -43,9 +43,7 @@ def sample() -> list[Finding]:
     return [
         ENCODED.finding(Location("checks/utm.gtm.yml", 12, 7), "URL has %2520 in utm_campaign"),
         OWNER.finding(Location("checks/routing.gtm.yml", 3, 8), "owner bob@acme.example is not known"),
-        ENCODED.finding(
-            Location("checks/utm.gtm.yml", 4, 3), "URL has %253D", hint="replace %253D with ="
-        ),
+        ENCODED.finding(Location("checks/utm.gtm.yml", 4, 3), "URL has %253D", hint="replace %253D with ="),
     ]
 
 
@@ -194,7 +192,8 @@ def test_sarif_info_is_note_and_rule_without_texts() -> None:
     _validate(log)
     run = log["runs"][0]
     assert run["results"][0]["level"] == "note"
-    assert run["results"][0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 1, "startColumn": 1}
+    region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 1, "startColumn": 1}
     rule = run["tool"]["driver"]["rules"][0]
     assert rule["shortDescription"] == {"text": "style.lowercase"}
     assert "help" not in rule
