@@ -7,6 +7,7 @@ value is registered as a secret so that no report or log can show it.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Mapping
@@ -49,18 +50,38 @@ def expand_string(text: str, env: Mapping[str, str], where: Any = None) -> str:
     return _REF.sub(sub, text)
 
 
-def expand(doc: Document, path: JsonPath = (), env: Mapping[str, str] | None = None) -> Any:
-    """Return a copy of the data under ``path`` with every string expanded, in place in ``doc.data``."""
+def expanded(doc: Document, path: JsonPath = (), env: Mapping[str, str] | None = None) -> Any:
+    """A copy of the data under ``path`` with every string expanded; ``doc`` itself is left as written.
+
+    Expanding the source again (a second ``Project.environment()`` call) must not expand a value's
+    own ``${`` (from ``$${`` or from a variable's value) a second time.
+    """
     environ = os.environ if env is None else env
-    root = doc.get(path)
-    for sub_path, value in list(walk_strings(root, path)):
+    root = copy.deepcopy(doc.get(path))
+    if isinstance(root, str):
+        return _expand_one(doc, path, root, environ)
+    for sub_path, value in list(walk_strings(root)):
         if "$" not in value:
             continue
-        new = expand_string(value, environ, lambda p=sub_path: doc.location(p))
-        parent = doc.get(sub_path[:-1]) if sub_path else None
-        if parent is None:
-            return new
-        parent[sub_path[-1]] = new
-        if isinstance(sub_path[-1], str) and secrets.SECRET_KEYS.search(sub_path[-1]):
-            secrets.register(new)
-    return doc.get(path)
+        parent = root
+        for part in sub_path[:-1]:
+            parent = parent[part]
+        parent[sub_path[-1]] = _expand_one(doc, (*path, *sub_path), value, environ)
+    return root
+
+
+def _expand_one(doc: Document, path: JsonPath, value: str, environ: Mapping[str, str]) -> str:
+    new = expand_string(value, environ, lambda: doc.location(path))
+    if path and isinstance(path[-1], str) and secrets.SECRET_KEYS.search(path[-1]):
+        secrets.register(new)
+    return new
+
+
+def expand(doc: Document, path: JsonPath = (), env: Mapping[str, str] | None = None) -> Any:
+    """Expand every string under ``path`` in place in ``doc.data`` (once, right after loading); return it."""
+    new = expanded(doc, path, env)
+    if not path:
+        doc.data = new
+    else:
+        doc.get(path[:-1])[path[-1]] = new
+    return new

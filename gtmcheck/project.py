@@ -88,7 +88,7 @@ class Project:
             raise ConfigError(
                 f"unknown environment {name!r}; {PROJECT_FILE} defines: {', '.join(envs)}"
             )
-        raw = envvars.expand(self.doc, ("environments", name))
+        raw = envvars.expanded(self.doc, ("environments", name))  # the doc stays as written
         for path, value in walk_strings(raw):
             if path and isinstance(path[-1], str) and secrets.SECRET_KEYS.search(path[-1]):
                 secrets.register(value)
@@ -153,5 +153,7 @@ def load_project(start: Path | None = None, project_file: Path | None = None) ->
         return Project(root=root if root.is_dir() else root.parent, doc=None, default_environment=None,
                        check_paths=["checks"])
     if not path.is_file():
-        raise SpecError("project file not found", Location(str(path)), f"create {PROJECT_FILE} or fix the path")
+        raise SpecError(
+            "project file not found", Location(str(path)), f"create {PROJECT_FILE} or fix the path"
+        )
     return _load_project_file(path.resolve())

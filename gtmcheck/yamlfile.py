@@ -9,6 +9,7 @@ a "billion laughs" document fails fast with a clear message instead of eating th
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,18 +28,45 @@ MAX_DEPTH = 64
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema scalars: no yes/no/on/off booleans, no implicit dates."""
+    """SafeLoader with YAML 1.2 core-schema scalars.
+
+    No yes/no/on/off booleans, no implicit dates, no sexagesimal
+    (``9:30``), underscored (``2026_11``) or leading-zero octal (``0755``) numbers.
+    """
 
 
+_YAML11_ONLY = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int",
+                "tag:yaml.org,2002:float")
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML11_ONLY]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+_INT_12 = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_12 = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT_12, list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """YAML 1.2 core integers: decimal (leading zeros allowed), ``0o`` octal, ``0x`` hexadecimal."""
+    value = str(loader.construct_scalar(node))
+    if not _INT_12.match(value):
+        raise yaml.constructor.ConstructorError(None, None, f"{value!r} is not an integer", node.start_mark)
+    if value.startswith(("0o", "0x")):
+        return int(value[2:], 8 if value[1] == "o" else 16)
+    return int(value, 10)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -78,47 +106,115 @@ class Document:
         return node
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+class _Lines:
+    """Line and column of a character offset, counting lines as editors do (LF, CRLF or CR).
+
+    PyYAML's own marks also break lines at U+0085, U+2028 and U+2029, which would put every later
+    error on the wrong line.
+    """
+
+    _BREAK = re.compile(r"\r\n?|\n")
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0, *(m.end() for m in self._BREAK.finditer(text))]
+
+    def position(self, index: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, index)
+        return line, index - self.starts[line - 1] + 1
 
 
 class _Builder:
     """Turns a composed node graph into plain data, recording marks and bounding alias expansion."""
 
-    def __init__(self, loader: _Loader, doc: Document) -> None:
+    def __init__(self, loader: _Loader, doc: Document, lines: _Lines) -> None:
         self.loader = loader
         self.doc = doc
-        self.count = 0
+        self.lines = lines
+        self.sizes: dict[int, int] = {}  # id(collection node) -> values it expands to (capped)
+        self.sizing: set[int] = set()  # collections being sized: meeting one again means a cycle
+        self.merged: dict[int, list[tuple[str, yaml.Node, yaml.Node]]] = {}
+        self.merging: set[int] = set()
+
+    def mark(self, node: yaml.Node) -> tuple[int, int]:
+        return self.lines.position(node.start_mark.index)
 
     def error(self, node: yaml.Node, message: str, hint: str) -> SpecError:
-        line, col = _mark(node)
+        line, col = self.mark(node)
         return SpecError(message, Location(self.doc.display, line, col), hint)
 
-    def build(self, node: yaml.Node, path: JsonPath) -> Any:
-        self.count += 1
-        if self.count > MAX_VALUES:
+    def children(self, node: yaml.Node) -> list[yaml.Node]:
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        if isinstance(node, yaml.MappingNode):
+            return [value for _key, _key_node, value in self.pairs(node)]
+        return []
+
+    def size(self, node: yaml.Node) -> int:
+        """How many values ``node`` expands to once aliases are followed.
+
+        Counted without expanding them (memoised per node, capped just above the limit), so a
+        "billion laughs" costs nothing.
+        """
+        if isinstance(node, yaml.ScalarNode):
+            return 1
+        known = self.sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in self.sizing:
             raise self.error(
-                node,
-                f"the document expands to more than {MAX_VALUES:,} values",
-                "remove deeply nested aliases (*name); a checklist never needs this many values",
+                node, "an anchored value contains an alias (*name) to itself",
+                "aliases must not refer to the value they sit in; copy the value instead",
             )
+        self.sizing.add(id(node))
+        total = 1
+        for child in self.children(node):
+            total += self.size(child)
+            if total > MAX_VALUES:
+                break
+        self.sizing.discard(id(node))
+        self.sizes[id(node)] = total
+        return total
+
+    def check_size(self, root: yaml.Node) -> None:
+        if self.size(root) <= MAX_VALUES:
+            return
+        node = root  # point at the innermost anchored value that alone goes over the limit
+        while True:
+            big = next((c for c in self.children(node) if self.size(c) > MAX_VALUES), None)
+            if big is None:
+                break
+            node = big
+        raise self.error(
+            node,
+            f"the document expands to more than {MAX_VALUES:,} values through aliases",
+            "remove deeply nested aliases (*name); a checklist never needs this many values",
+        )
+
+    def build(self, node: yaml.Node, path: JsonPath) -> Any:
         if len(path) > MAX_DEPTH:
             raise self.error(node, f"nesting deeper than {MAX_DEPTH} levels", "flatten the structure")
-        self.doc.marks.setdefault(path, _mark(node))
+        self.doc.marks.setdefault(path, self.mark(node))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, path)
+            out: dict[str, Any] = {}
+            for key, key_node, value_node in self.pairs(node):
+                child = (*path, key)
+                self.doc.key_marks[child] = self.mark(key_node)
+                out[key] = self.build(value_node, child)
+            return out
         raise self.error(node, "unsupported YAML node", "use plain mappings, lists and scalars")
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         try:
             value = self.loader.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
+        except (yaml.constructor.ConstructorError, ValueError, KeyError, TypeError) as exc:
+            # unknown tags, and explicit tags whose text does not fit (``!!int abc``, ``!!bool maybe``)
             raise self.error(
-                node, f"unsupported YAML tag {node.tag!r}", "remove the tag; checklists hold plain values"
+                node, f"unsupported YAML tag {node.tag!r} on {node.value!r}"[:200],
+                "remove the tag; checklists hold plain values",
             ) from exc
         if not isinstance(value, _JSON_SCALARS):
             raise self.error(
@@ -126,36 +222,63 @@ class _Builder:
             )
         if isinstance(value, float) and value != value:  # NaN never means anything in a checklist
             return node.value
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise self.error(
+                node, "the value holds an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF)",
+                "write the character itself, or a \\U00XXXXXX escape",
+            )
         return value
 
-    def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
-        try:
-            self.loader.flatten_mapping(node)  # resolves ``<<: *defaults`` merge keys
-        except yaml.constructor.ConstructorError as exc:
-            raise self.error(node, "invalid merge key (<<)", "merge only mappings or lists of mappings") from exc
-        out: dict[str, Any] = {}
+    def pairs(self, node: yaml.MappingNode) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        """The mapping's entries with ``<<`` merges resolved.
+
+        Its own keys override merged ones, and an earlier merge source overrides a later one.
+        Memoised, so nested merges stay linear.
+        """
+        done = self.merged.get(id(node))
+        if done is not None:
+            return done
+        if id(node) in self.merging:
+            raise self.error(node, "a merge (<<) includes the mapping it sits in", "merge another mapping")
+        self.merging.add(id(node))
+        merged: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
+        own: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise self.error(key_node, "a mapping key must be a plain string", "use a simple key such as `name:`")
+                raise self.error(
+                    key_node, "a mapping key must be a plain string", "use a simple key such as `name:`"
+                )
+            if key_node.tag == _MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise self.error(
+                            source, "invalid merge key (<<)", "merge only mappings or lists of mappings"
+                        )
+                    for entry in self.pairs(source):
+                        merged.setdefault(entry[0], entry)
+                continue
             key = str(key_node.value)
-            if key in out:
+            if key in own:
                 raise self.error(
                     key_node,
                     f"duplicate key {key!r}",
                     "keep one of the two; YAML would silently keep only the last",
                 )
-            child = (*path, key)
-            self.doc.key_marks[child] = _mark(key_node)
-            out[key] = self.build(value_node, child)
-        return out
+            own[key] = (key, key_node, value_node)
+        self.merging.discard(id(node))
+        result = list({**merged, **own}.values())
+        self.merged[id(node)] = result
+        return result
 
 
 def _decode(raw: bytes, display: str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        # ``exc.object`` is the input after any BOM; everything before ``exc.start`` decodes cleanly.
+        before = exc.object[: exc.start].decode("utf-8", errors="replace")
+        line, col = _Lines(before).position(len(before))
         raise SpecError(
             "the file is not valid UTF-8", Location(display, line, col), "save the file as UTF-8"
         ) from None
@@ -165,15 +288,21 @@ def parse_text(text: str, path: Path) -> Document:
     """Parse one YAML document held in ``text``; ``path`` names it in messages."""
     doc = Document(path=path, data=None)
     display = doc.display
-    loader = _Loader(text)
+    lines = _Lines(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # checks every character: may raise ReaderError
         node = loader.get_single_node()
         if node is None:
-            raise SpecError("the file is empty", Location(display, 1, 1), "add the checklist's `kind:` and `name:`")
-        doc.data = _Builder(loader, doc).build(node, ())
+            raise SpecError(
+                "the file is empty", Location(display, 1, 1), "add the checklist's `kind:` and `name:`"
+            )
+        builder = _Builder(loader, doc, lines)
+        builder.check_size(node)
+        doc.data = builder.build(node, ())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, col = lines.position(mark.index) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         hint = "check the indentation and quoting on this line"
         if "\t" in problem or "'\\t'" in problem:
@@ -182,11 +311,12 @@ def parse_text(text: str, path: Path) -> Document:
             problem, hint = "more than one YAML document", "keep one document per file (remove the `---`)"
         raise SpecError(f"invalid YAML: {problem}", Location(display, line, col), hint) from None
     except yaml.reader.ReaderError as exc:
-        before = text[: exc.position]
-        line = before.count("\n") + 1
-        col = exc.position - (before.rfind("\n") + 1) + 1
+        line, col = lines.position(exc.position)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
         raise SpecError(
-            f"invalid character {exc.character!r} in YAML", Location(display, line, col), "remove it"
+            f"invalid character {char!r} (U+{ord(char):04X}) in YAML",
+            Location(display, line, col),
+            "remove it",
         ) from None
     except yaml.YAMLError as exc:  # anything else PyYAML raises without a position
         raise SpecError(f"invalid YAML: {exc}", Location(display, 1, 1), "check the file's syntax") from None
@@ -195,7 +325,8 @@ def parse_text(text: str, path: Path) -> Document:
             "the document nests too deeply", Location(display, 1, 1), "flatten the structure"
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return doc
 
 
@@ -214,9 +345,13 @@ def load(path: Path) -> Document:
     except FileNotFoundError:
         raise SpecError("file not found", Location(display, 1, 1), "check the path") from None
     except IsADirectoryError:
-        raise SpecError("is a directory, not a file", Location(display, 1, 1), "name a .gtm.yml file") from None
+        raise SpecError(
+            "is a directory, not a file", Location(display, 1, 1), "name a .gtm.yml file"
+        ) from None
     except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror}", Location(display, 1, 1), "check permissions") from None
+        raise SpecError(
+            f"cannot read the file: {exc.strerror}", Location(display, 1, 1), "check permissions"
+        ) from None
     return parse_text(_decode(raw, display), path)
 
 
