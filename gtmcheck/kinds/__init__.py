@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..dod import KINDS
-from ..schema import checklist_schema, kind_schema
+from ..errors import SpecError
+from ..schema import HEADER, checklist_schema, kind_schema
 from .base import Check, Kind
 
 if TYPE_CHECKING:
@@ -49,6 +51,18 @@ class PendingKind(KindBase):
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    def prepare(self, checklist: Checklist) -> None:
+        """Open keys, but not typos of the shared header: ``signof:`` must not silently mean no sign-off."""
+        header = sorted(HEADER)
+        for key in checklist.data:
+            if key in HEADER:
+                continue
+            close = difflib.get_close_matches(key, header, n=1, cutoff=0.75)
+            if close:
+                raise SpecError(
+                    f"unknown key {key!r}", checklist.location((key,), key=True), f"did you mean `{close[0]}`?"
+                )
 
 
 @cache

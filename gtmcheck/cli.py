@@ -1,0 +1,293 @@
+"""The ``gtmcheck`` command: lint, run, schema, rules, report.
+
+User errors are printed here, at the edge, as one ``file:line:column: message. Fix: hint`` line with exit
+code 2 (4 for ``run``, which speaks pytest's exit codes). Nothing below this module prints or exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__, secrets
+from .errors import ConfigError, GtmcheckError, SpecError
+from .findings import RULES, Finding, Severity, register
+
+EXIT_USAGE = 4  # pytest's usage-error code, used by ``run``
+DEFAULT_REPORT_DIR = "gtmcheck-report"
+
+SPEC_INVALID = register(
+    "GTM001", "spec.invalid", Severity.ERROR,
+    "The file cannot be used: malformed YAML, unknown keys, wrong types, a missing file.",
+    "fix the file as the message says; `gtmcheck schema` prints what is allowed",
+    "Unusable input is reported at its line and makes `gtmcheck lint` exit 2, so nothing downstream "
+    "runs on a checklist gtmcheck could not read.",
+)
+
+
+def _print(text: str, stream: TextIO | None = None) -> None:
+    print(secrets.redact(text), file=stream or sys.stdout)
+
+
+def _error(text: str) -> None:
+    _print(f"gtmcheck: error: {text}", sys.stderr)
+
+
+# --- lint ---------------------------------------------------------------------------------------------
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from .linter import lint_paths
+    from .lintformat import format_findings
+    from .project import load_project
+
+    paths = [Path(p) for p in args.paths]
+    if not paths:
+        project = load_project()
+        paths = [project.root / p for p in project.check_paths]
+    result = lint_paths(paths)
+    findings = list(result.findings)
+    for err in result.errors:
+        loc = err.location
+        if loc is None:
+            continue
+        findings.append(SPEC_INVALID.finding(loc, err.message, hint=err.hint))
+    findings.sort(key=Finding.sort_key)
+    output = format_findings(findings, args.format, tool_version=__version__)
+    if args.output:
+        Path(args.output).write_text(secrets.redact(output) + ("" if output.endswith("\n") else "\n"))
+    else:
+        _print(output.rstrip("\n"))
+    if args.format == "text" and result.files == 0 and not result.errors:
+        _print("No checklists found (looked for *.gtm.yml / *.gtm.yaml).", sys.stderr)
+    return result.exit_code(Severity.parse(args.fail_on))
+
+
+# --- run ----------------------------------------------------------------------------------------------
+
+
+def pytest_args(args: argparse.Namespace, paths: list[str], report_dir: Path, env: str) -> list[str]:
+    """The pytest command line ``gtmcheck run`` stands for (shown with ``--dry-run``)."""
+    argv = [
+        *paths,
+        "--gtm-env", env,
+        "--gtm-report-dir", str(report_dir),
+        "--junitxml", str(report_dir / "junit.xml"),
+        "-c", os.devnull,  # the checklists' run must not pick up a repository's own pytest settings
+        "--rootdir", str(args.rootdir),
+        "-p", "no:cacheprovider",
+        "--continue-on-collection-errors",  # one broken checklist must not hide the others
+        "-o", "junit_family=xunit1",  # keeps per-test <properties> (dod_item, owner) schema-valid
+        "-o", "console_output_style=count",
+    ]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        argv += ["-p", "gtmcheck.plugin"]
+    argv.append("-q" if args.quiet else "-v")
+    if args.k:
+        argv += ["-k", args.k]
+    if args.m:
+        argv += ["-m", args.m]
+    if args.gtm_traceback:
+        argv.append("--gtm-traceback")
+    if args.project:
+        argv += ["--gtm-project", str(args.project)]
+    if args.exitfirst:
+        argv.append("-x")
+    return argv + list(args.pytest_args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from .project import load_project
+
+    project = load_project(project_file=Path(args.project) if args.project else None)
+    try:
+        env = project.environment(args.env)
+    except (ConfigError, SpecError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    args.rootdir = project.root
+    paths = args.paths or [str(project.root / p) for p in project.check_paths]
+    report_dir = Path(args.report_dir).resolve()
+    argv = pytest_args(args, paths, report_dir, env.name)
+    if args.dry_run:
+        _print("pytest " + " ".join(argv))
+        return 0
+    _print(f"gtmcheck {__version__}: checking environment {env.name!r} ({len(paths)} path(s))", sys.stderr)
+    code = int(pytest.main(argv))
+    report_file = report_dir / "report.json"
+    if report_file.is_file():
+        summary = json.loads(report_file.read_text())["summary"]
+        verdict = "READY" if summary["go_live"] else "BLOCKED"
+        _print(
+            f"Go-live: {verdict} — {summary['completeness']}% of DoD items done; "
+            f"{summary['passed']} passed, {summary['failed']} failed, {summary['error']} error, "
+            f"{summary['attested']} attested, {summary['not_configured']} not configured. "
+            f"Report: {report_dir / 'report.html'}",
+            sys.stderr,
+        )
+        if args.require_go_live and code == 0 and not summary["go_live"]:
+            for reason in summary["blocking"][:10]:
+                _print(f"  blocking: {reason}", sys.stderr)
+            return 1
+    return code
+
+
+# --- schema, rules, report -----------------------------------------------------------------------------
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.project:
+        from .project import CRM_TYPES
+        from .schema import project_schema
+
+        schema: dict[str, Any] = project_schema(CRM_TYPES)
+    else:
+        from .kinds import published_schema
+
+        schema = published_schema()
+    _print(json.dumps(schema, indent=2))
+    return 0
+
+
+def rules_markdown() -> str:
+    """The rule reference, built from the registry (docs/rules.md is this output)."""
+    _load_all_rules()
+    lines = ["# Lint rules", "", "Generated by `gtmcheck rules --format markdown`; do not edit by hand.", "",
+             "| code | name | severity | what it finds | fix |", "|---|---|---|---|---|"]
+    for rule in sorted(RULES.values(), key=lambda r: r.code):
+        lines.append(f"| {rule.code} | `{rule.name}` | {rule.severity} | {rule.summary} | {rule.hint} |")
+    lines.append("")
+    for rule in sorted(RULES.values(), key=lambda r: r.code):
+        if rule.doc:
+            lines += [f"## {rule.code} `{rule.name}`", "", rule.doc, ""]
+    return "\n".join(lines)
+
+
+def _load_all_rules() -> None:
+    from . import governance  # noqa: F401  (registers GOV rules)
+    from .kinds import all_kinds
+
+    all_kinds()  # importing the kinds registers their rules
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    _load_all_rules()
+    if args.format == "markdown":
+        _print(rules_markdown())
+        return 0
+    for rule in sorted(RULES.values(), key=lambda r: r.code):
+        _print(f"{rule.code}  {rule.name:<32} {rule.severity!s:<8} {rule.summary}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report.html import render_html
+    from .report.markdown import render_markdown
+
+    path = Path(args.report)
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        report["summary"], report["checklists"]  # noqa: B018  (shape check)
+    except FileNotFoundError:
+        _error(f"{path}: file not found. Fix: run `gtmcheck run` first or give the path to report.json")
+        return 2
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        _error(f"{path}: not a gtmcheck report.json ({exc}). Fix: give the report.json written by `gtmcheck run`")
+        return 2
+    text = render_html(report) if args.format == "html" else render_markdown(report)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        _print(text)
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gtmcheck",
+        description="Definition-of-done checklists for GTM infrastructure (CRM, UTM, routing, webhooks, "
+        "attribution), linted offline and run as pytest checks against your stack.",
+        epilog="Start with `gtmcheck lint` then `gtmcheck run --env sandbox`. Docs: README.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"gtmcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lint = sub.add_parser("lint", help="check checklists offline; exit 0 clean, 1 findings, 2 unusable input",
+                          description="Lint checklists and campaign URLs without touching any system.")
+    lint.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the project's checks)")
+    lint.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
+    lint.add_argument("--fail-on", choices=["error", "warning", "info"], default="error",
+                      help="lowest severity that makes the exit code 1 (default: error)")
+    lint.add_argument("-o", "--output", help="write to this file instead of standard output")
+    lint.set_defaults(func=cmd_lint)
+
+    run = sub.add_parser("run", help="run the checklists through pytest and write the sign-off report",
+                         description="Run every checklist against an environment and write report.json, "
+                         "report.md, report.html and junit.xml. Exit codes are pytest's.")
+    run.add_argument("paths", nargs="*", metavar="PATH", help="checklists or folders (default: the project's checks)")
+    run.add_argument("--env", help="environment from gtmcheck.yml (default: $GTMCHECK_ENV, then default_environment)")
+    run.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, help=f"default: ./{DEFAULT_REPORT_DIR}")
+    run.add_argument("-k", metavar="EXPR", help="only checks matching the expression (as pytest -k)")
+    run.add_argument("-m", metavar="MARKEXPR", help="only checks of these kinds, e.g. -m utm")
+    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    run.add_argument("-q", "--quiet", action="store_true", help="one character per check instead of one line")
+    run.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
+    run.add_argument("--require-go-live", action="store_true",
+                     help="exit 1 unless the report's go-live verdict is true (the go-live gate)")
+    run.add_argument("--gtm-traceback", action="store_true", help="show Python tracebacks under failures")
+    run.add_argument("--dry-run", action="store_true", help="print the pytest command line and stop")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest unchanged")
+    run.set_defaults(func=cmd_run)
+
+    schema = sub.add_parser("schema", help="print the checklist JSON Schema (for editors and CI)")
+    schema.add_argument("--project", action="store_true", help="print the schema of gtmcheck.yml instead")
+    schema.set_defaults(func=cmd_schema)
+
+    rules = sub.add_parser("rules", help="list every lint rule with its code, severity and fix")
+    rules.add_argument("--format", choices=["text", "markdown"], default="text")
+    rules.set_defaults(func=cmd_rules)
+
+    report = sub.add_parser("report", help="render a report.json again as Markdown or HTML")
+    report.add_argument("report", help="path to report.json")
+    report.add_argument("--format", choices=["md", "html"], default="md")
+    report.add_argument("-o", "--output", help="write to this file instead of standard output")
+    report.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
+        args.pytest_args = args.pytest_args[1:]
+    try:
+        code: int = args.func(args)
+        return code
+    except SpecError as exc:
+        _error(exc.format())
+        return EXIT_USAGE if args.command == "run" else 2
+    except (ConfigError, GtmcheckError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE if args.command == "run" else 2
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

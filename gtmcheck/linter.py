@@ -1,0 +1,64 @@
+"""``gtmcheck lint``: load every checklist under the given paths and collect findings, offline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import governance
+from .errors import Location, SpecError
+from .findings import Finding, Severity
+from .kinds import get_kind
+from .spec import Checklist, is_checklist, load_checklist
+
+
+@dataclass
+class LintResult:
+    """Findings for the files that loaded, errors for the files that did not."""
+
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[SpecError] = field(default_factory=list)
+    files: int = 0
+
+    def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
+        if self.errors:
+            return 2
+        return 1 if any(f.severity >= fail_on for f in self.findings) else 0
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[SpecError]]:
+    """Checklist files under ``paths``: folders are searched, files are taken as named."""
+    files: list[Path] = []
+    errors: list[SpecError] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_checklist(p)))
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(SpecError("no such file or folder", Location(str(path)), "check the path"))
+    return files, errors
+
+
+def lint_checklist(checklist: Checklist) -> list[Finding]:
+    """Governance and kind findings for one loaded checklist."""
+    kind = get_kind(checklist.kind)
+    automated = {check.dod_id for check in kind.checks(checklist)}
+    findings = list(governance.lint(checklist, automated))
+    findings.extend(kind.lint(checklist))
+    return findings
+
+
+def lint_paths(paths: Iterable[Path]) -> LintResult:
+    files, errors = discover(paths)
+    result = LintResult(errors=errors, files=len(files))
+    for path in files:
+        try:
+            checklist = load_checklist(path)
+        except SpecError as exc:
+            result.errors.append(exc)
+            continue
+        result.findings.extend(lint_checklist(checklist))
+    result.findings.sort(key=Finding.sort_key)
+    return result

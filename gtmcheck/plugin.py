@@ -1,0 +1,295 @@
+"""The pytest plugin: ``*.gtm.yml`` files become ``ChecklistFile`` collectors whose items are DoD checks.
+
+Registered through the ``pytest11`` entry point, so plain ``pytest checks/`` works. A bad checklist is a
+collection error at its line (never a fake test failure); a failed check renders as the DoD item, expected
+vs received and the evidence, with no Python traceback unless ``--gtm-traceback`` asks for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+from collections.abc import Generator, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+from . import secrets
+from .context import RunContext
+from .dod import KINDS, DodItem
+from .errors import CheckError, CheckFailed, ConfigError, Evidence, GtmcheckError, NotConfigured, SpecError
+from .kinds import Check, get_kind
+from .project import Project, load_project
+from .spec import Checklist, ManualItem, load_checklist
+
+DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
+STATUSES = ("passed", "failed", "error", "attested", "not_configured")
+
+
+class GtmSession:
+    """Per-run state shared by collectors, items and the report: project, environment, run context."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.checklists: dict[str, Checklist] = {}  # display path -> checklist
+        self.load_errors: dict[str, SpecError] = {}
+        self._project: Project | None = None
+        self._context: RunContext | None = None
+        self._context_error: GtmcheckError | None = None
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            project_file = self.config.getoption("gtm_project")
+            start = Path(self.config.invocation_params.dir)
+            self._project = load_project(start, Path(project_file) if project_file else None)
+        return self._project
+
+    def context(self) -> RunContext:
+        """The run context, created on first use; an unusable environment errors every check."""
+        if self._context_error is not None:
+            raise CheckError(str(self._context_error))
+        if self._context is None:
+            try:
+                env = self.project.environment(self.config.getoption("gtm_env"))
+            except (ConfigError, SpecError) as exc:
+                self._context_error = exc
+                raise CheckError(str(exc)) from None
+            run_id = self.config.getoption("gtm_run_id")
+            self._context = RunContext(self.project, env, **({"run_id": run_id} if run_id else {}))
+        return self._context
+
+    @property
+    def run_id(self) -> str | None:
+        return self._context.run_id if self._context else self.config.getoption("gtm_run_id")
+
+    @property
+    def environment_name(self) -> str | None:
+        return self._context.environment.name if self._context else self.config.getoption("gtm_env")
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.close()
+
+
+SESSION_KEY = pytest.StashKey[GtmSession]()
+
+
+def gtm_session(config: pytest.Config) -> GtmSession:
+    return config.stash[SESSION_KEY]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gtmcheck", "gtmcheck checklists")
+    group.addoption("--gtm-env", dest="gtm_env", default=None,
+                    help="environment from gtmcheck.yml to check (default: $GTMCHECK_ENV, then default_environment)")
+    group.addoption("--gtm-project", dest="gtm_project", default=None, help="path to gtmcheck.yml")
+    group.addoption("--gtm-report-dir", dest="gtm_report_dir", default=None,
+                    help="write report.json, report.md, report.html and junit.xml into this folder")
+    group.addoption("--gtm-traceback", dest="gtm_traceback", action="store_true",
+                    help="show Python tracebacks under check failures (for debugging gtmcheck itself)")
+    group.addoption("--gtm-run-id", dest="gtm_run_id", default=None, help=argparse.SUPPRESS)
+    parser.addini("gtm_file_patterns", type="args", default=DEFAULT_PATTERNS,
+                  help="glob patterns of checklist files (default: *.gtm.yml *.gtm.yaml)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "gtmcheck: every item that comes from a gtmcheck checklist")
+    for kind in KINDS:
+        config.addinivalue_line("markers", f"{kind}: items of gtmcheck {kind} checklists")
+    config.stash[SESSION_KEY] = GtmSession(config)
+    report_dir = config.getoption("gtm_report_dir")
+    if report_dir and not getattr(config, "workerinput", None):
+        from .report.collector import ReportPlugin
+
+        if not config.option.xmlpath:  # junit.xml beside the other reports unless asked elsewhere
+            config.option.xmlpath = str(Path(report_dir) / "junit.xml")
+        config.pluginmanager.register(ReportPlugin(config, Path(report_dir)), "gtmcheck-report")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse an unknown ``--gtm-env`` up front (a usage error), not once per check."""
+    config = session.config
+    if config.getoption("gtm_env"):
+        try:
+            gtm_session(config).project.environment(config.getoption("gtm_env"))
+        except (ConfigError, SpecError) as exc:
+            raise pytest.UsageError(secrets.redact(str(exc))) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SESSION_KEY in config.stash:
+        config.stash[SESSION_KEY].close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ChecklistFile | None:
+    patterns: list[str] = parent.config.getini("gtm_file_patterns")
+    if any(fnmatch.fnmatch(file_path.name, p) for p in patterns):
+        file: ChecklistFile = ChecklistFile.from_parent(parent, path=file_path)
+        return file
+    return None
+
+
+class ChecklistFile(pytest.File):
+    """One checklist: loads and validates at collection, then yields an item per check."""
+
+    checklist: Checklist | None = None
+
+    def collect(self) -> Iterable[pytest.Item]:
+        state = gtm_session(self.config)
+        try:
+            checklist = load_checklist(self.path)
+        except SpecError as exc:
+            state.load_errors[exc.location.file if exc.location else str(self.path)] = exc
+            raise
+        self.checklist = checklist
+        state.checklists[checklist.display] = checklist
+        checks: dict[str, list[Check]] = {}
+        for check in get_kind(checklist.kind).checks(checklist):
+            checks.setdefault(check.dod_id, []).append(check)
+        for item in checklist.dod:
+            if item.id in checks:
+                for check in checks[item.id]:
+                    yield CheckItem.from_parent(self, name=check.name, checklist=checklist, dod=item, check=check)
+            elif item.id in checklist.manual:
+                yield AttestedItem.from_parent(
+                    self, name=item.id, checklist=checklist, dod=item, manual=checklist.manual[item.id]
+                )
+            else:
+                yield UnconfiguredItem.from_parent(self, name=item.id, checklist=checklist, dod=item)
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, GtmcheckError) and not self.config.getoption("gtm_traceback"):
+            return secrets.redact(str(excinfo.value))
+        return super().repr_failure(excinfo)
+
+
+class GtmItem(pytest.Item):
+    """Common ground of every checklist item: markers, JUnit properties, location at the YAML line."""
+
+    def __init__(self, *, checklist: Checklist, dod: DodItem, line: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checklist = checklist
+        self.dod = dod
+        self.line = line
+        self.status_on_pass = "passed"
+        self.evidence: Evidence | None = None
+        self.add_marker(checklist.kind)
+        self.add_marker("gtmcheck")
+        self.user_properties.append(("dod_item", dod.id))
+        self.user_properties.append(("owner", checklist.owner))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.line - 1, f"{self.checklist.display}::{self.name}"
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
+        exc = excinfo.value
+        lines = [f"{self.dod.id}: {self.dod.text}", f"  at {self.checklist.display}:{self.line}"]
+        if isinstance(exc, CheckFailed):
+            lines.append(f"  {exc.message}")
+            if exc.expected is not None:
+                lines.append(f"  expected: {exc.expected}")
+            if exc.received is not None:
+                lines.append(f"  received: {exc.received}")
+            if exc.evidence.summary:
+                lines.append(f"  evidence: {exc.evidence.summary}")
+        elif isinstance(exc, CheckError):
+            lines.append(f"  could not be verified: {exc.message}")
+        elif isinstance(exc, NotConfigured):
+            lines.append(f"  not configured: {exc}")
+        else:
+            lines.append(f"  internal error: {type(exc).__name__}: {exc}")
+            if not self.config.getoption("gtm_traceback"):
+                lines.append("  (a bug in gtmcheck; rerun with --gtm-traceback and report it)")
+        text = secrets.redact("\n".join(lines))
+        if self.config.getoption("gtm_traceback"):
+            return f"{text}\n\n{secrets.redact(str(super().repr_failure(excinfo)))}"
+        return text
+
+
+class CheckItem(GtmItem):
+    """An automated check: runs against the environment through the run context."""
+
+    def __init__(self, *, check: Check, **kwargs: Any) -> None:
+        super().__init__(line=check.location.line, **kwargs)
+        self.check = check
+
+    def runtest(self) -> None:
+        context = gtm_session(self.config).context()
+        self.evidence = self.check.run(context)
+
+
+class AttestedItem(GtmItem):
+    """A DoD item verified by a person: passes as ``attested`` when evidence and attester are named."""
+
+    def __init__(self, *, manual: ManualItem, **kwargs: Any) -> None:
+        checklist: Checklist = kwargs["checklist"]
+        line = checklist.location(("manual", manual.index)).line
+        super().__init__(line=line, **kwargs)
+        self.manual = manual
+        self.status_on_pass = "attested"
+
+    def runtest(self) -> None:
+        missing = [k for k in ("evidence", "attested_by") if not getattr(self.manual, k)]
+        if missing:
+            raise NotConfigured(
+                f"the attestation has no {' or '.join(missing)}; add them under `manual:` (id {self.manual.id})"
+            )
+        when = f" on {self.manual.on}" if self.manual.on else ""
+        self.evidence = Evidence(f"attested by {self.manual.attested_by}{when}: {self.manual.evidence}")
+
+
+class UnconfiguredItem(GtmItem):
+    """A DoD item the checklist neither verifies nor attests: reported, and counted as not done."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        checklist: Checklist = kwargs["checklist"]
+        super().__init__(line=checklist.location(("kind",)).line, **kwargs)
+
+    def runtest(self) -> None:
+        raise NotConfigured(
+            "this checklist neither verifies nor attests it; configure its check or add "
+            f"`manual: [{{id: {self.dod.id}, evidence: ..., attested_by: ...}}]`"
+        )
+
+
+def status_of(item: GtmItem, excinfo: ExceptionInfo[BaseException] | None) -> str:
+    if excinfo is None:
+        return item.status_on_pass
+    exc = excinfo.value
+    if isinstance(exc, CheckFailed):
+        return "failed"
+    if isinstance(exc, NotConfigured):
+        return "not_configured"
+    return "error"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if isinstance(item, GtmItem) and report.when == "call":
+        status = status_of(item, call.excinfo)
+        exc = call.excinfo.value if call.excinfo else None
+        evidence = item.evidence or getattr(exc, "evidence", None)
+        message = getattr(exc, "message", None) or (str(exc) if exc else "")
+        details: dict[str, Any] = {
+            "status": status,
+            "message": secrets.redact(message),
+            "evidence": secrets.redact(evidence.summary) if evidence else "",
+        }
+        if isinstance(exc, CheckFailed):
+            details["expected"] = secrets.redact(exc.expected or "")
+            details["received"] = secrets.redact(exc.received or "")
+        report.gtm = details  # type: ignore[attr-defined]
+        item.user_properties.append(("gtm_status", status))
+        report.user_properties = list(item.user_properties)
+    return report

@@ -1,0 +1,143 @@
+"""Turn a run's item results into the report structure (``report.json``; shape in DESIGN.md).
+
+Completeness counts DoD items, not checks: twenty campaign URLs are one item, done only when all twenty
+resolve. The go-live verdict is true only at 100% with every checklist signed off by the right person and
+nothing failed, errored or left unconfigured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import governance
+from ..errors import SpecError
+from ..spec import Checklist
+
+DONE = ("passed", "attested")
+# The worst status of a DoD item's checks decides the item's status.
+SEVERITY = {"failed": 4, "error": 3, "not_configured": 2, "attested": 1, "passed": 0}
+
+
+@dataclass
+class ItemResult:
+    """What one check did."""
+
+    id: str
+    dod: str
+    text: str
+    status: str
+    line: int
+    message: str = ""
+    evidence: str = ""
+    expected: str = ""
+    received: str = ""
+    duration_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id, "dod": self.dod, "text": self.text, "status": self.status,
+            "message": self.message, "evidence": self.evidence, "line": self.line,
+            "duration_s": round(self.duration_s, 3),
+        }
+        if self.expected or self.received:
+            out["expected"], out["received"] = self.expected, self.received
+        return out
+
+
+@dataclass
+class RunMeta:
+    """Facts about the run shown in the report's header and footer."""
+
+    run_id: str | None = None
+    environment: str | None = None
+    started_at: str = ""
+    duration_s: float = 0.0
+    partial: bool = False  # -k / -m deselected some items: no go-live verdict possible
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def dod_status(statuses: Iterable[str]) -> str:
+    return max(statuses, key=lambda s: SEVERITY[s])
+
+
+def checklist_entry(checklist: Checklist, items: list[ItemResult], partial: bool) -> dict[str, Any]:
+    by_dod: dict[str, list[str]] = {}
+    for item in items:
+        by_dod.setdefault(item.dod, []).append(item.status)
+    dod = [
+        {"id": d.id, "text": d.text, "status": dod_status(by_dod[d.id]) if d.id in by_dod else "not_run"}
+        for d in checklist.dod
+    ]
+    counted = [d for d in dod if d["status"] != "not_run"] if partial else dod
+    done = sum(d["status"] in DONE for d in counted)
+    completeness = round(100.0 * done / len(counted), 1) if counted else 0.0
+    blocking = [f"{checklist.display}: {d['id']} {d['status'].replace('_', ' ')}" for d in counted
+                if d["status"] not in DONE]
+    blocking += governance.blocking_reasons(checklist)
+    signoff = checklist.signoff
+    return {
+        "file": checklist.display,
+        "kind": checklist.kind,
+        "name": checklist.name,
+        "owner": checklist.owner,
+        "built_by": checklist.built_by,
+        "work_type": checklist.work_type.value,
+        "signoff": {"by": signoff.by, "role": signoff.role, "on": signoff.on} if signoff else None,
+        "completeness": completeness,
+        "go_live": not blocking and not partial and done == len(counted) > 0,
+        "blocking": blocking,
+        "error": None,
+        "dod": dod,
+        "items": [i.as_dict() for i in items],
+        "_done": done,
+        "_total": len(counted),
+    }
+
+
+def error_entry(file: str, error: SpecError) -> dict[str, Any]:
+    return {
+        "file": file, "kind": None, "name": None, "owner": None, "built_by": None, "work_type": None,
+        "signoff": None, "completeness": 0.0, "go_live": False,
+        "blocking": [f"{file}: cannot be loaded"], "error": error.format(), "dod": [], "items": [],
+        "_done": 0, "_total": 0,
+    }
+
+
+def build_report(
+    checklists: Mapping[str, Checklist],
+    results: Mapping[str, list[ItemResult]],
+    load_errors: Mapping[str, SpecError],
+    meta: RunMeta,
+) -> dict[str, Any]:
+    """The whole report: summary counts, completeness, the go-live verdict and every checklist."""
+    entries = [checklist_entry(c, results.get(f, []), meta.partial) for f, c in checklists.items()]
+    entries += [error_entry(f, e) for f, e in load_errors.items()]
+    entries.sort(key=lambda e: e["file"])
+    counts = dict.fromkeys(("passed", "failed", "error", "attested", "not_configured"), 0)
+    for entry in entries:
+        for item in entry["items"]:
+            counts[item["status"]] += 1
+    counts["error"] += len(load_errors)
+    done = sum(e.pop("_done") for e in entries)
+    total = sum(e.pop("_total") for e in entries)
+    blocking = [reason for e in entries for reason in e["blocking"]]
+    if meta.partial:
+        blocking.append("only part of the checks ran (-k/-m): no go-live verdict for a partial run")
+    if not entries:
+        blocking.append("no checklist was found")
+    summary: dict[str, Any] = {
+        **counts,
+        "completeness": round(100.0 * done / total, 1) if total else 0.0,
+        "go_live": not blocking,
+        "blocking": blocking,
+        "checklists": len(entries),
+        "run_id": meta.run_id,
+        "environment": meta.environment,
+        "started_at": meta.started_at,
+        "duration_s": round(meta.duration_s, 2),
+        "partial": meta.partial,
+        **meta.extra,
+    }
+    return {"summary": summary, "checklists": entries}

@@ -1,0 +1,41 @@
+"""Write the report files; every string passes through secret redaction first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .. import secrets
+
+
+def redact_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return secrets.redact(value)
+    if isinstance(value, dict):
+        return {k: redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_tree(v) for v in value]
+    return value
+
+
+def write_reports(report: dict[str, Any], directory: Path) -> list[Path]:
+    """``report.json``, ``report.md`` and ``report.html`` in ``directory`` (created if needed)."""
+    from .html import render_html
+    from .markdown import render_markdown
+
+    clean = redact_tree(report)
+    directory.mkdir(parents=True, exist_ok=True)
+    outputs = {
+        "report.json": json.dumps(clean, indent=2, ensure_ascii=False) + "\n",
+        "report.md": render_markdown(clean),
+        "report.html": render_html(clean),
+    }
+    written = []
+    for name, text in outputs.items():
+        path = directory / name
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(secrets.redact(text), encoding="utf-8")
+        tmp.replace(path)  # never leave a half-written report behind
+        written.append(path)
+    return written
