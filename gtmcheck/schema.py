@@ -210,6 +210,14 @@ def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
     loc = doc.location(path, key=False)
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
+        props = (error.schema.get("properties") or {}) if isinstance(error.schema, dict) else {}
+        unknown = [k for k in error.instance if k not in props] if isinstance(error.instance, dict) else []
+        typo = difflib.get_close_matches(missing, unknown, n=1)
+        if typo:  # ``rol:`` for ``role:`` is one mistake: show the typo, not only the missing key
+            return SpecError(
+                f"unknown key {typo[0]!r} in {where}", doc.location((*path, typo[0]), key=True),
+                f"did you mean `{missing}`?",
+            )
         return SpecError(f"{where} is missing the required key {missing!r}", loc, hint or f"add `{missing}:`")
     if v == "type":
         expected = error.validator_value
