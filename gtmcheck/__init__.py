@@ -1,3 +1,55 @@
-"""gtmcheck: definition-of-done checklists for GTM infrastructure, compiled into pytest checks."""
+"""gtmcheck: definition-of-done checklists for GTM infrastructure, compiled into pytest checks.
+
+The public API is what this module exports; everything else is private and may change.
+"""
+
+from .context import RunContext
+from .dod import TEMPLATES, DodItem, WorkType
+from .errors import (
+    CheckError,
+    CheckFailed,
+    ConfigError,
+    EnvVarError,
+    Evidence,
+    GtmcheckError,
+    Location,
+    NotConfigured,
+    SpecError,
+)
+from .findings import Finding, Rule, Severity
+from .kinds import Check, Kind, get_kind
+from .linter import LintResult, lint_paths
+from .project import Environment, Project, load_project
+from .spec import Checklist, load_checklist
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Check",
+    "CheckError",
+    "CheckFailed",
+    "Checklist",
+    "ConfigError",
+    "DodItem",
+    "EnvVarError",
+    "Environment",
+    "Evidence",
+    "Finding",
+    "GtmcheckError",
+    "Kind",
+    "LintResult",
+    "Location",
+    "NotConfigured",
+    "Project",
+    "Rule",
+    "RunContext",
+    "Severity",
+    "SpecError",
+    "TEMPLATES",
+    "WorkType",
+    "get_kind",
+    "lint_paths",
+    "load_checklist",
+    "load_project",
+    "__version__",
+]

@@ -161,7 +161,7 @@ class ChecklistFile(pytest.File):
             else:
                 yield UnconfiguredItem.from_parent(self, name=item.id, checklist=checklist, dod=item)
 
-    def repr_failure(  # type: ignore[override]
+    def repr_failure(
         self, excinfo: ExceptionInfo[BaseException], style: Any = None
     ) -> str | TerminalRepr:
         if isinstance(excinfo.value, GtmcheckError) and not self.config.getoption("gtm_traceback"):
@@ -187,7 +187,7 @@ class GtmItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.line - 1, f"{self.checklist.display}::{self.name}"
 
-    def repr_failure(  # type: ignore[override]
+    def repr_failure(
         self, excinfo: ExceptionInfo[BaseException], style: Any = None
     ) -> str | TerminalRepr:
         exc = excinfo.value

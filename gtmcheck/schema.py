@@ -20,9 +20,13 @@ from .errors import SpecError
 from .yamlfile import Document
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-EMAIL = {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$", "x-hint": "write an email address such as jane@acme.example"}
+EMAIL = {
+    "type": "string", "pattern": r"^[^@\s]+@[^@\s]+$", "x-hint": "write an email address such as jane@acme.example"
+}
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "x-hint": "write the date as YYYY-MM-DD"}
-ITEM_ID = {"type": "string", "pattern": r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$", "x-hint": "use a DoD item id such as UTM-URLS-RESOLVE"}
+ITEM_ID = {
+    "type": "string", "pattern": r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$", "x-hint": "use a DoD item id such as UTM-URLS-RESOLVE"
+}
 
 HEADER: dict[str, Any] = {
     "version": {"const": 1, "description": "Checklist format version.", "x-hint": "write `version: 1`"},
@@ -220,11 +224,11 @@ def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
             )
         return SpecError(f"{where} is missing the required key {missing!r}", loc, hint or f"add `{missing}:`")
     if v == "type":
-        expected = error.validator_value
+        expected: Any = error.validator_value
         names = " or ".join(_TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
         return SpecError(f"{where} must be {names}, not {_typename(error.instance)}", loc, hint or f"write {names}")
     if v in ("enum", "const"):
-        options = error.validator_value if v == "enum" else [error.validator_value]
+        options: list[Any] = list(error.validator_value) if v == "enum" else [error.validator_value]  # type: ignore[arg-type]
         shown = ", ".join(str(o) for o in options)
         value = error.instance if isinstance(error.instance, str) and len(error.instance) < 60 else None
         close = difflib.get_close_matches(value, [str(o) for o in options], n=1) if value else []

@@ -1,5 +1,7 @@
-"""Secrets never reach output: every value that came from ``${ENV}`` or sits under a secret-looking key is
-registered here, and everything gtmcheck prints or writes goes through ``redact``.
+"""Secrets never reach output.
+
+Every value that came from ``${ENV}`` or sits under a secret-looking key is registered here, and
+everything gtmcheck prints or writes goes through ``redact``.
 """
 
 from __future__ import annotations

@@ -87,10 +87,13 @@ def test_location_points_at_the_yaml_line(project: pytest.Pytester) -> None:
 
 def test_bad_checklist_is_a_collection_error_at_its_line(project: pytest.Pytester) -> None:
     (project.path / "checks" / "bad.gtm.yml").write_text(
-        "kind: crm\nname: x\nowner: a@b.example\nbuilt_by: c@d.example\nsignoff: {by: e@f.example, role: revops, on: 20261120}\n"
+        "kind: crm\nname: x\nowner: a@b.example\nbuilt_by: c@d.example\n"
+        "signoff: {by: e@f.example, role: revops, on: 20261120}\n"
     )
     result = project.runpytest("checks")
-    result.stdout.fnmatch_lines(["checks/bad.gtm.yml:5:46: signoff.on must be a string, not a number. Fix: write the date as YYYY-MM-DD"])
+    result.stdout.fnmatch_lines(
+        ["checks/bad.gtm.yml:5:46: signoff.on must be a string, not a number. Fix: write the date as YYYY-MM-DD"]
+    )
     assert "Traceback" not in result.stdout.str()
     assert result.ret == pytest.ExitCode.INTERRUPTED
 
