@@ -1,0 +1,222 @@
+"""The sign-off report as GitHub-flavoured Markdown, for a PR comment and the Actions job summary.
+
+GitHub rejects a comment over 65,536 characters, so the long parts (the failing checks) are cut down
+step by step until the whole fits, with a note saying what was left out and where the full list is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+GITHUB_COMMENT_LIMIT = 65_536
+# Leave room for a bot's own header or footer around the report.
+DEFAULT_MAX_CHARS = 60_000
+# How many failing checks to list per checklist, tried in turn until the report fits.
+_FAILURE_CAPS: tuple[int | None, ...] = (None, 100, 25, 5, 0)
+
+STATUS_LABEL: dict[str, str] = {
+    "passed": "✅ passed",
+    "attested": "✅ attested",
+    "failed": "❌ failed",
+    "error": "❌ error",
+    "not_configured": "❌ not configured",
+    "not_run": "– not run",
+}
+_NOT_DONE = ("failed", "error", "not_configured")
+_COUNT_KEYS: tuple[tuple[str, str], ...] = (
+    ("passed", "passed"),
+    ("failed", "failed"),
+    ("error", "error"),
+    ("attested", "attested"),
+    ("not_configured", "not configured"),
+)
+
+
+def render_markdown(report: Mapping[str, Any], *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """Render ``report`` (the ``report.json`` structure) as Markdown of at most ``max_chars`` characters."""
+    text = ""
+    for cap in _FAILURE_CAPS:
+        text = _render(report, failure_cap=cap)
+        if len(text) <= max_chars:
+            return text
+    note = "\n\n_Report truncated to fit a GitHub comment; see report.html or report.json for all of it._\n"
+    return text[: max(0, max_chars - len(note))].rstrip() + note
+
+
+def cell(value: object) -> str:
+    """Make any value safe inside a table cell: no pipes, no line breaks, no raw HTML."""
+    if value is None:
+        return ""
+    text = str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("|", "\\|")
+    return "<br>".join(line.strip() for line in text.strip().splitlines())
+
+
+def _inline(value: object) -> str:
+    """Escape text shown outside a table (headings, list items) so that it cannot open HTML."""
+    return cell(value).replace("\\|", "|")
+
+
+def _code(value: object, *, table: bool = False) -> str:
+    """Inline code that survives backticks inside the value (and pipes, in a table)."""
+    text = " ".join(str(value).split())
+    if table:
+        text = text.replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _pct(value: object) -> str:
+    """A missing or odd completeness shows as 0%: nothing counts as done that was not shown to be."""
+    try:
+        return f"{float(value or 0):.1f}%"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "0.0%"
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def _render(report: Mapping[str, Any], *, failure_cap: int | None) -> str:
+    summary: Mapping[str, Any] = report.get("summary") or {}
+    checklists: Sequence[Mapping[str, Any]] = report.get("checklists") or []
+    out: list[str] = ["## gtmcheck sign-off report", ""]
+    out += _headline(summary, checklists)
+    out += _summary_table(summary, checklists)
+    out += _blocking(summary)
+    for checklist in checklists:
+        out += _checklist(checklist, failure_cap)
+    out += _footer(summary)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _headline(summary: Mapping[str, Any], checklists: Sequence[Mapping[str, Any]]) -> list[str]:
+    verdict = "**Go-live: ready**" if summary.get("go_live") else "**Go-live: blocked**"
+    n = len(checklists)
+    line = (
+        f"{verdict} — {_pct(summary.get('completeness'))} of DoD items done across {_plural(n, 'checklist')}"
+    )
+    if summary.get("partial"):
+        line += " (partial run: only some checks ran)"
+    return [line + ".", ""]
+
+
+def _summary_table(summary: Mapping[str, Any], checklists: Sequence[Mapping[str, Any]]) -> list[str]:
+    out = [
+        "| " + " | ".join(label for _, label in _COUNT_KEYS) + " | completeness |",
+        "|" + "---:|" * (len(_COUNT_KEYS) + 1),
+        "| "
+        + " | ".join(str(summary.get(key, 0)) for key, _ in _COUNT_KEYS)
+        + f" | {_pct(summary.get('completeness'))} |",
+        "",
+    ]
+    if checklists:
+        out += ["| checklist | kind | done | signed off | go-live |", "|---|---|---:|---|---|"]
+        for c in checklists:
+            name = c.get("name") or c.get("file")
+            go = "✅ ready" if c.get("go_live") else "❌ blocked"
+            out.append(
+                f"| {cell(name)} | {cell(c.get('kind') or '')} | {_pct(c.get('completeness'))} "
+                f"| {cell(_signoff_text(c))} | {go} |"
+            )
+        out.append("")
+    return out
+
+
+def _blocking(summary: Mapping[str, Any]) -> list[str]:
+    reasons: Sequence[str] = summary.get("blocking") or []
+    if not reasons:
+        return []
+    shown = list(reasons[:20])
+    out = [f"<details><summary>What blocks go-live ({len(reasons)})</summary>", ""]
+    out += [f"- {_inline(reason)}" for reason in shown]
+    if len(reasons) > len(shown):
+        out.append(f"- … and {len(reasons) - len(shown)} more")
+    out += ["", "</details>", ""]
+    return out
+
+
+def _signoff_text(checklist: Mapping[str, Any]) -> str:
+    signoff = checklist.get("signoff")
+    if not signoff:
+        return "not signed off"
+    role = str(signoff.get("role") or "").replace("_", " ")
+    parts = [str(signoff.get("by") or "?")]
+    if role:
+        parts.append(f"({role})")
+    if signoff.get("on"):
+        parts.append(f"on {signoff['on']}")
+    return " ".join(parts)
+
+
+def _checklist(checklist: Mapping[str, Any], failure_cap: int | None) -> list[str]:
+    name = checklist.get("name") or checklist.get("file") or "checklist"
+    out = [f"### {_inline(name)}", ""]
+    facts = [f"file {_code(checklist.get('file', ''))}"]
+    if checklist.get("kind"):
+        facts.append(f"kind {_code(checklist['kind'])}")
+    if checklist.get("owner"):
+        facts.append(f"owner {_inline(checklist['owner'])}")
+    if checklist.get("built_by"):
+        facts.append(f"built by {_inline(checklist['built_by'])}")
+    facts.append(f"sign-off: {_inline(_signoff_text(checklist))}")
+    facts.append(f"done {_pct(checklist.get('completeness'))}")
+    out += [" · ".join(facts), ""]
+    if checklist.get("error"):
+        out += [f"❌ **Cannot be loaded:** {_code(checklist['error'])}", ""]
+
+    items: Sequence[Mapping[str, Any]] = checklist.get("items") or []
+    dod: Sequence[Mapping[str, Any]] = checklist.get("dod") or []
+    if dod:
+        out += ["| status | DoD item | checks |", "|---|---|---|"]
+        for d in dod:
+            own = [i for i in items if i.get("dod") == d.get("id")]
+            done = sum(i.get("status") in ("passed", "attested") for i in own)
+            checks = f"{done}/{len(own)} done" if own else ""
+            status = STATUS_LABEL.get(str(d.get("status")), cell(d.get("status")))
+            out.append(
+                f"| {status} | {_code(d.get('id', ''), table=True)} {cell(d.get('text', ''))} | {checks} |"
+            )
+        out.append("")
+
+    failing = [i for i in items if i.get("status") in _NOT_DONE]
+    if failing:
+        out += _failures(failing, checklist, failure_cap)
+    return out
+
+
+def _failures(
+    failing: Sequence[Mapping[str, Any]], checklist: Mapping[str, Any], cap: int | None
+) -> list[str]:
+    shown = list(failing if cap is None else failing[:cap])
+    out = [f"<details><summary>{_plural(len(failing), 'check')} not done</summary>", ""]
+    for item in shown:
+        status = STATUS_LABEL.get(str(item.get("status")), cell(item.get("status")))
+        where = f" ({cell(checklist.get('file', ''))}:{item['line']})" if item.get("line") else ""
+        out.append(f"- {status} {_code(item.get('id', ''))}{where}: {_inline(item.get('message') or '')}")
+        if item.get("expected") or item.get("received"):
+            expected, received = _inline(item.get("expected", "")), _inline(item.get("received", ""))
+            out.append(f"  expected {expected}, received {received}")
+        if item.get("evidence"):
+            out.append(f"  evidence: {_inline(item['evidence'])}")
+    if len(failing) > len(shown):
+        out.append(f"- … {len(failing) - len(shown)} more not shown to fit a comment; see report.html")
+    out += ["", "</details>", ""]
+    return out
+
+
+def _footer(summary: Mapping[str, Any]) -> list[str]:
+    facts = []
+    if summary.get("run_id"):
+        facts.append(f"run {_code(summary['run_id'])}")
+    if summary.get("environment"):
+        facts.append(f"environment {_code(summary['environment'])}")
+    if summary.get("started_at"):
+        facts.append(f"started {_inline(summary['started_at'])}")
+    if summary.get("duration_s") is not None:
+        facts.append(f"took {_inline(summary['duration_s'])} s")
+    return ["---", "<sub>" + " · ".join(facts) + "</sub>", ""] if facts else []
