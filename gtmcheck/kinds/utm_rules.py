@@ -1,0 +1,469 @@
+"""UTM lint rules: ``UTM1xx`` judge campaign URLs, ``UTM2xx`` judge the taxonomy itself.
+
+The URL linter is the hot path (100,000 URLs in well under two seconds): the query string is split by
+hand, value-level verdicts are memoised per (parameter, raw value) because campaigns reuse values, and a
+finding's file position is computed only when there is a finding.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from urllib.parse import unquote, urlsplit
+
+from ..channels import UNASSIGNED
+from ..findings import Finding, Rule, Severity, register
+from ..spec import Checklist
+from .utm_model import UrlEntry, UtmSpec
+
+E, W = Severity.ERROR, Severity.WARNING
+
+UNPARSEABLE = register(
+    "UTM101",
+    "url.unparseable",
+    E,
+    "The campaign URL cannot be parsed or has no host.",
+    "write an absolute http(s) URL such as https://www.acme.example/spring?utm_source=...",
+    "Anti-pattern: a relative link, a missing scheme or a pasted fragment in the URL list. "
+    "Best practice: every campaign URL is absolute, with scheme and host, exactly as it is published.",
+)
+NOT_HTTPS = register(
+    "UTM102",
+    "url.not-https",
+    E,
+    "The campaign URL uses plain http.",
+    "publish the https:// URL; the http -> https redirect is one more hop that can drop the query string",
+    "Anti-pattern: http:// campaign links that rely on a redirect to https. "
+    "Best practice: link the final https URL directly (set `resolve.require_https: false` to allow http).",
+)
+MISSING = register(
+    "UTM103",
+    "url.missing-parameter",
+    E,
+    "A required UTM parameter is missing or empty.",
+    "add the parameter with a value from the taxonomy",
+    "Anti-pattern: a campaign URL without utm_medium lands in (not set) and in GA4's Unassigned channel. "
+    "Best practice: every URL carries every parameter listed under `taxonomy.required`.",
+)
+DUPLICATE = register(
+    "UTM104",
+    "url.duplicate-parameter",
+    E,
+    "A UTM parameter appears twice in one URL.",
+    "keep one occurrence; tools disagree on which one wins",
+    "Anti-pattern: `...&utm_source=google&utm_source=bing`, usually from appending UTMs to a URL that had "
+    "them. Best practice: build the URL from scratch with one value per parameter.",
+)
+ENCODED_JUNK = register(
+    "UTM105",
+    "url.encoded-junk",
+    E,
+    "A UTM value holds encoded spaces, double encoding or invalid escapes.",
+    "use the taxonomy's separator instead of spaces and encode each value once",
+    "Anti-pattern: `spring%20launch`, `spring+launch`, `%2520` (encoded twice) or a stray `%`: reports show "
+    "spaces, `%20` or garbage. Best practice: values are lowercase words joined by the taxonomy's separator.",
+)
+WHITESPACE = register(
+    "UTM106",
+    "url.whitespace",
+    E,
+    "The URL contains whitespace or control characters.",
+    "remove the whitespace; copy URLs from the URL builder, not from a document",
+    "Anti-pattern: a trailing space, tab or line break pasted with the URL breaks the link or the value. "
+    "Best practice: URLs contain no whitespace at all.",
+)
+WRONG_CASE = register(
+    "UTM107",
+    "url.wrong-case",
+    E,
+    "A UTM parameter name or value is not lowercase.",
+    "write it in lowercase; GA4 reports `LinkedIn` and `linkedin` as two sources",
+    "Anti-pattern: `utm_source=LinkedIn` next to `utm_source=linkedin` splits one source into two rows. "
+    "Best practice: lowercase everything (`taxonomy.case: lower`).",
+)
+MIXED_SEPARATORS = register(
+    "UTM108",
+    "url.mixed-separators",
+    E,
+    "A UTM value uses a separator other than the taxonomy's.",
+    "use only the taxonomy's separator inside values",
+    "Anti-pattern: `fy26q1-emea_launch` next to `fy26q1_emea_launch`: the same campaign under two names. "
+    "Best practice: one separator (`taxonomy.separator`), used everywhere.",
+)
+UNKNOWN_VALUE = register(
+    "UTM109",
+    "url.unknown-value",
+    E,
+    "A UTM value is not in the parameter's allowed list.",
+    "use an allowed value, or add the new value to the taxonomy first",
+    "Anti-pattern: `utm_medium=paidsocial` invented on the spot. "
+    "Best practice: sources and mediums come from `taxonomy.parameters.<name>.allowed`.",
+)
+BANNED_VALUE = register(
+    "UTM110",
+    "url.banned-value",
+    E,
+    "A UTM value is or contains a banned word.",
+    "replace the placeholder with the real value",
+    "Anti-pattern: `test`, `draft` or `tbd` left in a published link pollutes live reports. "
+    "Best practice: list placeholders under `taxonomy.banned` and never publish them.",
+)
+TOO_LONG = register(
+    "UTM111",
+    "url.value-too-long",
+    W,
+    "A UTM value is longer than the taxonomy allows.",
+    "shorten it; put detail in utm_content or utm_term",
+    "Anti-pattern: a campaign name that is a sentence. Best practice: short, templated values "
+    "(`taxonomy.max_length`).",
+)
+PATTERN = register(
+    "UTM112",
+    "url.pattern-mismatch",
+    E,
+    "A UTM value does not follow its naming template.",
+    "name it after the template in `taxonomy.parameters.<name>.pattern`",
+    "Anti-pattern: campaign names made up per launch (`SpringLaunch2026`). "
+    "Best practice: a template such as `fy26q1_emea_launch`, written as a pattern.",
+)
+COMBINATION = register(
+    "UTM113",
+    "url.invalid-combination",
+    E,
+    "The source/medium pair is not an allowed combination.",
+    "use a medium listed for this source under `taxonomy.combinations`",
+    "Anti-pattern: `utm_source=newsletter&utm_medium=cpc` lands in the wrong channel. "
+    "Best practice: declare which mediums each source may use.",
+)
+IN_FRAGMENT = register(
+    "UTM114",
+    "url.utm-after-fragment",
+    E,
+    "UTM parameters sit after `#`, where analytics never sees them.",
+    "move the parameters before the `#`: https://host/path?utm_source=...#section",
+    "Anti-pattern: `https://host/page#pricing?utm_source=x`: the fragment is never sent to the server "
+    "and GA4 ignores it. Best practice: query string first, fragment last.",
+)
+DUPLICATE_ID = register(
+    "UTM115",
+    "url.duplicate-id",
+    E,
+    "Two campaign URLs share one id.",
+    "give each URL its own id; ids name the resolve checks and report rows",
+    "Anti-pattern: copy-pasted rows keeping the id. Best practice: unique, stable ids per campaign URL.",
+)
+UNKNOWN_PARAM = register(
+    "UTM116",
+    "url.unknown-parameter",
+    W,
+    "A utm_* parameter is not declared in the taxonomy.",
+    "declare it under `taxonomy.parameters` or fix the typo",
+    "Anti-pattern: `utm_souce`, `utm_campaing`: a typo silently loses the value. "
+    "Best practice: every utm_* parameter in use is declared under `taxonomy.parameters`.",
+)
+UNASSIGNED_CHANNEL = register(
+    "UTM201",
+    "taxonomy.unassigned-channel",
+    E,
+    "An allowed source/medium pair lands in no channel.",
+    "rename the medium to one the channel grouping recognises, or add a custom channel rule",
+    "Anti-pattern: a medium such as `webinar` that GA4's default channel group puts in Unassigned. "
+    "Best practice: every allowed pair maps to a channel someone reports on.",
+)
+UNREACHED_CHANNEL = register(
+    "UTM202",
+    "taxonomy.unreached-channel",
+    E,
+    "An expected channel is reached by no allowed pair.",
+    "allow a source/medium pair that lands in it, or drop it from `channels.expected`",
+    "Anti-pattern: reporting on Paid Social while no allowed medium can produce it. "
+    "Best practice: each channel in `channels.expected` is reachable from the taxonomy.",
+)
+BAD_ALLOWED = register(
+    "UTM203",
+    "taxonomy.value-breaks-convention",
+    E,
+    "An allowed value breaks the taxonomy's own conventions.",
+    "fix the allowed value so that URLs using it pass lint",
+    "Anti-pattern: allowing `Paid Social` while requiring lowercase and `_`. "
+    "Best practice: the allowed lists obey the case, separator, banned words and length rules.",
+)
+BAD_COMBINATION = register(
+    "UTM204",
+    "taxonomy.unknown-combination-value",
+    E,
+    "A combination names a value not in the allowed lists.",
+    "add the value to the allowed list or fix the combination",
+    "Anti-pattern: `combinations: {bing: [cpc]}` while bing is not an allowed source. "
+    "Best practice: combinations only use allowed sources and mediums.",
+)
+
+_WS = re.compile(r"[\s\x00-\x1f\x7f]")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_DOUBLE = re.compile(r"%25[0-9A-Fa-f]{2}")
+_ENC_CTRL = re.compile(r"%(?:[01][0-9A-Fa-f]|7[Ff])")
+_TOKENS = re.compile(r"[-_.\s]+")
+
+Issue = tuple[Rule, str, int]
+
+
+def _show(value: str) -> str:
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+def _ws_name(ch: str) -> str:
+    return {" ": "a space", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}.get(
+        ch, f"control character U+{ord(ch):04X}"
+    )
+
+
+class UrlLinter:
+    """Lints campaign URLs against one taxonomy; keep one per lint run (it memoises values)."""
+
+    def __init__(self, spec: UtmSpec) -> None:
+        self.spec = spec
+        tx = spec.taxonomy
+        self.tx = tx
+        self.lower = tx.case == "lower"
+        self.other_sep = {"_": "-", "-": "_"}.get(tx.separator or "")
+        self.memo: dict[tuple[str, str], list[tuple[Rule, str]]] = {}
+
+    def value_issues(self, name: str, raw: str) -> list[tuple[Rule, str]]:
+        """Everything wrong with one parameter value, independent of the URL it sits in."""
+        key = (name, raw)
+        found = self.memo.get(key)
+        if found is not None:
+            return found
+        out: list[tuple[Rule, str]] = []
+        value = raw
+        if "%" in raw or "+" in raw:
+            if _BAD_ESCAPE.search(raw):
+                out.append((ENCODED_JUNK, f"{name} value {_show(raw)} holds an invalid percent escape"))
+            elif _DOUBLE.search(raw):
+                out.append((ENCODED_JUNK, f"{name} value {_show(raw)} is encoded twice (%25..)"))
+            elif "%20" in raw or "+" in raw:
+                out.append((ENCODED_JUNK, f"{name} value {_show(raw)} holds an encoded space (%20 or +)"))
+            elif _ENC_CTRL.search(raw):
+                out.append((ENCODED_JUNK, f"{name} value {_show(raw)} holds an encoded control character"))
+            if "%" in raw:
+                value = unquote(raw)
+        if value:
+            self._conventions(name, value, out)
+        self.memo[key] = out
+        return out
+
+    def _conventions(self, name: str, value: str, out: list[tuple[Rule, str]]) -> None:
+        tx = self.tx
+        lowered = value.lower()
+        spec = tx.params.get(name)
+        if self.lower and value != lowered:
+            out.append((WRONG_CASE, f"{name} value {_show(value)} is not lowercase"))
+        allowed = spec.allowed if spec is not None else None
+        explicitly_allowed = allowed is not None and lowered in allowed
+        if not explicitly_allowed:
+            if self.other_sep is not None and self.other_sep in value:
+                out.append(
+                    (
+                        MIXED_SEPARATORS,
+                        f"{name} value {_show(value)} uses {self.other_sep!r}; "
+                        f"the taxonomy's separator is {tx.separator!r}",
+                    )
+                )
+            elif self.other_sep is None and "_" in value and "-" in value:
+                out.append((MIXED_SEPARATORS, f"{name} value {_show(value)} mixes '_' and '-'"))
+        if tx.banned:
+            hit = tx.banned.intersection(_TOKENS.split(lowered))
+            if hit:
+                out.append((BANNED_VALUE, f"{name} value {_show(value)} contains banned {sorted(hit)[0]!r}"))
+        if allowed is not None and not explicitly_allowed:
+            close = difflib.get_close_matches(lowered, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            out.append((UNKNOWN_VALUE, f"{name} value {_show(value)} is not allowed{hint}"))
+        if spec is not None and spec.pattern is not None and not spec.pattern.search(value):
+            out.append((PATTERN, f"{name} value {_show(value)} does not match {spec.pattern.pattern!r}"))
+        limit = spec.max_length if spec is not None and spec.max_length else tx.max_length
+        if limit and len(value) > limit:
+            out.append((TOO_LONG, f"{name} value is {len(value)} characters, over the limit of {limit}"))
+
+    def lint(self, url: str) -> list[Issue]:
+        """Issues of one URL as (rule, message, offset of the offending part within the URL)."""
+        issues: list[Issue] = []
+        m = _WS.search(url)
+        if m is not None:
+            issues.append(
+                (
+                    WHITESPACE,
+                    f"the URL contains {_ws_name(m.group())} at character {m.start() + 1}",
+                    m.start(),
+                )
+            )
+        if not url.strip():
+            issues.append((UNPARSEABLE, "the URL is empty", 0))
+            return issues
+        try:
+            parts = urlsplit(url.strip())
+            host = parts.hostname
+        except ValueError as exc:
+            issues.append((UNPARSEABLE, f"the URL cannot be parsed: {exc}", 0))
+            return issues
+        if parts.scheme not in ("http", "https") or not host:
+            what = (
+                "has no scheme"
+                if not parts.scheme
+                else (
+                    f"uses scheme {parts.scheme!r}"
+                    if parts.scheme not in ("http", "https")
+                    else "has no host"
+                )
+            )
+            issues.append((UNPARSEABLE, f"the URL {what}; campaign URLs are absolute http(s) links", 0))
+            return issues
+        if parts.scheme == "http" and self.spec.require_https:
+            issues.append((NOT_HTTPS, "the URL uses http, not https", 0))
+        tx = self.tx
+        seen: dict[str, str] = {}
+        qpos = url.find("?")
+        fpos = url.find("#")
+        if qpos != -1 and (fpos == -1 or qpos < fpos):
+            pos = qpos + 1
+            for pair in parts.query.split("&"):
+                if pair[:4].lower() == "utm_":
+                    key, _, raw = pair.partition("=")
+                    name = key.lower()
+                    if key != name:
+                        issues.append((WRONG_CASE, f"parameter name {key!r} is not lowercase", pos))
+                    if name in seen:
+                        issues.append(
+                            (DUPLICATE, f"{name} appears twice ({_show(seen[name])} and {_show(raw)})", pos)
+                        )
+                    else:
+                        seen[name] = raw
+                        if tx.declared and name not in tx.params:
+                            close = difflib.get_close_matches(name, list(tx.params), n=1)
+                            hint = f"; did you mean {close[0]!r}?" if close else ""
+                            issues.append(
+                                (UNKNOWN_PARAM, f"{name} is not declared in the taxonomy{hint}", pos)
+                            )
+                        for rule, message in self.value_issues(name, raw):
+                            issues.append((rule, message, pos))
+                pos += len(pair) + 1
+        in_fragment: list[str] = []
+        if fpos != -1 and "utm_" in parts.fragment.lower():
+            in_fragment = [n for n in tx.required if n in parts.fragment.lower()] or ["utm_*"]
+            issues.append(
+                (IN_FRAGMENT, f"{', '.join(in_fragment)} after '#' never reach analytics", fpos + 1)
+            )
+        for name in tx.required:
+            if not seen.get(name) and name not in in_fragment:
+                what = "is empty" if name in seen else "is missing"
+                issues.append((MISSING, f"required parameter {name} {what}", max(qpos, 0)))
+        if tx.combinations:
+            source, medium = seen.get("utm_source", "").lower(), seen.get("utm_medium", "").lower()
+            mediums = tx.combinations.get(source)
+            if source and medium and mediums is not None and medium not in mediums:
+                issues.append(
+                    (
+                        COMBINATION,
+                        f"utm_medium {medium!r} is not allowed with utm_source {source!r} "
+                        f"(allowed: {', '.join(sorted(mediums))})",
+                        max(qpos, 0),
+                    )
+                )
+        return issues
+
+
+def lint_urls(spec: UtmSpec) -> Iterator[Finding]:
+    """Findings for every campaign URL, inline and from CSV files."""
+    linter = UrlLinter(spec)
+    ids: dict[str, UrlEntry] = {}
+    for entry in spec.urls:
+        for rule, message, offset in linter.lint(entry.url):
+            yield rule.finding(entry.location(offset), f"{entry.id}: {message}")
+        first = ids.setdefault(entry.id, entry)
+        if first is not entry:
+            where = first.id_location()
+            yield DUPLICATE_ID.finding(entry.id_location(), f"url id {entry.id!r} is already used at {where}")
+
+
+def _allowed(spec: UtmSpec, name: str) -> list[str]:
+    p = spec.taxonomy.params.get(name)
+    return sorted(p.allowed) if p is not None and p.allowed is not None else []
+
+
+def lint_taxonomy(checklist: Checklist, spec: UtmSpec) -> Iterator[Finding]:
+    """Findings on the taxonomy itself: values breaking its conventions, dead combinations, lost channels."""
+    data = checklist.data.get("taxonomy") or {}
+    linter = UrlLinter(spec)
+    checked = {UNKNOWN_VALUE, PATTERN}  # allowed values are judged on conventions, not on themselves
+    for name, pspec in (data.get("parameters") or {}).items():
+        for i, value in enumerate(pspec.get("allowed", [])):
+            problems = [(r, m) for r, m in linter.value_issues(name, value) if r not in checked]
+            if any(ch.isspace() for ch in value):
+                problems.append((BAD_ALLOWED, f"{name} value {_show(value)} contains whitespace"))
+            where = checklist.location(("taxonomy", "parameters", name, "allowed", i))
+            for _rule, message in problems:
+                yield BAD_ALLOWED.finding(where, f"allowed {message}")
+    sources, mediums = set(_allowed(spec, "utm_source")), set(_allowed(spec, "utm_medium"))
+    for src, meds in (data.get("combinations") or {}).items():
+        if sources and src.lower() not in sources:
+            yield BAD_COMBINATION.finding(
+                checklist.location(("taxonomy", "combinations", src), key=True),
+                f"combination source {src!r} is not an allowed utm_source",
+            )
+        for j, med in enumerate(meds):
+            if mediums and med.lower() not in mediums:
+                yield BAD_COMBINATION.finding(
+                    checklist.location(("taxonomy", "combinations", src, j)),
+                    f"combination medium {med!r} (for {src!r}) is not an allowed utm_medium",
+                )
+    yield from _lint_channels(checklist, spec, data)
+
+
+def _pairs(spec: UtmSpec) -> list[tuple[str, str]]:
+    """Every source/medium pair the taxonomy allows."""
+    tx = spec.taxonomy
+    sources, mediums = _allowed(spec, "utm_source"), _allowed(spec, "utm_medium")
+    pairs: list[tuple[str, str]] = []
+    for src, meds in tx.combinations.items():
+        pairs += [(src, m) for m in sorted(meds)]
+    free = [s for s in sources if s not in tx.combinations] or ([] if tx.combinations or sources else [""])
+    pairs += [(s, m) for s in free for m in mediums]
+    return list(dict.fromkeys(pairs))
+
+
+def _lint_channels(checklist: Checklist, spec: UtmSpec, data: dict[str, object]) -> Iterator[Finding]:
+    pairs = _pairs(spec)
+    if not pairs:
+        return
+    reached: set[str] = set()
+    lost: dict[str, list[str]] = {}
+    for src, med in pairs:
+        channel = spec.channels.classify(src, med)
+        reached.add(channel)
+        if channel == UNASSIGNED:
+            lost.setdefault(med, []).append(src)
+    preset = "GA4 default channel group" if spec.channels.preset == "ga4" else "the custom channel rules"
+    medium_list = (data.get("parameters") or {}).get("utm_medium", {}).get("allowed", [])  # type: ignore[attr-defined]
+    lowered = [str(m).lower() for m in medium_list]
+    for med, srcs in lost.items():
+        if med in lowered:
+            where = checklist.location(
+                ("taxonomy", "parameters", "utm_medium", "allowed", lowered.index(med))
+            )
+        else:
+            where = checklist.location(("taxonomy", "combinations"))
+        named = [s for s in srcs if s]
+        with_src = f" with utm_source {', '.join(repr(s) for s in named[:5])}" if named else ""
+        more = f" and {len(named) - 5} more" if len(named) > 5 else ""
+        yield UNASSIGNED_CHANNEL.finding(
+            where, f"utm_medium {med!r}{with_src}{more} lands in Unassigned ({preset})"
+        )
+    for i, channel in enumerate(spec.expected):
+        if channel not in reached:
+            known = spec.channels.channels()
+            extra = "" if channel in known else f"; {channel!r} is not a channel of the {preset}"
+            yield UNREACHED_CHANNEL.finding(
+                checklist.location(("channels", "expected", i)),
+                f"expected channel {channel!r} is reached by no allowed source/medium pair{extra}",
+            )
