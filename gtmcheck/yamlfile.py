@@ -64,6 +64,8 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -196,6 +198,10 @@ class _Builder:
         self.doc.marks.setdefault(path, self.mark(node))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
+        if node.tag not in _COLLECTION_TAGS:  # ``!!python/object/apply:os.system [...]`` and friends
+            raise self.error(
+                node, f"unsupported YAML tag {node.tag!r}", "remove the tag; checklists hold plain values"
+            )
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
@@ -293,7 +299,7 @@ def parse_text(text: str, path: Path) -> Document:
     try:
         loader = _Loader(text)  # checks every character: may raise ReaderError
         node = loader.get_single_node()
-        if node is None:
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG and not node.value):
             raise SpecError(
                 "the file is empty", Location(display, 1, 1), "add the checklist's `kind:` and `name:`"
             )
