@@ -25,7 +25,9 @@ EMAIL = {
 }
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "x-hint": "write the date as YYYY-MM-DD"}
 ITEM_ID = {
-    "type": "string", "pattern": r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$", "x-hint": "use a DoD item id such as UTM-URLS-RESOLVE"
+    "type": "string",
+    "pattern": r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
+    "x-hint": "use a DoD item id such as UTM-URLS-RESOLVE",
 }
 
 HEADER: dict[str, Any] = {

@@ -1,0 +1,107 @@
+"""The README's main job on the embedded sandbox, end to end, in subprocesses as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, timeout=300, env={**os.environ, **env}
+    )
+
+
+def gtmcheck_run(repo: Path, out: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    result = run([sys.executable, "-m", "gtmcheck.cli", "run", "--report-dir", str(out), *extra], repo)
+    assert "Traceback" not in result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    return result.returncode, report, result.stdout + result.stderr
+
+
+def junit_outcomes(path: Path) -> dict[str, str]:
+    outcomes = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        status = "failed" if case.find("failure") is not None or case.find("error") is not None else "passed"
+        outcomes[f"{case.get('file')}::{case.get('name')}"] = status
+    return outcomes
+
+
+@pytest.fixture(scope="module")
+def sandbox_run(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str, Path]:
+    out = tmp_path_factory.mktemp("sandbox")
+    code, report, output = gtmcheck_run(repo, out)
+    return code, report, output, out
+
+
+def test_main_job_passes_on_the_sandbox(sandbox_run: tuple[int, dict[str, Any], str, Path]) -> None:
+    code, report, output, out = sandbox_run
+    assert code == 0, output
+    summary = report["summary"]
+    assert summary["go_live"] is True, summary["blocking"]
+    assert summary["completeness"] == 100.0
+    assert summary["failed"] == summary["error"] == summary["not_configured"] == 0
+    assert summary["environment"] == "sandbox"
+    assert "Go-live: READY" in output
+    assert "UTM-URLS-RESOLVE[" in output  # progress: one line per check
+    for name in ("report.json", "report.md", "report.html", "junit.xml"):
+        assert (out / name).is_file()
+
+
+def test_pytest_and_gtmcheck_run_reach_the_same_verdicts(
+    repo: Path, sandbox_run: tuple[int, dict[str, Any], str, Path], tmp_path: Path
+) -> None:
+    _, _, _, out = sandbox_run
+    result = run([sys.executable, "-m", "pytest", "checks", "-p", "no:cacheprovider",
+                  f"--junitxml={tmp_path / 'junit.xml'}", "-q"], repo)
+    assert result.returncode == 0, result.stdout
+    via_pytest = junit_outcomes(tmp_path / "junit.xml")
+    via_run = junit_outcomes(out / "junit.xml")
+    assert via_pytest == via_run
+    assert len(via_pytest) > 10
+
+
+def test_marker_selects_only_one_kind(repo: Path) -> None:
+    result = run([sys.executable, "-m", "pytest", "checks", "-m", "utm", "--collect-only", "-q",
+                  "-p", "no:cacheprovider"], repo)
+    ids = [line for line in result.stdout.splitlines() if "::" in line]
+    assert ids and all(line.startswith("checks/utm.gtm.yml::UTM-") for line in ids)
+    assert "deselected" in result.stdout  # the crm checklist's items were left out
+
+
+def test_drifted_sandbox_fails_on_the_broken_landing_pages(repo: Path, tmp_path: Path) -> None:
+    code, report, output = gtmcheck_run(repo, tmp_path, "--env", "sandbox-drifted")
+    assert code == 1
+    assert report["summary"]["go_live"] is False
+    failed = [i for c in report["checklists"] for i in c["items"] if i["status"] == "failed"]
+    assert failed and all(i["dod"] == "UTM-URLS-RESOLVE" for i in failed)
+    assert any("dropped" in i["message"] for i in failed)
+    assert "Go-live: BLOCKED" in output
+
+
+def test_a_known_token_appears_in_no_output_or_report(tmp_path: Path) -> None:
+    token = "pat-na1-11111111-2222-3333-4444-555555555555"
+    (tmp_path / "gtmcheck.yml").write_text(
+        "version: 1\nenvironments:\n  prod:\n    crm: {type: hubspot, token: \"${GTM_E2E_TOKEN}\"}\n"
+        "    warehouse: {url: \"postgresql://gtm:${GTM_E2E_TOKEN}@db.acme.example/wh\"}\n"
+    )
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "t.gtm.yml").write_text(
+        "kind: reconcile\nname: Totals ${GTM_E2E_TOKEN}\nowner: a@acme.example\nbuilt_by: b@acme.example\n"
+    )
+    outputs = []
+    for args in (["run", "--report-dir", "out"], ["lint"], ["lint", "--format", "sarif"], ["schema"]):
+        result = run([sys.executable, "-m", "gtmcheck.cli", *args], tmp_path, GTM_E2E_TOKEN=token)
+        outputs.append(result.stdout + result.stderr)
+    assert '"name": "Totals ***"' in (tmp_path / "out" / "report.json").read_text()
+    for text in outputs:
+        assert token not in text
+    for path in (tmp_path / "out").iterdir():
+        assert token not in path.read_text(), path.name
