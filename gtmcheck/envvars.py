@@ -1,6 +1,6 @@
 """``${VAR}`` expansion in checklists and the project file.
 
-``${VAR}`` takes the variable, ``${VAR:-default}`` falls back to a default, ``$${`` writes a literal ``${``.
+``${VAR}`` takes the variable, ``${VAR:-default}`` falls back to a default when it is unset or empty, ``$${`` writes a literal ``${``.
 A missing variable is an error at the line that uses it; its value is never echoed, and every expanded
 value is registered as a secret so that no report or log can show it.
 """
@@ -33,12 +33,14 @@ def expand_string(text: str, env: Mapping[str, str], where: Any = None) -> str:
                 where() if where else None,
                 "write ${NAME} with letters, digits and underscores, or $${ for a literal ${",
             )
-        if name in env:
-            value = env[name]
+        value = env.get(name)
+        if value:
             secrets.register(value)
             return value
-        if default is not None:
+        if default is not None:  # as in the shell, ``:-`` also replaces a variable that is set but empty
             return default
+        if value is not None:
+            return value
         raise EnvVarError(
             f"environment variable {name} is not set",
             where() if where else None,
