@@ -1,8 +1,8 @@
 """``${VAR}`` expansion in checklists and the project file.
 
-``${VAR}`` takes the variable, ``${VAR:-default}`` falls back to a default when it is unset or empty, ``$${`` writes a literal ``${``.
-A missing variable is an error at the line that uses it; its value is never echoed, and every expanded
-value is registered as a secret so that no report or log can show it.
+``${VAR}`` takes the variable, ``${VAR:-default}`` falls back to a default when it is unset or empty,
+``$${`` writes a literal ``${``. A missing variable is an error at the line that uses it; its value is never
+echoed, and every expanded value is registered as a secret so that no report or log can show it.
 """
 
 from __future__ import annotations
