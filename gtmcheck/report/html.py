@@ -69,6 +69,7 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .counts li.not_configured b { color: var(--warn); }
 .card { background: var(--paper); border: 1px solid var(--line); border-radius: 14px; padding: 22px 24px;
   margin-top: 20px; }
+.blocking { border-left: 5px solid var(--bad); }
 .blocking ul { margin: 8px 0 0; padding-left: 20px; }
 .blocking li { margin: 2px 0; }
 .overview { width: 100%; border-collapse: collapse; }
@@ -111,19 +112,20 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .dod summary::-webkit-details-marker { display: none; }
 .dod summary::before { content: "\\25B8"; color: var(--muted); font-size: 12px; width: 10px; flex: none; }
 .dod details[open] summary::before { content: "\\25BE"; }
-.dod summary .pill { flex: none; min-width: 104px; text-align: center; }
+.dod summary .pill { flex: none; width: 118px; text-align: center; }
 .dod summary .what { flex: 1; }
 .dod summary .what code { color: var(--muted); display: block; font-size: 11.5px; }
 .dod summary .tally { color: var(--muted); font-size: 13px; white-space: nowrap; }
-.checks { width: 100%; border-collapse: collapse; margin: 0 0 14px; font-size: 13.5px; }
+.checks { width: calc(100% - 26px); border-collapse: collapse; margin: 0 0 14px 26px; font-size: 13.5px; }
 .checks td { padding: 7px 8px; border-top: 1px dashed var(--line); vertical-align: top; }
-.checks td.st { width: 116px; }
+.checks td.st { width: 130px; padding-left: 0; }
 .checks td.id code { overflow-wrap: anywhere; }
 .checks .msg { font-weight: 600; }
 .checks .ev { color: var(--muted); overflow-wrap: anywhere; }
 .checks .xr { color: var(--muted); }
 .checks .line { color: var(--muted); font-size: 12px; white-space: nowrap; }
-.empty { color: var(--muted); padding: 8px 4px 14px; }
+.empty { color: var(--muted); margin: 0; }
+.dod .empty { padding: 0 4px 14px 26px; }
 footer { color: var(--muted); font-size: 12.5px; margin-top: 28px; text-align: center; }
 footer span + span::before { content: "·"; margin: 0 8px; }
 @media (max-width: 640px) {
@@ -140,7 +142,7 @@ footer span + span::before { content: "·"; margin: 0 8px; }
   .card { border-color: #ccc; break-inside: auto; }
   .card > .head, .dod summary { break-inside: avoid; break-after: avoid; }
   .checks tr { break-inside: avoid; }
-  .dod summary::before { content: ""; width: 0; }
+  .dod summary::before, .dod details[open] summary::before { display: none; }
   .overview a { color: inherit; }
 }
 """
@@ -214,7 +216,8 @@ def _verdict(summary: Mapping[str, Any], checklists: Sequence[Mapping[str, Any]]
     signed = sum(bool(c.get("signoff")) for c in checklists)
     if ready:
         headline = "Ready for go-live"
-        sub = f"Every definition-of-done item is done and all {_plural(n, 'checklist')} signed off."
+        signed_text = "the checklist is signed off" if n == 1 else f"all {n} checklists are signed off"
+        sub = f"Every definition-of-done item is done and {signed_text}."
     else:
         headline = "Go-live blocked"
         not_done = sum(str(d.get("status")) not in _DONE for c in checklists for d in c.get("dod") or [])
@@ -232,7 +235,8 @@ def _verdict(summary: Mapping[str, Any], checklists: Sequence[Mapping[str, Any]]
 
 def _counts(summary: Mapping[str, Any]) -> str:
     items = "".join(
-        f'<li class="{key}"><b>{_e(int(_num(summary.get(key))))}</b>checks {_e(label)}</li>'
+        f'<li class="{key if _num(summary.get(key)) else "zero"}">'
+        f"<b>{_e(int(_num(summary.get(key))))}</b>checks {_e(label)}</li>"
         for key, label in _COUNTS
     )
     return f'<ul class="counts">{items}</ul>'
@@ -307,8 +311,7 @@ def _checklist(checklist: Mapping[str, Any], index: int) -> str:
     ]
     if checklist.get("error"):
         parts.append(
-            '<div class="loaderror"><b>Cannot be loaded.</b> '
-            f'<span class="mono">{_e(checklist["error"])}</span></div>'
+            f'<div class="loaderror"><b>Cannot be loaded.</b> <span class="mono">{_e(checklist["error"])}</span></div>'
         )
     dod: Sequence[Mapping[str, Any]] = checklist.get("dod") or []
     items: Sequence[Mapping[str, Any]] = checklist.get("items") or []
@@ -331,11 +334,7 @@ def _dod_item(dod: Mapping[str, Any], checks: Sequence[Mapping[str, Any]]) -> st
         f'<span class="tally">{_e(tally)}</span></summary>'
     )
     if not checks:
-        why = (
-            "Not verified by this checklist and not attested."
-            if status == "not_configured"
-            else "No checks ran."
-        )
+        why = "Not verified by this checklist and not attested." if status == "not_configured" else "No checks ran."
         return f'<details{is_open}>{summary}<div class="empty">{_e(why)}</div></details>'
     rows = "".join(_check_row(c) for c in checks)
     return f'<details{is_open}>{summary}<table class="checks"><tbody>{rows}</tbody></table></details>'
@@ -347,8 +346,7 @@ def _check_row(check: Mapping[str, Any]) -> str:
         lines.append(f'<div class="msg">{_e(check["message"])}</div>')
     if check.get("expected") or check.get("received"):
         lines.append(
-            f'<div class="xr">expected {_e(check.get("expected"))} · '
-            f"received {_e(check.get('received'))}</div>"
+            f'<div class="xr">expected {_e(check.get("expected"))} · received {_e(check.get("received"))}</div>'
         )
     if check.get("evidence"):
         lines.append(f'<div class="ev">{_e(check["evidence"])}</div>')

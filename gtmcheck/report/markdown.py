@@ -12,8 +12,9 @@ from typing import Any
 GITHUB_COMMENT_LIMIT = 65_536
 # Leave room for a bot's own header or footer around the report.
 DEFAULT_MAX_CHARS = 60_000
-# How many failing checks to list per checklist, tried in turn until the report fits.
-_FAILURE_CAPS: tuple[int | None, ...] = (None, 100, 25, 5, 0)
+Cap = int | None
+# How many failing checks to list per checklist (None: all), tried in turn until the report fits.
+_FAILURE_CAPS: tuple[Cap, ...] = (None, 100, 25, 5, 0)
 
 STATUS_LABEL: dict[str, str] = {
     "passed": "✅ passed",
@@ -97,9 +98,8 @@ def _render(report: Mapping[str, Any], *, failure_cap: int | None) -> str:
 def _headline(summary: Mapping[str, Any], checklists: Sequence[Mapping[str, Any]]) -> list[str]:
     verdict = "**Go-live: ready**" if summary.get("go_live") else "**Go-live: blocked**"
     n = len(checklists)
-    line = (
-        f"{verdict} — {_pct(summary.get('completeness'))} of DoD items done across {_plural(n, 'checklist')}"
-    )
+    done = _pct(summary.get("completeness"))
+    line = f"{verdict} — {done} of DoD items done across {_plural(n, 'checklist')}"
     if summary.get("partial"):
         line += " (partial run: only some checks ran)"
     return [line + ".", ""]
@@ -153,7 +153,7 @@ def _signoff_text(checklist: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _checklist(checklist: Mapping[str, Any], failure_cap: int | None) -> list[str]:
+def _checklist(checklist: Mapping[str, Any], failure_cap: Cap) -> list[str]:
     name = checklist.get("name") or checklist.get("file") or "checklist"
     out = [f"### {_inline(name)}", ""]
     facts = [f"file {_code(checklist.get('file', ''))}"]
@@ -178,9 +178,8 @@ def _checklist(checklist: Mapping[str, Any], failure_cap: int | None) -> list[st
             done = sum(i.get("status") in ("passed", "attested") for i in own)
             checks = f"{done}/{len(own)} done" if own else ""
             status = STATUS_LABEL.get(str(d.get("status")), cell(d.get("status")))
-            out.append(
-                f"| {status} | {_code(d.get('id', ''), table=True)} {cell(d.get('text', ''))} | {checks} |"
-            )
+            what = f"{_code(d.get('id', ''), table=True)} {cell(d.get('text', ''))}"
+            out.append(f"| {status} | {what} | {checks} |")
         out.append("")
 
     failing = [i for i in items if i.get("status") in _NOT_DONE]
@@ -189,9 +188,7 @@ def _checklist(checklist: Mapping[str, Any], failure_cap: int | None) -> list[st
     return out
 
 
-def _failures(
-    failing: Sequence[Mapping[str, Any]], checklist: Mapping[str, Any], cap: int | None
-) -> list[str]:
+def _failures(failing: Sequence[Mapping[str, Any]], checklist: Mapping[str, Any], cap: Cap) -> list[str]:
     shown = list(failing if cap is None else failing[:cap])
     out = [f"<details><summary>{_plural(len(failing), 'check')} not done</summary>", ""]
     for item in shown:
