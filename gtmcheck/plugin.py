@@ -19,7 +19,16 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 from . import secrets
 from .context import RunContext
 from .dod import KINDS, DodItem
-from .errors import CheckError, CheckFailed, ConfigError, Evidence, GtmcheckError, NotConfigured, SpecError
+from .errors import (
+    CheckError,
+    CheckFailed,
+    ConfigError,
+    Evidence,
+    GtmcheckError,
+    Location,
+    NotConfigured,
+    SpecError,
+)
 from .kinds import Check, get_kind
 from .project import Project, load_project
 from .spec import Checklist, ManualItem, load_checklist
@@ -83,16 +92,32 @@ def gtm_session(config: pytest.Config) -> GtmSession:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gtmcheck", "gtmcheck checklists")
-    group.addoption("--gtm-env", dest="gtm_env", default=None,
-                    help="environment from gtmcheck.yml to check (default: $GTMCHECK_ENV, then default_environment)")
+    group.addoption(
+        "--gtm-env",
+        dest="gtm_env",
+        default=None,
+        help="environment from gtmcheck.yml to check (default: $GTMCHECK_ENV, then default_environment)",
+    )
     group.addoption("--gtm-project", dest="gtm_project", default=None, help="path to gtmcheck.yml")
-    group.addoption("--gtm-report-dir", dest="gtm_report_dir", default=None,
-                    help="write report.json, report.md, report.html and junit.xml into this folder")
-    group.addoption("--gtm-traceback", dest="gtm_traceback", action="store_true",
-                    help="show Python tracebacks under check failures (for debugging gtmcheck itself)")
+    group.addoption(
+        "--gtm-report-dir",
+        dest="gtm_report_dir",
+        default=None,
+        help="write report.json, report.md, report.html and junit.xml into this folder",
+    )
+    group.addoption(
+        "--gtm-traceback",
+        dest="gtm_traceback",
+        action="store_true",
+        help="show Python tracebacks under check failures (for debugging gtmcheck itself)",
+    )
     group.addoption("--gtm-run-id", dest="gtm_run_id", default=None, help=argparse.SUPPRESS)
-    parser.addini("gtm_file_patterns", type="args", default=DEFAULT_PATTERNS,
-                  help="glob patterns of checklist files (default: *.gtm.yml *.gtm.yaml)")
+    parser.addini(
+        "gtm_file_patterns",
+        type="args",
+        default=DEFAULT_PATTERNS,
+        help="glob patterns of checklist files (default: *.gtm.yml *.gtm.yaml)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -161,9 +186,7 @@ class ChecklistFile(pytest.File):
             else:
                 yield UnconfiguredItem.from_parent(self, name=item.id, checklist=checklist, dod=item)
 
-    def repr_failure(
-        self, excinfo: ExceptionInfo[BaseException], style: Any = None
-    ) -> str | TerminalRepr:
+    def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, GtmcheckError) and not self.config.getoption("gtm_traceback"):
             return secrets.redact(str(excinfo.value))
         return super().repr_failure(excinfo)
@@ -172,11 +195,11 @@ class ChecklistFile(pytest.File):
 class GtmItem(pytest.Item):
     """Common ground of every checklist item: markers, JUnit properties, location at the YAML line."""
 
-    def __init__(self, *, checklist: Checklist, dod: DodItem, line: int, **kwargs: Any) -> None:
+    def __init__(self, *, checklist: Checklist, dod: DodItem, where: Location, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.checklist = checklist
         self.dod = dod
-        self.line = line
+        self.where = where  # the YAML line (or the CSV row) that configures this check
         self.status_on_pass = "passed"
         self.evidence: Evidence | None = None
         self.add_marker(checklist.kind)
@@ -184,14 +207,16 @@ class GtmItem(pytest.Item):
         self.user_properties.append(("dod_item", dod.id))
         self.user_properties.append(("owner", checklist.owner))
 
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.line - 1, f"{self.checklist.display}::{self.name}"
+    @property
+    def line(self) -> int:
+        return self.where.line
 
-    def repr_failure(
-        self, excinfo: ExceptionInfo[BaseException], style: Any = None
-    ) -> str | TerminalRepr:
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return Path(self.where.file).resolve(), self.where.line - 1, self.name
+
+    def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         exc = excinfo.value
-        lines = [f"{self.dod.id}: {self.dod.text}", f"  at {self.checklist.display}:{self.line}"]
+        lines = [f"{self.dod.id}: {self.dod.text}", f"  at {self.where.file}:{self.where.line}"]
         if isinstance(exc, CheckFailed):
             lines.append(f"  {exc.message}")
             if exc.expected is not None:
@@ -218,7 +243,7 @@ class CheckItem(GtmItem):
     """An automated check: runs against the environment through the run context."""
 
     def __init__(self, *, check: Check, **kwargs: Any) -> None:
-        super().__init__(line=check.location.line, **kwargs)
+        super().__init__(where=check.location, **kwargs)
         self.check = check
 
     def runtest(self) -> None:
@@ -231,8 +256,7 @@ class AttestedItem(GtmItem):
 
     def __init__(self, *, manual: ManualItem, **kwargs: Any) -> None:
         checklist: Checklist = kwargs["checklist"]
-        line = checklist.location(("manual", manual.index)).line
-        super().__init__(line=line, **kwargs)
+        super().__init__(where=checklist.location(("manual", manual.index)), **kwargs)
         self.manual = manual
         self.status_on_pass = "attested"
 
@@ -251,7 +275,7 @@ class UnconfiguredItem(GtmItem):
 
     def __init__(self, **kwargs: Any) -> None:
         checklist: Checklist = kwargs["checklist"]
-        super().__init__(line=checklist.location(("kind",)).line, **kwargs)
+        super().__init__(where=checklist.location(("kind",)), **kwargs)
 
     def runtest(self) -> None:
         raise NotConfigured(

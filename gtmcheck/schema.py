@@ -21,7 +21,9 @@ from .yamlfile import Document
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 EMAIL = {
-    "type": "string", "pattern": r"^[^@\s]+@[^@\s]+$", "x-hint": "write an email address such as jane@acme.example"
+    "type": "string",
+    "pattern": r"^[^@\s]+@[^@\s]+$",
+    "x-hint": "write an email address such as jane@acme.example",
 }
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "x-hint": "write the date as YYYY-MM-DD"}
 ITEM_ID = {
@@ -85,14 +87,13 @@ def kind_schema(kind: str, fragment: Mapping[str, Any], *, closed: bool = True) 
 def checklist_schema(fragments: Mapping[str, tuple[Mapping[str, Any], bool]]) -> dict[str, Any]:
     """The combined schema for editors: the header, then each kind's keys when ``kind`` says so."""
     branches = []
-    for kind, (fragment, _closed) in fragments.items():
+    for kind, (fragment, closed) in fragments.items():
         items = [item.id for item in TEMPLATES[kind]]
-        manual_ids = {"properties": {"manual": {"items": {"properties": {"id": {"enum": items}}}}}}
-        branches.append(
-            {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-             "then": {"properties": dict(fragment), **manual_ids}}
-        )
-    open_kinds = [k for k, (_f, closed) in fragments.items() if not closed]
+        manual = {"items": {"properties": {"id": {"enum": items}}}}
+        then: dict[str, Any] = {"properties": {**fragment, "manual": manual}}
+        if not closed:  # a kind not built yet accepts any key: evaluate them all here
+            then["patternProperties"] = {"^.*$": {}}
+        branches.append({"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]}, "then": then})
     schema: dict[str, Any] = {
         "$schema": DRAFT,
         "$id": "https://gtmcheck.example/schema/checklist-v1.json",
@@ -102,12 +103,9 @@ def checklist_schema(fragments: Mapping[str, tuple[Mapping[str, Any], bool]]) ->
         "required": REQUIRED,
         "properties": HEADER,
         "allOf": branches,
+        # Unknown keys are errors: every key must be evaluated by the header or the kind's branch.
+        "unevaluatedProperties": False,
     }
-    if not open_kinds:
-        schema["unevaluatedProperties"] = False
-    else:
-        schema["if"] = {"properties": {"kind": {"enum": open_kinds}}}
-        schema["else"] = {"unevaluatedProperties": False}
     return schema
 
 
@@ -174,8 +172,13 @@ def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
 
 
 _TYPE_NAMES = {
-    "object": "a mapping", "array": "a list", "string": "a string", "integer": "a whole number",
-    "number": "a number", "boolean": "true or false", "null": "empty",
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
 }
 
 
@@ -221,7 +224,8 @@ def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
         typo = difflib.get_close_matches(missing, unknown, n=1)
         if typo:  # ``rol:`` for ``role:`` is one mistake: show the typo, not only the missing key
             return SpecError(
-                f"unknown key {typo[0]!r} in {where}", doc.location((*path, typo[0]), key=True),
+                f"unknown key {typo[0]!r} in {where}",
+                doc.location((*path, typo[0]), key=True),
                 f"did you mean `{missing}`?",
             )
         return SpecError(f"{where} is missing the required key {missing!r}", loc, hint or f"add `{missing}:`")

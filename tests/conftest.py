@@ -16,6 +16,6 @@ def _forget_secrets() -> Iterator[None]:
     secrets.clear()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

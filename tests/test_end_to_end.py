@@ -30,7 +30,7 @@ def junit_outcomes(path: Path) -> dict[str, str]:
     outcomes = {}
     for case in ET.parse(path).getroot().iter("testcase"):
         status = "failed" if case.find("failure") is not None or case.find("error") is not None else "passed"
-        outcomes[f"{case.get('file')}::{case.get('name')}"] = status
+        outcomes[f"{case.get('classname')}::{case.get('name')}"] = status
     return outcomes
 
 

@@ -47,6 +47,7 @@ class ReportPlugin:
                 text=item_ref.dod.text,
                 status=details["status"],
                 line=item_ref.line,
+                location=str(item_ref.where),
                 message=details["message"],
                 evidence=details["evidence"],
                 expected=details.get("expected", ""),

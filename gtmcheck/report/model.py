@@ -29,6 +29,7 @@ class ItemResult:
     text: str
     status: str
     line: int
+    location: str = ""  # file:line:column of what configures the check (a YAML line or a CSV row)
     message: str = ""
     evidence: str = ""
     expected: str = ""
@@ -37,8 +38,14 @@ class ItemResult:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": self.id, "dod": self.dod, "text": self.text, "status": self.status,
-            "message": self.message, "evidence": self.evidence, "line": self.line,
+            "id": self.id,
+            "dod": self.dod,
+            "text": self.text,
+            "status": self.status,
+            "message": self.message,
+            "evidence": self.evidence,
+            "line": self.line,
+            "location": self.location,
             "duration_s": round(self.duration_s, 3),
         }
         if self.expected or self.received:
@@ -73,8 +80,9 @@ def checklist_entry(checklist: Checklist, items: list[ItemResult], partial: bool
     counted = [d for d in dod if d["status"] != "not_run"] if partial else dod
     done = sum(d["status"] in DONE for d in counted)
     completeness = round(100.0 * done / len(counted), 1) if counted else 0.0
-    blocking = [f"{checklist.display}: {d['id']} {d['status'].replace('_', ' ')}" for d in counted
-                if d["status"] not in DONE]
+    blocking = [
+        f"{checklist.display}: {d['id']} {d['status'].replace('_', ' ')}" for d in counted if d["status"] not in DONE
+    ]
     blocking += governance.blocking_reasons(checklist)
     signoff = checklist.signoff
     return {
@@ -98,10 +106,21 @@ def checklist_entry(checklist: Checklist, items: list[ItemResult], partial: bool
 
 def error_entry(file: str, error: SpecError) -> dict[str, Any]:
     return {
-        "file": file, "kind": None, "name": None, "owner": None, "built_by": None, "work_type": None,
-        "signoff": None, "completeness": 0.0, "go_live": False,
-        "blocking": [f"{file}: cannot be loaded"], "error": error.format(), "dod": [], "items": [],
-        "_done": 0, "_total": 0,
+        "file": file,
+        "kind": None,
+        "name": None,
+        "owner": None,
+        "built_by": None,
+        "work_type": None,
+        "signoff": None,
+        "completeness": 0.0,
+        "go_live": False,
+        "blocking": [f"{file}: cannot be loaded"],
+        "error": error.format(),
+        "dod": [],
+        "items": [],
+        "_done": 0,
+        "_total": 0,
     }
 
 
