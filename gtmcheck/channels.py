@@ -48,9 +48,7 @@ _PAID = re.compile(r"^(.*cp.*|ppc|retargeting|paid.*)$")
 _SHOPPING_CAMPAIGN = re.compile(r"^(.*(([^a-df-z]|^)shop|shopping).*)$")
 _VIDEO_MEDIUM = re.compile(r"^(.*video.*)$")
 _DISPLAY = frozenset({"display", "banner", "expandable", "interstitial", "cpm"})
-_SOCIAL_MEDIUM = frozenset(
-    {"social", "social-network", "social-media", "sm", "social network", "social media"}
-)
+_SOCIAL_MEDIUM = frozenset({"social", "social-network", "social-media", "sm", "social network", "social media"})
 _REFERRAL = frozenset({"referral", "app", "link"})
 _EMAIL = frozenset({"email", "e-mail", "e_mail", "e mail"})
 

@@ -265,9 +265,7 @@ class UtmKind(KindBase):
         tx = spec.taxonomy
         if not tx.documented:
             missing = [
-                n
-                for n in tx.required
-                if (p := tx.params.get(n)) is None or (p.allowed is None and p.pattern is None)
+                n for n in tx.required if (p := tx.params.get(n)) is None or (p.allowed is None and p.pattern is None)
             ]
             detail = (
                 f"{', '.join(missing)} have no allowed values or pattern"

@@ -117,6 +117,10 @@ class CsvSource(UrlSource):
 
 def _field_start(line: str, index: int) -> tuple[int, bool]:
     """Character offset where CSV field ``index`` starts in ``line``, and whether it is quoted."""
+    if '"' not in line:
+        fields = line.split(",", index)
+        start = sum(len(f) + 1 for f in fields[:index])
+        return start, False
     field_no, i, n = 0, 0, len(line)
     while field_no < index and i < n:
         if line[i] == '"':
@@ -236,16 +240,12 @@ def _read_csv(checklist: Checklist, i: int, spec: dict[str, Any]) -> list[UrlEnt
     except UnicodeDecodeError:
         raise SpecError(f"URL file {spec['path']!r} is not UTF-8", where, "save it as UTF-8 CSV") from None
     except OSError as exc:
-        raise SpecError(
-            f"cannot read URL file {spec['path']!r}: {exc.strerror}", where, "check permissions"
-        ) from None
+        raise SpecError(f"cannot read URL file {spec['path']!r}: {exc.strerror}", where, "check permissions") from None
     lines = text.splitlines()
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header:
-        raise SpecError(
-            f"URL file {spec['path']!r} is empty", where, "add a header row naming the URL column"
-        )
+        raise SpecError(f"URL file {spec['path']!r} is empty", where, "add a header row naming the URL column")
     header = [h.strip() for h in header]
 
     def column(key: str, default: str | None) -> int | None:

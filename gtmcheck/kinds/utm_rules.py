@@ -115,8 +115,7 @@ TOO_LONG = register(
     W,
     "A UTM value is longer than the taxonomy allows.",
     "shorten it; put detail in utm_content or utm_term",
-    "Anti-pattern: a campaign name that is a sentence. Best practice: short, templated values "
-    "(`taxonomy.max_length`).",
+    "Anti-pattern: a campaign name that is a sentence. Best practice: short, templated values (`taxonomy.max_length`).",
 )
 PATTERN = register(
     "UTM112",
@@ -228,6 +227,7 @@ class UrlLinter:
         self.lower = tx.case == "lower"
         self.other_sep = {"_": "-", "-": "_"}.get(tx.separator or "")
         self.memo: dict[tuple[str, str], list[tuple[Rule, str]]] = {}
+        self.param_memo: dict[str, str] = {}
 
     def value_issues(self, name: str, raw: str) -> list[tuple[Rule, str]]:
         """Everything wrong with one parameter value, independent of the URL it sits in."""
@@ -253,13 +253,16 @@ class UrlLinter:
         self.memo[key] = out
         return out
 
-    def _conventions(self, name: str, value: str, out: list[tuple[Rule, str]]) -> None:
+    def _conventions(self, name: str, value: str, out: list[tuple[Rule, str]], *, as_allowed: bool = False) -> None:
+        """Case, separator, banned words, allowed list, pattern, length; ``as_allowed`` judges a list entry."""
         tx = self.tx
         lowered = value.lower()
         spec = tx.params.get(name)
         if self.lower and value != lowered:
             out.append((WRONG_CASE, f"{name} value {_show(value)} is not lowercase"))
         allowed = spec.allowed if spec is not None else None
+        if as_allowed:
+            allowed = None
         explicitly_allowed = allowed is not None and lowered in allowed
         if not explicitly_allowed:
             if self.other_sep is not None and self.other_sep in value:
@@ -280,7 +283,7 @@ class UrlLinter:
             close = difflib.get_close_matches(lowered, allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             out.append((UNKNOWN_VALUE, f"{name} value {_show(value)} is not allowed{hint}"))
-        if spec is not None and spec.pattern is not None and not spec.pattern.search(value):
+        if not as_allowed and spec is not None and spec.pattern is not None and not spec.pattern.search(value):
             out.append((PATTERN, f"{name} value {_show(value)} does not match {spec.pattern.pattern!r}"))
         limit = spec.max_length if spec is not None and spec.max_length else tx.max_length
         if limit and len(value) > limit:
@@ -291,86 +294,108 @@ class UrlLinter:
         issues: list[Issue] = []
         m = _WS.search(url)
         if m is not None:
-            issues.append(
-                (
-                    WHITESPACE,
-                    f"the URL contains {_ws_name(m.group())} at character {m.start() + 1}",
-                    m.start(),
-                )
-            )
-        if not url.strip():
-            issues.append((UNPARSEABLE, "the URL is empty", 0))
+            what = _ws_name(m.group())
+            issues.append((WHITESPACE, f"the URL contains {what} at character {m.start() + 1}", m.start()))
+        problem = _split_problem(url)
+        if problem:
+            issues.append((UNPARSEABLE, f"the URL {problem}; campaign URLs are absolute http(s) links", 0))
             return issues
-        try:
-            parts = urlsplit(url.strip())
-            host = parts.hostname
-        except ValueError as exc:
-            issues.append((UNPARSEABLE, f"the URL cannot be parsed: {exc}", 0))
-            return issues
-        if parts.scheme not in ("http", "https") or not host:
-            what = (
-                "has no scheme"
-                if not parts.scheme
-                else (
-                    f"uses scheme {parts.scheme!r}"
-                    if parts.scheme not in ("http", "https")
-                    else "has no host"
-                )
-            )
-            issues.append((UNPARSEABLE, f"the URL {what}; campaign URLs are absolute http(s) links", 0))
-            return issues
-        if parts.scheme == "http" and self.spec.require_https:
+        if url[:5].lower() == "http:" and self.spec.require_https:
             issues.append((NOT_HTTPS, "the URL uses http, not https", 0))
         tx = self.tx
         seen: dict[str, str] = {}
+        where: dict[str, int] = {}
+        end = len(url.rstrip())
         qpos = url.find("?")
         fpos = url.find("#")
-        if qpos != -1 and (fpos == -1 or qpos < fpos):
+        if fpos != -1 and qpos > fpos:
+            qpos = -1  # a "?" after "#" belongs to the fragment
+        if qpos != -1:
             pos = qpos + 1
-            for pair in parts.query.split("&"):
+            query = url[pos : fpos if fpos != -1 else end]
+            for pair in query.split("&"):
                 if pair[:4].lower() == "utm_":
                     key, _, raw = pair.partition("=")
                     name = key.lower()
                     if key != name:
                         issues.append((WRONG_CASE, f"parameter name {key!r} is not lowercase", pos))
                     if name in seen:
-                        issues.append(
-                            (DUPLICATE, f"{name} appears twice ({_show(seen[name])} and {_show(raw)})", pos)
-                        )
+                        twice = f"{name} appears twice ({_show(seen[name])} and {_show(raw)})"
+                        issues.append((DUPLICATE, twice, pos))
                     else:
                         seen[name] = raw
+                        where[name] = pos
                         if tx.declared and name not in tx.params:
-                            close = difflib.get_close_matches(name, list(tx.params), n=1)
-                            hint = f"; did you mean {close[0]!r}?" if close else ""
-                            issues.append(
-                                (UNKNOWN_PARAM, f"{name} is not declared in the taxonomy{hint}", pos)
-                            )
+                            issues.append((UNKNOWN_PARAM, self.unknown_param(name), pos))
                         for rule, message in self.value_issues(name, raw):
                             issues.append((rule, message, pos))
                 pos += len(pair) + 1
         in_fragment: list[str] = []
-        if fpos != -1 and "utm_" in parts.fragment.lower():
-            in_fragment = [n for n in tx.required if n in parts.fragment.lower()] or ["utm_*"]
-            issues.append(
-                (IN_FRAGMENT, f"{', '.join(in_fragment)} after '#' never reach analytics", fpos + 1)
-            )
+        if fpos != -1:
+            fragment = url[fpos + 1 :].lower()
+            if "utm_" in fragment:
+                in_fragment = [n for n in tx.required if n in fragment] or ["utm_*"]
+                lost = f"{', '.join(in_fragment)} after '#' never reach analytics"
+                issues.append((IN_FRAGMENT, lost, fpos + 1))
         for name in tx.required:
             if not seen.get(name) and name not in in_fragment:
                 what = "is empty" if name in seen else "is missing"
-                issues.append((MISSING, f"required parameter {name} {what}", max(qpos, 0)))
+                at = where[name] if name in seen else (qpos if qpos != -1 else end)
+                issues.append((MISSING, f"required parameter {name} {what}", at))
         if tx.combinations:
             source, medium = seen.get("utm_source", "").lower(), seen.get("utm_medium", "").lower()
             mediums = tx.combinations.get(source)
-            if source and medium and mediums is not None and medium not in mediums:
-                issues.append(
-                    (
-                        COMBINATION,
-                        f"utm_medium {medium!r} is not allowed with utm_source {source!r} "
-                        f"(allowed: {', '.join(sorted(mediums))})",
-                        max(qpos, 0),
-                    )
+            known = tx.params.get("utm_medium")
+            judged = known is None or known.allowed is None or medium in known.allowed
+            if source and medium and judged and mediums is not None and medium not in mediums:
+                message = (
+                    f"utm_medium {medium!r} is not allowed with utm_source {source!r} "
+                    f"(allowed: {', '.join(sorted(mediums))})"
                 )
+                issues.append((COMBINATION, message, where["utm_medium"]))
         return issues
+
+    def unknown_param(self, name: str) -> str:
+        """The message for an undeclared utm_* parameter, with a did-you-mean (memoised)."""
+        message = self.param_memo.get(name)
+        if message is None:
+            close = difflib.get_close_matches(name, list(self.tx.params), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            message = self.param_memo[name] = f"{name} is not declared in the taxonomy{hint}"
+        return message
+
+
+def _split_problem(url: str) -> str:
+    """Why ``url`` is not an absolute http(s) URL with a host, or "" when it is (no urlsplit: hot path)."""
+    text = url.strip()
+    if not text:
+        return "is empty"
+    i = text.find("://")
+    if i <= 0 or not text[:i].isalpha():
+        return "has no scheme"
+    scheme = text[:i].lower()
+    if scheme not in ("http", "https"):
+        return f"uses scheme {scheme!r}"
+    rest = text[i + 3 :]
+    cut = len(rest)
+    for ch in "/?#":
+        j = rest.find(ch)
+        if j != -1 and j < cut:
+            cut = j
+    netloc = rest[:cut].rpartition("@")[2]
+    if "[" in netloc or "]" in netloc:
+        try:
+            if not urlsplit(text).hostname:
+                return "has no host"
+        except ValueError as exc:
+            return f"cannot be parsed: {exc}"
+        return ""
+    host, _, port = netloc.partition(":")
+    if not host:
+        return "has no host"
+    if port and not port.isdigit():
+        return f"has an invalid port {port!r}"
+    return ""
 
 
 def lint_urls(spec: UtmSpec) -> Iterator[Finding]:
@@ -395,10 +420,10 @@ def lint_taxonomy(checklist: Checklist, spec: UtmSpec) -> Iterator[Finding]:
     """Findings on the taxonomy itself: values breaking its conventions, dead combinations, lost channels."""
     data = checklist.data.get("taxonomy") or {}
     linter = UrlLinter(spec)
-    checked = {UNKNOWN_VALUE, PATTERN}  # allowed values are judged on conventions, not on themselves
     for name, pspec in (data.get("parameters") or {}).items():
         for i, value in enumerate(pspec.get("allowed", [])):
-            problems = [(r, m) for r, m in linter.value_issues(name, value) if r not in checked]
+            problems: list[tuple[Rule, str]] = []
+            linter._conventions(name, value, problems, as_allowed=True)
             if any(ch.isspace() for ch in value):
                 problems.append((BAD_ALLOWED, f"{name} value {_show(value)} contains whitespace"))
             where = checklist.location(("taxonomy", "parameters", name, "allowed", i))
@@ -448,17 +473,13 @@ def _lint_channels(checklist: Checklist, spec: UtmSpec, data: dict[str, object])
     lowered = [str(m).lower() for m in medium_list]
     for med, srcs in lost.items():
         if med in lowered:
-            where = checklist.location(
-                ("taxonomy", "parameters", "utm_medium", "allowed", lowered.index(med))
-            )
+            where = checklist.location(("taxonomy", "parameters", "utm_medium", "allowed", lowered.index(med)))
         else:
             where = checklist.location(("taxonomy", "combinations"))
         named = [s for s in srcs if s]
         with_src = f" with utm_source {', '.join(repr(s) for s in named[:5])}" if named else ""
         more = f" and {len(named) - 5} more" if len(named) > 5 else ""
-        yield UNASSIGNED_CHANNEL.finding(
-            where, f"utm_medium {med!r}{with_src}{more} lands in Unassigned ({preset})"
-        )
+        yield UNASSIGNED_CHANNEL.finding(where, f"utm_medium {med!r}{with_src}{more} lands in Unassigned ({preset})")
     for i, channel in enumerate(spec.expected):
         if channel not in reached:
             known = spec.channels.channels()
