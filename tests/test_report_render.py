@@ -305,8 +305,8 @@ def test_markdown_failures_in_details_block() -> None:
     assert len(blocks) == 2  # routing's error and utm's failure
     block = blocks[1]
     assert "`UTM-URLS-RESOLVE[webinar-q4]` (checks/utm.gtm.yml:17): utm_campaign dropped by redirect" in block
-    assert "expected utm_campaign=q4-webinar, received no utm_campaign" in block
-    assert "evidence: 301 -&gt; https://acme.example/webinar" in block
+    assert "<br>expected utm_campaign=q4-webinar, received no utm_campaign<br>" in block
+    assert "<br>evidence: 301 -&gt; https://acme.example/webinar" in block
     assert "What blocks go-live (5)" in md
 
 

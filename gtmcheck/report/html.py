@@ -116,13 +116,15 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .dod summary .what { flex: 1; }
 .dod summary .what code { color: var(--muted); display: block; font-size: 11.5px; }
 .dod summary .tally { color: var(--muted); font-size: 13px; white-space: nowrap; }
-.checks { width: calc(100% - 26px); border-collapse: collapse; margin: 0 0 14px 26px; font-size: 13.5px; }
+.checks { width: calc(100% - 26px); border-collapse: collapse; margin: 0 0 14px 26px; font-size: 13.5px;
+  table-layout: fixed; }
 .checks td { padding: 7px 8px; border-top: 1px dashed var(--line); vertical-align: top; }
 .checks td.st { width: 130px; padding-left: 0; }
+.checks td.line { width: 64px; text-align: right; }
 .checks td.id code { overflow-wrap: anywhere; }
-.checks .msg { font-weight: 600; }
+.checks .msg { font-weight: 600; overflow-wrap: anywhere; }
 .checks .ev { color: var(--muted); overflow-wrap: anywhere; }
-.checks .xr { color: var(--muted); }
+.checks .xr { color: var(--muted); overflow-wrap: anywhere; }
 .checks .line { color: var(--muted); font-size: 12px; white-space: nowrap; }
 .empty { color: var(--muted); margin: 0; }
 .dod .empty { padding: 0 4px 14px 26px; }
@@ -336,7 +338,9 @@ def _dod_item(dod: Mapping[str, Any], checks: Sequence[Mapping[str, Any]]) -> st
     if not checks:
         why = "Not verified by this checklist and not attested." if status == "not_configured" else "No checks ran."
         return f'<details{is_open}>{summary}<div class="empty">{_e(why)}</div></details>'
-    rows = "".join(_check_row(c) for c in checks)
+    # What blocks go-live first; the order of the checklist otherwise (sorted() is stable).
+    ordered = sorted(checks, key=lambda c: str(c.get("status")) in _DONE)
+    rows = "".join(_check_row(c) for c in ordered)
     return f'<details{is_open}>{summary}<table class="checks"><tbody>{rows}</tbody></table></details>'
 
 

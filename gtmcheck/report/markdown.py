@@ -194,12 +194,14 @@ def _failures(failing: Sequence[Mapping[str, Any]], checklist: Mapping[str, Any]
     for item in shown:
         status = STATUS_LABEL.get(str(item.get("status")), cell(item.get("status")))
         where = f" ({cell(checklist.get('file', ''))}:{item['line']})" if item.get("line") else ""
-        out.append(f"- {status} {_code(item.get('id', ''))}{where}: {_inline(item.get('message') or '')}")
+        line = f"- {status} {_code(item.get('id', ''))}{where}: {_inline(item.get('message') or '')}"
+        # One list item per check; <br> keeps the details on their own lines without breaking the list.
         if item.get("expected") or item.get("received"):
             expected, received = _inline(item.get("expected", "")), _inline(item.get("received", ""))
-            out.append(f"  expected {expected}, received {received}")
+            line += f"<br>expected {expected}, received {received}"
         if item.get("evidence"):
-            out.append(f"  evidence: {_inline(item['evidence'])}")
+            line += f"<br>evidence: {_inline(item['evidence'])}"
+        out.append(line)
     if len(failing) > len(shown):
         out.append(f"- … {len(failing) - len(shown)} more not shown to fit a comment; see report.html")
     out += ["", "</details>", ""]
