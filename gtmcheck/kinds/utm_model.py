@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,7 +242,9 @@ def _read_csv(checklist: Checklist, i: int, spec: dict[str, Any]) -> list[UrlEnt
         raise SpecError(f"URL file {spec['path']!r} is not UTF-8", where, "save it as UTF-8 CSV") from None
     except OSError as exc:
         raise SpecError(f"cannot read URL file {spec['path']!r}: {exc.strerror}", where, "check permissions") from None
-    lines = text.splitlines()
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # csv's line breaks only
+    if lines and lines[-1] == "":
+        lines.pop()
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header:
@@ -268,19 +271,35 @@ def _read_csv(checklist: Checklist, i: int, spec: dict[str, Any]) -> list[UrlEnt
     source = CsvSource(path, lines, url_col, id_col)
     default_active = bool(spec.get("active", True))
     stem = path.stem
+    header_lines = reader.line_num
+    rows = list(reader)
+    if header_lines + len(rows) == len(lines):  # no quoted line breaks: row i sits on line i + 2
+        numbers: Iterable[int] = range(header_lines + 1, header_lines + 1 + len(rows))
+    else:
+        numbers = _row_lines(text, header_lines)
+    width = max(url_col, id_col or 0, active_col or 0) + 1
     entries: list[UrlEntry] = []
-    start = reader.line_num + 1
-    for row in reader:
-        line, start = start, reader.line_num + 1
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        url = row[url_col] if url_col < len(row) else ""
-        ident = row[id_col].strip() if id_col is not None and id_col < len(row) else ""
-        active = default_active
-        if active_col is not None and active_col < len(row):
-            active = row[active_col].strip().lower() in TRUE_WORDS
-        entries.append(UrlEntry(ident or f"{stem}:{line}", url, active, source, line))
+    append = entries.append
+    for line, row in zip(numbers, rows, strict=True):
+        if len(row) < width:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            row = row + [""] * (width - len(row))
+        active = default_active if active_col is None else row[active_col].strip().lower() in TRUE_WORDS
+        ident = row[id_col].strip() if id_col is not None else ""
+        append(UrlEntry(ident or f"{stem}:{line}", row[url_col], active, source, line))
     return entries
+
+
+def _row_lines(text: str, header_lines: int) -> list[int]:
+    """The first line of every data row, for files whose quoted fields span lines."""
+    reader = csv.reader(io.StringIO(text))
+    next(reader, None)
+    numbers, start = [], header_lines + 1
+    for _row in reader:
+        numbers.append(start)
+        start = reader.line_num + 1
+    return numbers
 
 
 def compile_spec(checklist: Checklist) -> UtmSpec:

@@ -205,6 +205,8 @@ _ENC_CTRL = re.compile(r"%(?:[01][0-9A-Fa-f]|7[Ff])")
 _TOKENS = re.compile(r"[-_.\s]+")
 
 Issue = tuple[Rule, str, int]
+PairInfo = tuple[str, str, list[tuple[Rule, str]]]
+_SIMPLE_URL = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*)(?::[0-9]{1,5})?(?:[/?#]|$)", re.IGNORECASE)
 
 
 def _show(value: str) -> str:
@@ -228,6 +230,10 @@ class UrlLinter:
         self.other_sep = {"_": "-", "-": "_"}.get(tx.separator or "")
         self.memo: dict[tuple[str, str], list[tuple[Rule, str]]] = {}
         self.param_memo: dict[str, str] = {}
+        self.pair_memo: dict[str, PairInfo | None] = {}
+        self.combo_memo: dict[tuple[str, str], str] = {}
+        medium = tx.params.get("utm_medium")
+        self.known_mediums = medium.allowed if medium is not None else None
 
     def value_issues(self, name: str, raw: str) -> list[tuple[Rule, str]]:
         """Everything wrong with one parameter value, independent of the URL it sits in."""
@@ -275,7 +281,7 @@ class UrlLinter:
                 )
             elif self.other_sep is None and "_" in value and "-" in value:
                 out.append((MIXED_SEPARATORS, f"{name} value {_show(value)} mixes '_' and '-'"))
-        if tx.banned:
+        if tx.banned and any(word in lowered for word in tx.banned):
             hit = tx.banned.intersection(_TOKENS.split(lowered))
             if hit:
                 out.append((BANNED_VALUE, f"{name} value {_show(value)} contains banned {sorted(hit)[0]!r}"))
@@ -292,7 +298,7 @@ class UrlLinter:
     def lint(self, url: str) -> list[Issue]:
         """Issues of one URL as (rule, message, offset of the offending part within the URL)."""
         issues: list[Issue] = []
-        m = _WS.search(url)
+        m = _WS.search(url) if " " in url or not url.isprintable() else None
         if m is not None:
             what = _ws_name(m.group())
             issues.append((WHITESPACE, f"the URL contains {what} at character {m.start() + 1}", m.start()))
@@ -313,22 +319,22 @@ class UrlLinter:
         if qpos != -1:
             pos = qpos + 1
             query = url[pos : fpos if fpos != -1 else end]
+            pair_memo = self.pair_memo
             for pair in query.split("&"):
-                if pair[:4].lower() == "utm_":
-                    key, _, raw = pair.partition("=")
-                    name = key.lower()
-                    if key != name:
-                        issues.append((WRONG_CASE, f"parameter name {key!r} is not lowercase", pos))
+                if pair in pair_memo:
+                    info = pair_memo[pair]
+                else:
+                    info = pair_memo[pair] = self.pair_info(pair)
+                if info is not None:
+                    name, raw, found = info
                     if name in seen:
                         twice = f"{name} appears twice ({_show(seen[name])} and {_show(raw)})"
                         issues.append((DUPLICATE, twice, pos))
                     else:
                         seen[name] = raw
                         where[name] = pos
-                        if tx.declared and name not in tx.params:
-                            issues.append((UNKNOWN_PARAM, self.unknown_param(name), pos))
-                        for rule, message in self.value_issues(name, raw):
-                            issues.append((rule, message, pos))
+                    for rule, message in found:
+                        issues.append((rule, message, pos))
                 pos += len(pair) + 1
         in_fragment: list[str] = []
         if fpos != -1:
@@ -342,18 +348,39 @@ class UrlLinter:
                 what = "is empty" if name in seen else "is missing"
                 at = where[name] if name in seen else (qpos if qpos != -1 else end)
                 issues.append((MISSING, f"required parameter {name} {what}", at))
-        if tx.combinations:
-            source, medium = seen.get("utm_source", "").lower(), seen.get("utm_medium", "").lower()
-            mediums = tx.combinations.get(source)
-            known = tx.params.get("utm_medium")
-            judged = known is None or known.allowed is None or medium in known.allowed
-            if source and medium and judged and mediums is not None and medium not in mediums:
-                message = (
-                    f"utm_medium {medium!r} is not allowed with utm_source {source!r} "
-                    f"(allowed: {', '.join(sorted(mediums))})"
-                )
+        if tx.combinations and "utm_source" in seen and "utm_medium" in seen:
+            key = (seen["utm_source"], seen["utm_medium"])
+            message = self.combo_memo.get(key)
+            if message is None:
+                message = self.combo_memo[key] = self.combination(*key)
+            if message:
                 issues.append((COMBINATION, message, where["utm_medium"]))
         return issues
+
+    def pair_info(self, pair: str) -> PairInfo | None:
+        """Name, raw value and value-level issues of one ``key=value`` pair; None when not utm_*."""
+        if pair[:4].lower() != "utm_":
+            return None
+        key, _, raw = pair.partition("=")
+        name = key.lower()
+        found: list[tuple[Rule, str]] = []
+        if key != name:
+            found.append((WRONG_CASE, f"parameter name {key!r} is not lowercase"))
+        if self.tx.declared and name not in self.tx.params:
+            found.append((UNKNOWN_PARAM, self.unknown_param(name)))
+        found += self.value_issues(name, raw)
+        return name, raw, found
+
+    def combination(self, raw_source: str, raw_medium: str) -> str:
+        """The message when this source/medium pair is not an allowed combination, else ""."""
+        source, medium = unquote(raw_source).lower(), unquote(raw_medium).lower()
+        mediums = self.tx.combinations.get(source)
+        judged = self.known_mediums is None or medium in self.known_mediums
+        if not source or not medium or not judged or mediums is None or medium in mediums:
+            return ""
+        return (
+            f"utm_medium {medium!r} is not allowed with utm_source {source!r} (allowed: {', '.join(sorted(mediums))})"
+        )
 
     def unknown_param(self, name: str) -> str:
         """The message for an undeclared utm_* parameter, with a did-you-mean (memoised)."""
@@ -367,6 +394,8 @@ class UrlLinter:
 
 def _split_problem(url: str) -> str:
     """Why ``url`` is not an absolute http(s) URL with a host, or "" when it is (no urlsplit: hot path)."""
+    if _SIMPLE_URL.match(url):
+        return ""
     text = url.strip()
     if not text:
         return "is empty"
