@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from gtmcheck import secrets, spec
 from gtmcheck.dod import KINDS
@@ -82,6 +83,14 @@ def text_lines(raw: bytes) -> list[str]:
     return re.split(r"\r\n?|\n", raw.decode("utf-8-sig", errors="replace"))
 
 
+def note_outcome(text: str) -> None:
+    """Count outcomes for ``--hypothesis-show-statistics`` (outside a @given test there is nothing to count)."""
+    try:
+        event(text)
+    except InvalidArgument:
+        pass
+
+
 def assert_loads_or_spec_error(path: Path, raw: bytes) -> None:
     """Write ``raw`` to ``path`` and load it as a checklist: a Checklist, or a SpecError at a real place."""
     path.write_bytes(raw)
@@ -97,9 +106,11 @@ def assert_loads_or_spec_error(path: Path, raw: bytes) -> None:
         if loc.line <= len(lines):
             assert loc.column <= len(lines[loc.line - 1]) + 2, f"column out of range: {err}"
         assert err.message.strip(), "empty message"
+        note_outcome("SpecError: " + err.message.split("'")[0][:40])
         str(err)  # formatting never fails
     else:
         assert isinstance(checklist, spec.Checklist)
+        note_outcome("loaded")
         assert isinstance(checklist.data, dict)
         for line, column in (*checklist.doc.marks.values(), *checklist.doc.key_marks.values()):
             assert 1 <= line <= len(lines) + 1 and column >= 1
@@ -128,11 +139,17 @@ trees = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=5),
     max_leaves=25,
 )
-header_values = st.sampled_from(["mops@acme.example", "jane@acme.example", "x", ""]) | scalars
+def mostly(good: st.SearchStrategy[Any], other: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``good`` four times in five, else ``other``: keeps most documents past the first check."""
+    return st.integers(min_value=0, max_value=4).flatmap(lambda n: other if n == 0 else good)
+
+
+emails = st.sampled_from(["mops@acme.example", "jane@acme.example", "lee@acme.example"])
+header_values = mostly(emails, st.sampled_from(["x", ""]) | scalars)
 checklist_like = st.fixed_dictionaries(
     {
-        "kind": st.sampled_from(KINDS) | scalars,
-        "name": st.text(max_size=20) | scalars,
+        "kind": mostly(st.sampled_from(KINDS), scalars),
+        "name": mostly(st.text(min_size=1, max_size=20), scalars),
         "owner": header_values,
         "built_by": header_values,
     },
@@ -155,7 +172,7 @@ checklist_like = st.fixed_dictionaries(
 
 @FUZZ
 @given(
-    doc=trees | checklist_like,
+    doc=mostly(checklist_like, trees),
     flow=st.sampled_from([None, True, False]),
     unicode=st.booleans(),
     width=st.sampled_from([20, 80, 10_000]),
@@ -170,14 +187,17 @@ PUNCTUATION = [
     "!!python/object:os.system ", "!!int ", "!!map ", "!!seq ", "!foo ", "|", "|-", ">", "'", '"', "\n", "\n",
     "\n  ", "  ", " ", "\t", "---\n", "...\n", "%YAML 1.2\n", "%TAG ! tag:x,2000:\n", "<<: ", "kind: ", "routing",
     "utm", "name: ", "x", "1", "~", "on", "${A}", "${HOME}", "$${", "\\", "\\u", "@", "`", "%", "\r\n", "\r",
-    "\ufeff", "\x85", "\u2028", "é", "\x00", "\x07", "\x1b", "\ud800",
+    "\ufeff", "\x85", "\u2028", "é", "\x07", "\ud800",
 ]
 
 
 @FUZZ
 @given(
-    tokens=st.lists(st.sampled_from(PUNCTUATION) | st.text(max_size=3), max_size=60),
-    junk=st.binary(max_size=4),
+    tokens=st.lists(
+        st.sampled_from(PUNCTUATION) | st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=3),
+        max_size=60,
+    ),
+    junk=st.just(b"") | st.just(b"") | st.binary(min_size=1, max_size=4),
     junk_at=st.integers(min_value=0),
 )
 def test_random_yaml_punctuation(case_path: Path, tokens: list[str], junk: bytes, junk_at: int) -> None:
@@ -261,7 +281,7 @@ def insert_characters(data: st.DataObject, lines: list[str]) -> list[str]:
 
 def truncate(data: st.DataObject, lines: list[str]) -> list[str]:
     text = "".join(lines)
-    return [text[: data.draw(st.integers(min_value=0, max_value=len(text)))]]
+    return [text[: data.draw(st.integers(min_value=len(text) // 3, max_value=len(text)))]]
 
 
 def replace_value(data: st.DataObject, lines: list[str]) -> list[str]:
@@ -303,8 +323,8 @@ def test_mutated_checklists(case_path: Path, data: st.DataObject) -> None:
     for mutation in data.draw(st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=4), label="mutations"):
         lines = mutation(data, lines)
     raw = "".join(lines).encode("utf-8", errors="surrogatepass")
-    if data.draw(st.booleans(), label="truncate bytes"):  # may cut a character in half
-        raw = raw[: data.draw(st.integers(min_value=0, max_value=len(raw)))]
+    if data.draw(st.integers(0, 9), label="truncate bytes") == 0:  # may cut a character in half
+        raw = raw[: data.draw(st.integers(min_value=len(raw) // 3, max_value=len(raw)))]
     assert_loads_or_spec_error(case_path, raw)
 
 
