@@ -21,7 +21,7 @@ _REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}
 
 
 def expand_string(text: str, env: Mapping[str, str], where: Any = None) -> str:
-    """Expand references in one string; ``where`` is a callable giving the error location."""
+    """Expand references in one string; ``where(reference)`` gives the location of a bad reference."""
 
     def sub(m: re.Match[str]) -> str:
         if m.group(0) == "$${":
@@ -30,7 +30,7 @@ def expand_string(text: str, env: Mapping[str, str], where: Any = None) -> str:
         if name is None:
             raise EnvVarError(
                 f"malformed variable reference {m.group(0)!r}",
-                where() if where else None,
+                where(m.group(0)) if where else None,
                 "write ${NAME} with letters, digits and underscores, or $${ for a literal ${",
             )
         value = env.get(name)
@@ -43,7 +43,7 @@ def expand_string(text: str, env: Mapping[str, str], where: Any = None) -> str:
             return value
         raise EnvVarError(
             f"environment variable {name} is not set",
-            where() if where else None,
+            where(m.group(0)) if where else None,
             f"export {name}=... before running, or choose an environment that does not need it (--env)",
         )
 
@@ -73,7 +73,7 @@ def expanded(doc: Document, path: JsonPath = (), env: Mapping[str, str] | None =
 
 
 def _expand_one(doc: Document, path: JsonPath, value: str, environ: Mapping[str, str]) -> str:
-    new = expand_string(value, environ, lambda: doc.location(path))
+    new = expand_string(value, environ, lambda reference: doc.find(path, reference))
     if path and isinstance(path[-1], str) and secrets.SECRET_KEYS.search(path[-1]):
         secrets.register(new)
     return new

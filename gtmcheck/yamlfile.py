@@ -79,6 +79,9 @@ class Document:
     data: Any
     marks: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    text: str = field(default="", repr=False)
+    spans: dict[JsonPath, tuple[int, int]] = field(default_factory=dict, repr=False)  # strings holding a ``$``
+    lines: _Lines | None = field(default=None, repr=False)
 
     @property
     def display(self) -> str:
@@ -97,6 +100,18 @@ class Document:
             if not p:
                 return Location(self.display, 1, 1)
             p = p[:-1]
+
+    def find(self, path: JsonPath, needle: str) -> Location:
+        """Where ``needle`` is written inside the string at ``path``, else the position of the value itself.
+
+        A ``${VAR}`` on the third line of a block scalar is reported on that line.
+        """
+        span = self.spans.get(tuple(path))
+        at = self.text.find(needle, *span) if span and needle else -1
+        if at < 0 or self.lines is None:
+            return self.location(path)
+        line, col = self.lines.position(at)
+        return Location(self.display, line, col)
 
     def get(self, path: JsonPath, default: Any = None) -> Any:
         node = self.data
@@ -197,7 +212,10 @@ class _Builder:
             raise self.error(node, f"nesting deeper than {MAX_DEPTH} levels", "flatten the structure")
         self.doc.marks.setdefault(path, self.mark(node))
         if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
+            value = self.scalar(node)
+            if isinstance(value, str) and "$" in value:
+                self.doc.spans[path] = (node.start_mark.index, node.end_mark.index)
+            return value
         if node.tag not in _COLLECTION_TAGS:  # ``!!python/object/apply:os.system [...]`` and friends
             raise self.error(
                 node, f"unsupported YAML tag {node.tag!r}", "remove the tag; checklists hold plain values"
@@ -292,9 +310,9 @@ def _decode(raw: bytes, display: str) -> str:
 
 def parse_text(text: str, path: Path) -> Document:
     """Parse one YAML document held in ``text``; ``path`` names it in messages."""
-    doc = Document(path=path, data=None)
-    display = doc.display
     lines = _Lines(text)
+    doc = Document(path=path, data=None, text=text, lines=lines)
+    display = doc.display
     loader: _Loader | None = None
     try:
         loader = _Loader(text)  # checks every character: may raise ReaderError
@@ -354,6 +372,8 @@ def load(path: Path) -> Document:
         raise SpecError(
             "is a directory, not a file", Location(display, 1, 1), "name a .gtm.yml file"
         ) from None
+    except ValueError as exc:  # a NUL in the path
+        raise SpecError(f"unusable path: {exc}", Location(display, 1, 1), "check the path") from None
     except OSError as exc:
         raise SpecError(
             f"cannot read the file: {exc.strerror}", Location(display, 1, 1), "check permissions"

@@ -62,7 +62,7 @@ def test_missing_variable_at_its_line_without_any_value(tmp_path: Path) -> None:
     err = info.value
     assert "GTMCHECK_PW" in err.message and "not set" in err.message
     assert err.location is not None
-    assert (err.location.line, err.location.column) == (3, 8)
+    assert (err.location.line, err.location.column) == (3, 23)  # at the reference itself
     assert "hunter2" not in str(err)
     assert "GTMCHECK_PW" in err.hint
 

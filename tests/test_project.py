@@ -59,7 +59,7 @@ def test_lazy_expansion_missing_token_in_production(tmp_path: Path) -> None:
         proj.environment("production")
     err = info.value
     assert "GTMCHECK_TEST_HUBSPOT_TOKEN" in err.message
-    assert err.location is not None and (err.location.line, err.location.column) == (7, 33)
+    assert err.location is not None and (err.location.line, err.location.column) == (7, 34)
 
 
 def test_production_with_its_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

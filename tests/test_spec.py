@@ -213,7 +213,17 @@ def test_missing_env_var_in_a_checklist(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(EnvVarError) as info:
         spec.load_checklist(write(tmp_path, text))
     assert "GTMCHECK_TEST_MISSING" in info.value.message
-    assert info.value.location is not None and info.value.location.line == 5
+    loc = info.value.location
+    assert loc is not None and (loc.line, loc.column) == (6, 3)  # the variable's own line in the block scalar
+
+
+def test_missing_env_var_in_a_literal_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GTMCHECK_TEST_MISSING", raising=False)
+    text = HEADER + "description: |\n  first line\n\n  uses ${GTMCHECK_TEST_MISSING:-} and ${GTMCHECK_TEST_MISSING}\n"
+    with pytest.raises(EnvVarError) as info:
+        spec.load_checklist(write(tmp_path, text))
+    loc = info.value.location
+    assert loc is not None and (loc.line, loc.column) == (8, 39)
 
 
 def test_expanded_value_is_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
