@@ -56,7 +56,9 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     """YAML 1.2 core integers: decimal (leading zeros allowed), ``0o`` octal, ``0x`` hexadecimal."""
     value = str(loader.construct_scalar(node))
     if not _INT_12.match(value):
-        raise yaml.constructor.ConstructorError(None, None, f"{value!r} is not an integer", node.start_mark)
+        raise yaml.constructor.ConstructorError(None, None, "not an integer", node.start_mark)
+    if len(value) > 1000:  # Python refuses to print such numbers (int_max_str_digits): never let one in
+        raise yaml.constructor.ConstructorError(None, None, "a number over 1000 digits", node.start_mark)
     if value.startswith(("0o", "0x")):
         return int(value[2:], 8 if value[1] == "o" else 16)
     return int(value, 10)
@@ -65,6 +67,10 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
+_CORE_SCALAR_TAGS = {
+    "tag:yaml.org,2002:int": "a whole number", "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false", "tag:yaml.org,2002:null": "empty",
+}
 _COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -235,10 +241,15 @@ class _Builder:
         try:
             value = self.loader.construct_object(node, deep=True)
         except (yaml.constructor.ConstructorError, ValueError, KeyError, TypeError) as exc:
-            # unknown tags, and explicit tags whose text does not fit (``!!int abc``, ``!!bool maybe``)
+            # unknown tags, and core tags whose text does not fit (``!!int abc``, ``!!bool maybe``, 5000 digits)
+            text = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+            if node.tag in _CORE_SCALAR_TAGS:
+                what = _CORE_SCALAR_TAGS[node.tag]
+                raise self.error(
+                    node, f"{text!r} cannot be read as {what}", "quote it to make it a string, or remove the `!!` tag"
+                ) from exc
             raise self.error(
-                node, f"unsupported YAML tag {node.tag!r} on {node.value!r}"[:200],
-                "remove the tag; checklists hold plain values",
+                node, f"unsupported YAML tag {node.tag!r} on {text!r}", "remove the tag; checklists hold plain values"
             ) from exc
         if not isinstance(value, _JSON_SCALARS):
             raise self.error(
