@@ -47,8 +47,15 @@ url_files:
   - {path: urls.csv, id_column: id, url_column: url}
 """
 
-PAIRS = [("google", "cpc"), ("bing", "cpc"), ("linkedin", "paid_social"), ("facebook", "social"),
-         ("youtube", "paid_video"), ("newsletter", "email"), ("g2", "referral")]
+PAIRS = [
+    ("google", "cpc"),
+    ("bing", "cpc"),
+    ("linkedin", "paid_social"),
+    ("facebook", "social"),
+    ("youtube", "paid_video"),
+    ("newsletter", "email"),
+    ("g2", "referral"),
+]
 FAULTS = [
     lambda u: u.replace("utm_medium=", "utm_medium=Paid"),
     lambda u: u.replace("https://", "http://"),
@@ -72,8 +79,10 @@ def generate(path: Path, n: int, seed: int = 7) -> None:
         for i in range(n):
             src, med = rng.choice(PAIRS)
             camp = f"fy26q{rng.randint(1, 4)}_{rng.choice(regions)}_{rng.choice(names)}_{rng.randint(1, 400)}"
-            url = (f"https://www.acme.example/p/{rng.randint(1, 300)}?utm_source={src}&utm_medium={med}"
-                   f"&utm_campaign={camp}&utm_content=v{rng.randint(1, 9)}")
+            url = (
+                f"https://www.acme.example/p/{rng.randint(1, 300)}?utm_source={src}&utm_medium={med}"
+                f"&utm_campaign={camp}&utm_content=v{rng.randint(1, 9)}"
+            )
             if rng.random() < 0.2:
                 url = rng.choice(FAULTS)(url)
             w.writerow([f"c{i}", url])

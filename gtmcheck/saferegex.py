@@ -50,7 +50,7 @@ class SafeRegex:
     def __init__(self, pattern: str, rx: Any) -> None:
         self.pattern = pattern
         self._rx = rx
-        self._low = getattr(rx, "_regexp", None) if _LOW_LEVEL else None
+        self._low: Any = getattr(rx, "_regexp", None) if _LOW_LEVEL else None
 
     def _test(self, text: str, anchor: Any) -> bool:
         data = text.encode("utf-8")

@@ -85,7 +85,7 @@ class InlineSource(UrlSource):
 
     def location(self, entry: UrlEntry, offset: int = 0, *, id_field: bool = False) -> Location:
         base = self.checklist.location(("urls", entry.index, "id" if id_field else "url"))
-        if id_field or offset <= 0:
+        if id_field:
             return base
         lines = self._text_lines()
         if base.line > len(lines):

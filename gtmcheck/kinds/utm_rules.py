@@ -350,11 +350,11 @@ class UrlLinter:
                 issues.append((MISSING, f"required parameter {name} {what}", at))
         if tx.combinations and "utm_source" in seen and "utm_medium" in seen:
             key = (seen["utm_source"], seen["utm_medium"])
-            message = self.combo_memo.get(key)
-            if message is None:
-                message = self.combo_memo[key] = self.combination(*key)
-            if message:
-                issues.append((COMBINATION, message, where["utm_medium"]))
+            combo = self.combo_memo.get(key)
+            if combo is None:
+                combo = self.combo_memo[key] = self.combination(*key)
+            if combo:
+                issues.append((COMBINATION, combo, where["utm_medium"]))
         return issues
 
     def pair_info(self, pair: str) -> PairInfo | None:

@@ -1,0 +1,189 @@
+"""Every UTM lint rule against its case file (tests/cases/utm/<CODE>.yaml), plus load-time errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gtmcheck.errors import SpecError
+from gtmcheck.findings import RULES, Finding
+from gtmcheck.kinds import get_kind
+from gtmcheck.spec import load_checklist
+
+CASES = Path(__file__).parent / "cases" / "utm"
+HEADER = """\
+kind: utm
+name: Case
+owner: mops@acme.example
+built_by: jane@acme.example
+"""
+HEADER_LINES = HEADER.count("\n")
+TAXONOMY = """\
+taxonomy:
+  required: [utm_source, utm_medium, utm_campaign]
+  case: lower
+  separator: "_"
+  max_length: 40
+  banned: [test, draft, tbd]
+  parameters:
+    utm_source: {allowed: [google, linkedin, newsletter]}
+    utm_medium: {allowed: [cpc, paid_social, email]}
+    utm_campaign: {pattern: "^fy[0-9]{2}q[1-4]_[a-z]+_[a-z0-9_]+$"}
+    utm_content: {}
+  combinations:
+    google: [cpc]
+    linkedin: [paid_social]
+    newsletter: [email]
+"""
+
+
+def _cases() -> list[Any]:
+    params = []
+    for path in sorted(CASES.glob("UTM*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for case in spec["cases"]:
+            params.append(pytest.param(spec["code"], case, id=f"{spec['code']}-{case['name']}"))
+    return params
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "rule_case" in metafunc.fixturenames:
+        metafunc.parametrize(("code", "rule_case"), _cases())
+
+
+def write_checklist(folder: Path, body: str, csv: str | None = None) -> Path:
+    text = HEADER + body
+    if not any(line.startswith("taxonomy:") for line in body.splitlines()):
+        text += TAXONOMY
+    path = folder / "case.gtm.yml"
+    path.write_text(text, encoding="utf-8")
+    if csv is not None:
+        (folder / "urls.csv").write_text(csv, encoding="utf-8")
+    return path
+
+
+def lint(path: Path) -> list[Finding]:
+    checklist = load_checklist(path)
+    return sorted(get_kind("utm").lint(checklist), key=Finding.sort_key)
+
+
+def _expected(entries: list[Any], path: Path, offset: int) -> list[tuple[int, int | None]]:
+    """(line, column or None) per expected entry; ``at`` pins the column to where its text starts."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out: list[tuple[int, int | None]] = []
+    for entry in entries:
+        if isinstance(entry, int):
+            out.append((entry + offset, None))
+            continue
+        line = entry["line"] + offset
+        index = lines[line - 1].find(entry["at"])
+        assert index >= 0, f"{entry['at']!r} not on line {line} of {path.name}"
+        out.append((line, index + 1))
+    return sorted(out, key=lambda t: (t[0], t[1] or 0))
+
+
+def _got(findings: list[Finding], file: Path, want: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
+    mine = [f for f in findings if Path(f.location.file).resolve() == file.resolve()]
+    pinned = {line for line, col in want if col is not None}
+    got = [(f.location.line, f.location.column if f.location.line in pinned else None) for f in mine]
+    return sorted(got, key=lambda t: (t[0], t[1] or 0))
+
+
+def test_rule(code: str, rule_case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write_checklist(tmp_path, rule_case["body"], rule_case.get("csv"))
+    findings = [f for f in lint(path) if f.code == code]
+    want = _expected(rule_case.get("expect", []), path, HEADER_LINES)
+    assert _got(findings, path, want) == want, [f"{f.location} {f.message}" for f in findings]
+    if "csv" in rule_case:
+        csv_path = tmp_path / "urls.csv"
+        want_csv = _expected(rule_case.get("expect_csv", []), csv_path, 0)
+        assert _got(findings, csv_path, want_csv) == want_csv, [f"{f.location} {f.message}" for f in findings]
+    for finding in findings:
+        assert rule_case.get("message", "") in finding.message
+        assert finding.location.file in ("case.gtm.yml", "urls.csv")  # relative, like the checklist's path
+
+
+def test_every_utm_rule_has_passing_and_failing_cases() -> None:
+    seen: dict[str, set[bool]] = {}
+    for param in _cases():
+        code, case = param.values
+        fails = bool(case.get("expect") or case.get("expect_csv"))
+        seen.setdefault(code, set()).add(fails)
+    codes = {c for c in RULES if c.startswith("UTM")}
+    assert codes == set(seen), codes ^ set(seen)
+    assert all(v == {True, False} for v in seen.values()), seen
+
+
+def test_every_utm_rule_is_documented() -> None:
+    for code, rule in RULES.items():
+        if code.startswith("UTM"):
+            assert rule.name.startswith(("url.", "taxonomy.")), code
+            assert "Anti-pattern" in rule.doc and "Best practice" in rule.doc, code
+            assert rule.hint, code
+
+
+def test_demo_checklist_is_clean(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    assert lint(repo / "checks" / "utm.gtm.yml") == []
+
+
+def test_broken_demo_points_at_its_lines(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    findings = lint(repo / "fixtures" / "demo" / "broken" / "utm.gtm.yml")
+    codes = {f.code for f in findings}
+    assert {c for c in RULES if c.startswith("UTM")} <= codes
+    csv_lines = {f.location.line for f in findings if f.location.file.endswith("campaign_urls.csv")}
+    assert csv_lines == set(range(3, 19))  # every broken row, and not the good one on line 2
+    for f in findings:
+        assert f.location.file.startswith("fixtures/demo/broken/")
+
+
+# Load-time errors: a SpecError at the right line, never a traceback.
+
+
+def spec_error(tmp_path: Path, body: str, csv: str | None = None) -> SpecError:
+    path = write_checklist(tmp_path, body, csv)
+    with pytest.raises(SpecError) as info:
+        load_checklist(path)
+    return info.value
+
+
+def test_missing_url_file_points_at_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    err = spec_error(tmp_path, "url_files:\n  - {path: nope.csv}\n")
+    assert err.location is not None and err.location.line == HEADER_LINES + 2
+    assert "not found" in err.message and err.hint
+
+
+def test_missing_url_column_points_at_url_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    body = "url_files:\n  - path: urls.csv\n    url_column: link\n"
+    err = spec_error(tmp_path, body, "id,url\na,https://x.example/\n")
+    assert err.location is not None and err.location.line == HEADER_LINES + 3
+    assert "no column 'link'" in err.message and "id, url" in err.message
+
+
+def test_default_url_column_missing_points_at_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    err = spec_error(tmp_path, "url_files:\n  - path: urls.csv\n", "id,link\na,https://x.example/\n")
+    assert err.location is not None and err.location.line == HEADER_LINES + 2
+
+
+def test_unknown_taxonomy_key_suggests_the_right_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    body = "taxonomy:\n  required: [utm_source]\n  parameters:\n    utm_souce: {allowed: [google]}\n"
+    err = spec_error(tmp_path, body)
+    assert err.location is not None and err.location.line == HEADER_LINES + 4
+    assert "utm_source" in err.hint
+
+
+def test_bad_regex_points_at_pattern(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    body = 'taxonomy:\n  required: [utm_campaign]\n  parameters:\n    utm_campaign: {pattern: "fy[0-9"}\n'
+    err = spec_error(tmp_path, body)
+    assert err.location is not None and err.location.line == HEADER_LINES + 4
+    assert "not a valid regular expression" in err.message
