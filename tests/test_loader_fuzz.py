@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from gtmcheck import secrets, spec
+from gtmcheck import project, secrets, spec
 from gtmcheck.dod import KINDS
 from gtmcheck.errors import SpecError, relpath
 
@@ -341,3 +341,61 @@ def test_builtin_seed_is_valid(case_path: Path) -> None:
     checklist = spec.load_checklist(case_path)
     assert checklist.kind == "routing"
     assert set(checklist.manual) == {"ROUTING-ALERTS", "ROUTING-EDGE-CASES"}
+
+
+# --- (c) mutations of project files -------------------------------------------------------------------
+
+BUILTIN_PROJECT = """\
+version: 1
+environments:
+  sandbox:
+    description: the embedded demo stack
+    crm: {type: sandbox, scenario: fixtures/demo/healthy.yml}
+    warehouse: {url: "duckdb:///fixtures/demo/warehouse.duckdb"}
+    web: {type: sandbox, timeout: 5}
+  production:
+    crm: {type: hubspot, token: "${GTMCHECK_FUZZ_TOKEN}", base_url: "https://api.hubapi.com"}
+    warehouse: {url: "postgresql://app:${GTMCHECK_FUZZ_PW:-pw}@db/x"}
+    writes: true
+default_environment: sandbox
+checks: [checks]
+"""
+
+
+@cache
+def project_seeds() -> tuple[str, ...]:
+    found = [BUILTIN_PROJECT]
+    path = REPO / project.PROJECT_FILE
+    if path.is_file():
+        found.append(path.read_text(encoding="utf-8"))
+    return tuple(found)
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_project_files(case_path: Path, data: st.DataObject) -> None:
+    text = data.draw(st.sampled_from(project_seeds()), label="seed")
+    lines = text.splitlines(keepends=True)
+    for mutation in data.draw(st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=3), label="mutations"):
+        lines = mutation(data, lines)
+    raw = "".join(lines).encode("utf-8", errors="surrogatepass")
+    path = case_path.with_name(project.PROJECT_FILE)
+    path.write_bytes(raw)
+    project._load_project_file.cache_clear()  # the same path holds a new file every time
+    try:
+        proj = project.load_project(project_file=path)
+        for name in proj.environment_names:
+            try:
+                env = proj.environment(name)
+            except SpecError as err:  # a ${VAR} without a value
+                assert err.location is not None and 1 <= err.location.line <= len(text_lines(raw)) + 1
+            else:
+                assert env.name == name and isinstance(env.crm, dict)
+    except SpecError as err:
+        loc = err.location
+        assert loc is not None and loc.file == relpath(path), str(err)
+        assert 1 <= loc.line <= len(text_lines(raw)) + 1 and loc.column >= 1, str(err)
+        note_outcome("SpecError: " + err.message.split("'")[0][:40])
+    finally:
+        project._load_project_file.cache_clear()
+        secrets.clear()
