@@ -35,6 +35,11 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _hops(chain: list[dict[str, Any]]) -> str:
+    """``301 -> 200`` for the record."""
+    return " -> ".join(str(hop["status"]) for hop in chain)
+
+
 def _get(client: httpx.Client, url: str) -> tuple[int, str | None]:
     """Status and Location of one GET, with one retry on a network failure; the body is not read."""
     last: Exception | None = None
@@ -97,7 +102,7 @@ def resolve(client: httpx.Client, url: str, max_redirects: int = 10) -> Evidence
             f"{redact(url)} redirected to {redact(current)} which {' and '.join(parts)}",
             expected=", ".join(f"{k}={v}" for k, v in sent.items()),
             received=", ".join(f"{k}={v}" for k, v in kept.items()) or "no UTM parameters",
-            evidence=Evidence(f"{status} after {_plural(hops, 'redirect')}; UTM parameters lost", details),
+            evidence=Evidence(f"{_hops(chain)} {redact(current)}; UTM parameters lost", details),
         )
     details["kept"] = list(sent)
     return Evidence(f"{status} after {_plural(hops, 'redirect')}; {_plural(len(sent), 'UTM parameter')} kept", details)
