@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..channels import UNASSIGNED
@@ -206,6 +207,7 @@ _TOKENS = re.compile(r"[-_.\s]+")
 
 Issue = tuple[Rule, str, int]
 PairInfo = tuple[str, str, list[tuple[Rule, str]]]
+_UNSEEN: Any = object()
 _SIMPLE_URL = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*)(?::[0-9]{1,5})?(?:[/?#]|$)", re.IGNORECASE)
 
 
@@ -234,6 +236,10 @@ class UrlLinter:
         self.combo_memo: dict[tuple[str, str], str] = {}
         medium = tx.params.get("utm_medium")
         self.known_mediums = medium.allowed if medium is not None else None
+        # Escaped literals only, so stdlib ``re`` is safe here; a quick pre-filter before splitting into words.
+        words = sorted(tx.banned, key=len, reverse=True)
+        self.banned_rx = re.compile("|".join(map(re.escape, words))) if words else None
+        self.require_https = spec.require_https
 
     def value_issues(self, name: str, raw: str) -> list[tuple[Rule, str]]:
         """Everything wrong with one parameter value, independent of the URL it sits in."""
@@ -281,7 +287,7 @@ class UrlLinter:
                 )
             elif self.other_sep is None and "_" in value and "-" in value:
                 out.append((MIXED_SEPARATORS, f"{name} value {_show(value)} mixes '_' and '-'"))
-        if tx.banned and any(word in lowered for word in tx.banned):
+        if self.banned_rx is not None and self.banned_rx.search(lowered):
             hit = tx.banned.intersection(_TOKENS.split(lowered))
             if hit:
                 out.append((BANNED_VALUE, f"{name} value {_show(value)} contains banned {sorted(hit)[0]!r}"))
@@ -302,16 +308,16 @@ class UrlLinter:
         if m is not None:
             what = _ws_name(m.group())
             issues.append((WHITESPACE, f"the URL contains {what} at character {m.start() + 1}", m.start()))
-        problem = _split_problem(url)
+        problem = "" if _SIMPLE_URL.match(url) else _split_problem(url)
         if problem:
             issues.append((UNPARSEABLE, f"the URL {problem}; campaign URLs are absolute http(s) links", 0))
             return issues
-        if url[:5].lower() == "http:" and self.spec.require_https:
+        if self.require_https and url[:5].lower() == "http:":
             issues.append((NOT_HTTPS, "the URL uses http, not https", 0))
         tx = self.tx
         seen: dict[str, str] = {}
         where: dict[str, int] = {}
-        end = len(url.rstrip())
+        end = len(url.rstrip()) if m is not None else len(url)
         qpos = url.find("?")
         fpos = url.find("#")
         if fpos != -1 and qpos > fpos:
@@ -321,9 +327,8 @@ class UrlLinter:
             query = url[pos : fpos if fpos != -1 else end]
             pair_memo = self.pair_memo
             for pair in query.split("&"):
-                if pair in pair_memo:
-                    info = pair_memo[pair]
-                else:
+                info = pair_memo.get(pair, _UNSEEN)
+                if info is _UNSEEN:
                     info = pair_memo[pair] = self.pair_info(pair)
                 if info is not None:
                     name, raw, found = info
@@ -333,8 +338,8 @@ class UrlLinter:
                     else:
                         seen[name] = raw
                         where[name] = pos
-                    for rule, message in found:
-                        issues.append((rule, message, pos))
+                    if found:
+                        issues.extend([(rule, message, pos) for rule, message in found])
                 pos += len(pair) + 1
         in_fragment: list[str] = []
         if fpos != -1:
