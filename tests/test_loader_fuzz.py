@@ -107,7 +107,7 @@ def assert_loads_or_spec_error(path: Path, raw: bytes) -> None:
             assert loc.column <= len(lines[loc.line - 1]) + 2, f"column out of range: {err}"
         assert err.message.strip(), "empty message"
         note_outcome("SpecError: " + err.message.split("'")[0][:40])
-        str(err)  # formatting never fails
+        assert "\n" not in str(err) and "\r" not in str(err), f"not one line: {err!r}"  # file:line:column: message
     else:
         assert isinstance(checklist, spec.Checklist)
         note_outcome("loaded")
