@@ -209,8 +209,8 @@ class _Builder:
             node = big
         raise self.error(
             node,
-            f"the document expands to more than {MAX_VALUES:,} values through aliases",
-            "remove deeply nested aliases (*name); a checklist never needs this many values",
+            f"the document holds more than {MAX_VALUES:,} values, counting every expansion of its aliases (*name)",
+            "remove nested aliases, or split the file; a checklist never needs this many values",
         )
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
