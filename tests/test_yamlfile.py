@@ -273,6 +273,14 @@ def test_billion_laughs_fails_with_a_message_about_aliases(tmp_path: Path) -> No
     assert 1 <= where(err)[0] <= 10
 
 
+def test_too_many_values_without_aliases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlfile, "MAX_VALUES", 100)
+    err = fails(tmp_path, "a:\n" + "".join(f"  - {i}\n" for i in range(150)))
+    assert "more than 100 values" in err.message
+    assert where(err) == (2, 3)
+    assert load(tmp_path, "a:\n" + "".join(f"  - {i}\n" for i in range(90))).data["a"][-1] == 89
+
+
 def test_merge_bomb_stays_small(tmp_path: Path) -> None:
     lines = ["m0: &m0 {k: 1}"]
     lines += [f"m{i}: &m{i} {{<<: [" + ", ".join([f"*m{i - 1}"] * 10) + "]}" for i in range(1, 30)]
