@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
+from . import secrets
 from .dod import KINDS, TEMPLATES, WorkType
 from .errors import SpecError
 from .yamlfile import Document
@@ -237,6 +238,8 @@ def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
         options: list[Any] = list(error.validator_value) if v == "enum" else [error.validator_value]  # type: ignore[arg-type]
         shown = ", ".join(str(o) for o in options)
         value = error.instance if isinstance(error.instance, str) and len(error.instance) < 60 else None
+        if value is not None and secrets.redact(value) != value:  # it came from ${ENV}: never echo it
+            value = None
         close = difflib.get_close_matches(value, [str(o) for o in options], n=1) if value else []
         fix = hint or (f"did you mean `{close[0]}`?" if close else f"use one of: {shown}")
         got = f" {value!r}" if value is not None else ""

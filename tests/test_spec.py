@@ -233,3 +233,13 @@ def test_expanded_value_is_validated(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert where(err) == (3, 8)
     assert "not-an-email" not in str(err)  # the value came from the environment: never echoed
     secrets.clear()
+
+
+def test_enum_error_does_not_echo_a_value_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GTMCHECK_TEST_WORK_TYPE", "s3cret-work-type")
+    err = fails(tmp_path, HEADER + "work_type: ${GTMCHECK_TEST_WORK_TYPE}\n")
+    assert where(err) == (5, 12)
+    assert "s3cret" not in str(err)
+    secrets.clear()
