@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gtmcheck.errors import SpecError
 from gtmcheck.findings import RULES, Finding
@@ -187,3 +189,27 @@ def test_bad_regex_points_at_pattern(tmp_path: Path, monkeypatch: pytest.MonkeyP
     err = spec_error(tmp_path, body)
     assert err.location is not None and err.location.line == HEADER_LINES + 4
     assert "not a valid regular expression" in err.message
+
+
+# Robustness: no URL text makes the linter raise, and every offset lies inside the URL.
+
+_URL_CHARS = st.sampled_from(list("abcAB:/?#&=%+_-. \t20utm_sourcemdiwhps[]@") + ["utm_", "%2", "://", "\x00", "é"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_URL_CHARS, max_size=60).map("".join))
+def test_lint_never_raises(url: str) -> None:
+    from gtmcheck.channels import ChannelMap
+    from gtmcheck.kinds.utm_model import Taxonomy, UtmSpec
+    from gtmcheck.kinds.utm_rules import UrlLinter
+
+    taxonomy = Taxonomy(
+        required=("utm_source", "utm_medium"),
+        separator="_",
+        banned=frozenset({"test"}),
+        combinations={"google": frozenset({"cpc"})},
+    )
+    linter = UrlLinter(UtmSpec(taxonomy, ChannelMap(), (), []))
+    for _rule, message, offset in linter.lint(url):
+        assert message
+        assert 0 <= offset <= len(url)

@@ -243,7 +243,7 @@ class UtmKind(KindBase):
 
     def checks(self, checklist: Checklist) -> Iterator[Check]:
         spec = spec_of(checklist)
-        where = checklist.location(("taxonomy",)) if spec.has_taxonomy else checklist.location(())
+        where = checklist.location(("taxonomy",), key=True) if spec.has_taxonomy else checklist.location(())
         yield Check(
             TAXONOMY_ID,
             lambda ctx: self._taxonomy_check(checklist),
