@@ -101,12 +101,20 @@ class InlineSource(UrlSource):
 class CsvSource(UrlSource):
     """URLs listed in a CSV file named under ``url_files:``."""
 
-    def __init__(self, path: Path, lines: list[str], url_col: int, id_col: int | None) -> None:
+    def __init__(self, path: Path, text: str, url_col: int, id_col: int | None) -> None:
         self.path = path
         self.display = relpath(path)
-        self.lines = lines
+        self.text = text
+        self._lines: list[str] | None = None
         self.url_col = url_col
         self.id_col = id_col
+
+    @property
+    def lines(self) -> list[str]:
+        """The file's lines as csv counts them, split only once a finding needs a column."""
+        if self._lines is None:
+            self._lines = _split_lines(self.text)
+        return self._lines
 
     def location(self, entry: UrlEntry, offset: int = 0, *, id_field: bool = False) -> Location:
         col_index = self.id_col if id_field and self.id_col is not None else self.url_col
@@ -114,6 +122,13 @@ class CsvSource(UrlSource):
         start, quoted = _field_start(raw, col_index)
         column = start + 1 + (1 if quoted else 0) + (0 if id_field else offset)
         return Location(self.display, entry.index, column)
+
+
+def _split_lines(text: str) -> list[str]:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # csv's line breaks only
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def _field_start(line: str, index: int) -> tuple[int, bool]:
@@ -242,9 +257,10 @@ def _read_csv(checklist: Checklist, i: int, spec: dict[str, Any]) -> list[UrlEnt
         raise SpecError(f"URL file {spec['path']!r} is not UTF-8", where, "save it as UTF-8 CSV") from None
     except OSError as exc:
         raise SpecError(f"cannot read URL file {spec['path']!r}: {exc.strerror}", where, "check permissions") from None
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # csv's line breaks only
-    if lines and lines[-1] == "":
-        lines.pop()
+    if "\r" in text:
+        n_lines = len(_split_lines(text))
+    else:
+        n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header:
@@ -268,16 +284,26 @@ def _read_csv(checklist: Checklist, i: int, spec: dict[str, Any]) -> list[UrlEnt
     id_col = column("id_column", None)
     active_col = column("active_column", None)
     assert url_col is not None
-    source = CsvSource(path, lines, url_col, id_col)
+    source = CsvSource(path, text, url_col, id_col)
     default_active = bool(spec.get("active", True))
     stem = path.stem
     header_lines = reader.line_num
     rows = list(reader)
-    if header_lines + len(rows) == len(lines):  # no quoted line breaks: row i sits on line i + 2
+    if header_lines + len(rows) == n_lines:  # no quoted line breaks: row i sits on line i + 2
         numbers: Iterable[int] = range(header_lines + 1, header_lines + 1 + len(rows))
     else:
         numbers = _row_lines(text, header_lines)
     width = max(url_col, id_col or 0, active_col or 0) + 1
+    if active_col is None and min(map(len, rows), default=width) >= width:  # the common case, fast
+        if id_col is None:
+            return [
+                UrlEntry(f"{stem}:{n}", row[url_col], default_active, source, n)
+                for n, row in zip(numbers, rows, strict=True)
+            ]
+        return [
+            UrlEntry(row[id_col].strip() or f"{stem}:{n}", row[url_col], default_active, source, n)
+            for n, row in zip(numbers, rows, strict=True)
+        ]
     entries: list[UrlEntry] = []
     append = entries.append
     for line, row in zip(numbers, rows, strict=True):
