@@ -213,3 +213,16 @@ def test_lint_never_raises(url: str) -> None:
     for _rule, message, offset in linter.lint(url):
         assert message
         assert 0 <= offset <= len(url)
+
+
+def test_csv_rows_after_a_multiline_field_keep_their_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    good = "https://www.acme.example/s?utm_source=google&utm_medium=cpc&utm_campaign=fy26q1_emea_launch"
+    csv = f'id,note,url,active\na,"two\nlines",{good},yes\n\nb,,{good.replace("cpc", "CPC")},no\n'
+    path = write_checklist(tmp_path, "url_files:\n  - {path: urls.csv, id_column: id, active_column: active}\n", csv)
+    findings = lint(path)
+    assert [(f.code, f.location.file, f.location.line) for f in findings] == [("UTM107", "urls.csv", 5)]
+    line = csv.splitlines()[4]
+    assert findings[0].location.column == line.index("utm_medium=CPC") + 1
+    checks = [c.name for c in get_kind("utm").checks(load_checklist(path))]
+    assert checks == ["UTM-TAXONOMY-DOCUMENTED", "UTM-URLS-RESOLVE[a]"]  # b is inactive
