@@ -312,7 +312,7 @@ class UrlLinter:
         if problem:
             issues.append((UNPARSEABLE, f"the URL {problem}; campaign URLs are absolute http(s) links", 0))
             return issues
-        if self.require_https and url[:5].lower() == "http:":
+        if self.require_https and url.lstrip()[:5].lower() == "http:":
             issues.append((NOT_HTTPS, "the URL uses http, not https", 0))
         tx = self.tx
         seen: dict[str, str] = {}
@@ -406,6 +406,9 @@ def _split_problem(url: str) -> str:
         return "is empty"
     i = text.find("://")
     if i <= 0 or not text[:i].isalpha():
+        scheme = text.partition(":")[0]
+        if ":" in text and scheme.isalpha() and scheme.lower() not in ("http", "https"):
+            return f"uses scheme {scheme.lower()!r}"
         return "has no scheme"
     scheme = text[:i].lower()
     if scheme not in ("http", "https"):
