@@ -407,7 +407,9 @@ def _split_problem(url: str) -> str:
     i = text.find("://")
     if i <= 0 or not text[:i].isalpha():
         scheme = text.partition(":")[0]
-        if ":" in text and scheme.isalpha() and scheme.lower() not in ("http", "https"):
+        if ":" in text and scheme.isalpha():
+            if scheme.lower() in ("http", "https"):
+                return "lacks the '//' after its scheme"
             return f"uses scheme {scheme.lower()!r}"
         return "has no scheme"
     scheme = text[:i].lower()
