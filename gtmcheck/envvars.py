@@ -39,8 +39,13 @@ def expand_string(text: str, env: Mapping[str, str], where: Any = None) -> str:
             return value
         if default is not None:  # as in the shell, ``:-`` also replaces a variable that is set but empty
             return default
-        if value is not None:
-            return value
+        if value is not None:  # CI systems expand a missing secret to "": never let that pass silently
+            raise EnvVarError(
+                f"environment variable {name} is set but empty",
+                where(m.group(0)) if where else None,
+                f"give {name} a value (a CI secret that is not defined expands to an empty string), "
+                f"or write ${{{name}:-}} where empty is meant",
+            )
         raise EnvVarError(
             f"environment variable {name} is not set",
             where(m.group(0)) if where else None,

@@ -34,7 +34,7 @@ def doc_of(tmp_path: Path, text: str) -> yamlfile.Document:
         ("${A:-}", {}, ""),
         ("${A:-fallback}", {"A": "set"}, "set"),
         ("${A:-fallback}", {"A": ""}, "fallback"),  # as in the shell: empty takes the default
-        ("${A}", {"A": ""}, ""),  # set but empty is set
+        ("${A:-}", {"A": ""}, ""),  # empty allowed only when said so
         ("$${A}", {"A": "alpha"}, "${A}"),
         ("$${A} and ${A}", {"A": "alpha"}, "${A} and alpha"),
         ("cost: $5", {}, "cost: $5"),
@@ -126,3 +126,9 @@ def test_secret_keys_registered_even_without_env(tmp_path: Path) -> None:
     doc = doc_of(tmp_path, "token: ${A:-default-token-value}\n")
     envvars.expand(doc, env={})
     assert secrets.redact("default-token-value") == "***"
+
+
+def test_set_but_empty_is_an_error_naming_the_variable() -> None:
+    with pytest.raises(EnvVarError, match="HUBSPOT_TOKEN is set but empty"):
+        envvars.expand_string("${HUBSPOT_TOKEN}", {"HUBSPOT_TOKEN": ""})
+
