@@ -6,7 +6,14 @@
     ├── ConfigError               a usable file asks for something that cannot be had (unknown environment)
     ├── CheckFailed               a DoD item was verified and is not done (expected vs received)
     ├── CheckError                a DoD item could not be verified (network, CRM down): status ``error``
-    └── NotConfigured             a DoD item has no way of being verified in this checklist
+    ├── NotConfigured             a DoD item has no way of being verified in this checklist
+    └── ConnectorError            a vendor API or the warehouse did not give what was asked
+        ├── ApiError              an HTTP answer that is an error (status, vendor code, correlation id)
+        │   ├── RateLimited       429 / REQUEST_LIMIT_EXCEEDED still failing after the retries
+        │   ├── NotFound          404: the record or endpoint does not exist
+        │   └── DuplicateRecord   the CRM refused a duplicate (Salesforce DUPLICATES_DETECTED)
+        ├── TransportError        no answer at all (connect error, timeout) after the retries
+        └── WarehouseError        the warehouse refused a query or could not be reached
 
 User errors are printed at the CLI edge as one line plus a fix hint; check outcomes are shown by the
 pytest plugin's ``repr_failure``. Neither shows a Python traceback unless asked.
@@ -111,3 +118,54 @@ def relpath(path: Path | str) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(p)
+
+
+class ConnectorError(GtmcheckError):
+    """A vendor API or the warehouse did not give what was asked. Messages never carry secrets."""
+
+
+class ApiError(ConnectorError):
+    """An HTTP error answer from a vendor API."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        correlation_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.code = code
+        self.correlation_id = correlation_id
+        self.method = method
+        self.url = url
+        where = f"{method} {url}: " if method and url else ""
+        extra = ", ".join(
+            x for x in (f"HTTP {status}" if status else "", code or "", f"correlationId {correlation_id}"
+                        if correlation_id else "") if x
+        )
+        super().__init__(f"{where}{message}" + (f" ({extra})" if extra else ""))
+
+
+class RateLimited(ApiError):
+    """The vendor kept refusing for rate limits after every retry."""
+
+
+class NotFound(ApiError):
+    """The record or endpoint does not exist."""
+
+
+class DuplicateRecord(ApiError):
+    """The CRM refused to create a duplicate."""
+
+
+class TransportError(ConnectorError):
+    """No answer at all: connection refused, DNS, timeout, after the retries."""
+
+
+class WarehouseError(ConnectorError):
+    """The warehouse refused a query or could not be reached."""
