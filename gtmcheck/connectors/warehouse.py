@@ -1,0 +1,257 @@
+"""The warehouse connector: any SQLAlchemy 2 URL, DuckDB the embedded default.
+
+Totals are computed by the warehouse (``SUM`` pushed down); rows are pulled only to name the records that
+differ, and then in bounded samples. Table, column and grouping names come from checklists, so they are
+validated as identifiers and quoted by the dialect, never pasted into SQL as written. ``where`` fragments
+are the checklist author's own SQL over their own warehouse; their values go in as bound parameters.
+
+URLs (extras install the dialects)::
+
+    duckdb:///fixtures/demo/warehouse.duckdb          relative to the project root (built-in)
+    postgresql+psycopg://user:pass@host:5432/db       pip install 'gtmcheck[postgres]'
+    snowflake://user:pass@account/db/schema?warehouse=wh   pip install 'gtmcheck[snowflake]'
+    bigquery://project/dataset                        pip install 'gtmcheck[bigquery]'
+
+Errors are ``WarehouseError`` with the URL's password masked; the password is registered as a secret so
+no report or log line can show it either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from .. import secrets
+from ..errors import ConfigError, WarehouseError
+
+if TYPE_CHECKING:
+    from ..project import Environment
+
+__all__ = ["DEMO_WAREHOUSE", "MAX_SAMPLE", "Warehouse", "quote_identifier"]
+
+MAX_SAMPLE = 1000  # the most rows ``sample`` ever pulls, whatever it is asked
+DEMO_WAREHOUSE = "fixtures/demo/warehouse.duckdb"
+Period = Literal["day", "week", "month", "quarter", "year"]
+PERIODS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$\-]{0,127}")
+_FILE_DIALECTS = ("duckdb", "sqlite")
+_EXTRAS = {"postgresql": "postgres", "snowflake": "snowflake", "bigquery": "bigquery"}
+
+Number = Decimal | float
+
+
+def _check_identifier(name: str, what: str) -> list[str]:
+    if not isinstance(name, str) or not name:
+        raise WarehouseError(f"{what} name must be a non-empty string")
+    parts = name.split(".")
+    if len(parts) > 3 or not all(_IDENT.fullmatch(p) for p in parts):
+        raise WarehouseError(
+            f"{what} {name!r} is not a plain identifier; use letters, digits and _ "
+            f"(optionally schema.{what} or database.schema.{what})"
+        )
+    return parts
+
+
+def quote_identifier(engine: Engine, name: str, what: str = "column") -> str:
+    """``name`` (``table``, ``schema.table`` or ``db.schema.table``) validated and quoted for ``engine``."""
+    preparer = engine.dialect.identifier_preparer
+    return ".".join(preparer.quote(p) for p in _check_identifier(name, what))
+
+
+def _check_where(where: str | None) -> str:
+    if where is None or not where.strip():
+        return ""
+    if ";" in where or "--" in where or "/*" in where:
+        raise WarehouseError("a where clause may not contain ';', '--' or '/*'; pass values as parameters")
+    return f" WHERE {where}"
+
+
+def _number(value: Any) -> Number:
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, bool):
+        return Decimal(int(value))
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, (Decimal, float)):
+        return value
+    try:
+        return Decimal(str(value))
+    except ArithmeticError as exc:
+        raise WarehouseError(f"the warehouse returned a total that is not a number: {value!r}") from exc
+
+
+def _group_key(value: Any, period: str | None) -> Any:
+    if period is None or not isinstance(value, (date, datetime)):
+        return value
+    if period == "month":
+        return f"{value.year:04d}-{value.month:02d}"
+    if period == "year":
+        return f"{value.year:04d}"
+    if period == "quarter":
+        return f"{value.year:04d}-Q{(value.month - 1) // 3 + 1}"
+    return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+
+
+class Warehouse:
+    """A pooled SQLAlchemy engine and the few queries checks need.
+
+    ``root`` resolves relative file paths in ``duckdb:///relative.duckdb`` (and ``sqlite:///``) URLs; an
+    absolute path is ``duckdb:////abs/path.duckdb``.
+    """
+
+    def __init__(self, url: str, *, root: Path | None = None, read_only: bool = False,
+                 engine_options: Mapping[str, Any] | None = None) -> None:
+        secrets.register(url)
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError) as exc:
+            raise WarehouseError(
+                f"not a SQLAlchemy URL: {secrets.redact(url)!r}; expected dialect+driver://user:password@host/db"
+            ) from exc
+        if parsed.password:
+            secrets.register(str(parsed.password))
+        parsed = self._resolve(parsed, root)
+        self.url: URL = parsed
+        self.dialect = parsed.get_backend_name()
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if self.dialect == "duckdb" and read_only:
+            options["connect_args"] = {"read_only": True}
+        options.update(engine_options or {})
+        try:
+            self.engine: Engine = create_engine(parsed, **options)
+        except NoSuchModuleError as exc:
+            extra = _EXTRAS.get(self.dialect)
+            hint = f"; install it with pip install 'gtmcheck[{extra}]'" if extra else ""
+            raise WarehouseError(f"no SQLAlchemy dialect for {self.display_url}{hint}") from exc
+        except (ArgumentError, ImportError, SQLAlchemyError) as exc:
+            raise self._error("cannot use", exc) from exc
+
+    @staticmethod
+    def _resolve(url: URL, root: Path | None) -> URL:
+        if url.get_backend_name() not in _FILE_DIALECTS or not url.database or url.database == ":memory:":
+            return url
+        path = Path(url.database)
+        if not path.is_absolute() and root is not None:
+            return url.set(database=str((root / path).resolve()))
+        return url
+
+    @classmethod
+    def for_environment(cls, env: Environment) -> Warehouse:
+        """The environment's warehouse; the demo DuckDB file is built from its CSVs when missing or stale."""
+        conf = env.warehouse or {}
+        url = conf.get("url")
+        if not url:
+            raise ConfigError(f"environment {env.name!r} has no warehouse url; add warehouse: {{url: ...}}")
+        wh_url = cls._resolve(make_url(url), env.root) if url.startswith(_FILE_DIALECTS) else None
+        read_only = False
+        if wh_url is not None and wh_url.get_backend_name() == "duckdb" and wh_url.database:
+            target = Path(wh_url.database)
+            if target.as_posix().endswith(DEMO_WAREHOUSE):
+                from .demo_warehouse import build_demo_warehouse
+
+                build_demo_warehouse(target.parent / "data", target)
+                read_only = True  # many pytest workers may read it at once
+        return cls(url, root=env.root, read_only=read_only)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked, for messages."""
+        return self.url.render_as_string(hide_password=True)
+
+    def _error(self, doing: str, exc: BaseException) -> WarehouseError:
+        orig = getattr(exc, "orig", None) or exc
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        return WarehouseError(secrets.redact(f"{self.display_url}: {doing}: {type(orig).__name__}: {first}"))
+
+    def _execute(self, sql: str, params: Mapping[str, Any] | None, limit: int | None = None
+                 ) -> tuple[list[str], list[Sequence[Any]]]:
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execute(text(sql), dict(params or {}))
+                rows = result.fetchmany(limit) if limit is not None else result.fetchall()
+                return list(result.keys()), [tuple(r) for r in rows]
+        except SQLAlchemyError as exc:
+            raise self._error("query failed", exc) from exc
+        except Exception as exc:  # a driver error SQLAlchemy did not wrap (duckdb raises some directly)
+            if isinstance(exc, WarehouseError):
+                raise
+            raise self._error("query failed", exc) from exc
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row of ``sql`` (``None`` when there is no row)."""
+        _, rows = self._execute(sql, params, limit=1)
+        return rows[0][0] if rows else None
+
+    def total(self, table: str, column: str, where: str | None = None,
+              params: Mapping[str, Any] | None = None) -> Number:
+        """``SUM(column)`` over ``table`` computed by the warehouse; 0 when nothing matches."""
+        sql = (f"SELECT SUM({quote_identifier(self.engine, column)}) FROM "
+               f"{quote_identifier(self.engine, table, 'table')}{_check_where(where)}")
+        return _number(self.scalar(sql, params))
+
+    def count(self, table: str, where: str | None = None, params: Mapping[str, Any] | None = None) -> int:
+        """``COUNT(*)`` over ``table`` computed by the warehouse."""
+        sql = f"SELECT COUNT(*) FROM {quote_identifier(self.engine, table, 'table')}{_check_where(where)}"
+        return int(self.scalar(sql, params) or 0)
+
+    def grouped_totals(self, table: str, column: str, by: str, where: str | None = None,
+                       params: Mapping[str, Any] | None = None, *, period: Period | None = None,
+                       ) -> dict[Any, Number]:
+        """``SUM(column)`` per value of ``by`` (or per ``period`` of the date column ``by``), pushed down.
+
+        With ``period`` the keys are ``YYYY-MM`` (month), ``YYYY-Qn``, ``YYYY`` or ISO dates (day, week start).
+        """
+        key = quote_identifier(self.engine, by)
+        if period is not None:
+            if period not in PERIODS:
+                raise WarehouseError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+            if self.dialect == "bigquery":
+                key = f"DATE_TRUNC({key}, {period.upper()})"
+            else:
+                key = f"DATE_TRUNC('{period}', {key})"
+        sql = (f"SELECT {key} AS grp, SUM({quote_identifier(self.engine, column)}) AS total "
+               f"FROM {quote_identifier(self.engine, table, 'table')}{_check_where(where)} "
+               f"GROUP BY {key} ORDER BY {key}")
+        _, rows = self._execute(sql, params)
+        return {_group_key(grp, period): _number(value) for grp, value in rows}
+
+    def sample(self, sql: str, params: Mapping[str, Any] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """At most ``limit`` rows of ``sql`` as dicts (the limit is pushed down, and capped at ``MAX_SAMPLE``)."""
+        limit = max(0, min(int(limit), MAX_SAMPLE))
+        body = sql.strip().rstrip(";").strip()
+        if ";" in body:
+            raise WarehouseError("sample takes one SELECT statement")
+        wrapped = f"SELECT * FROM ({body}) AS gtmcheck_sample LIMIT {limit}"
+        keys, rows = self._execute(wrapped, params, limit=limit)
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def tables(self) -> list[str]:
+        """Table names the warehouse's default schema holds (for lint hints)."""
+        from sqlalchemy import inspect
+
+        try:
+            return sorted(inspect(self.engine).get_table_names())
+        except SQLAlchemyError as exc:
+            raise self._error("cannot list tables", exc) from exc
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.display_url!r})"
