@@ -1,0 +1,90 @@
+"""Connectors to the systems a checklist verifies: CRMs (HubSpot, Salesforce, the sandbox) and warehouses.
+
+``crm_for(environment)`` builds the CRM connector an environment's ``crm:`` block asks for::
+
+    crm: {type: hubspot, token: "${HUBSPOT_TOKEN}", plan: starter, base_url: "https://api.hubapi.com"}
+    crm: {type: salesforce, token: "${SF_TOKEN}", instance_url: "https://acme.my.salesforce.com"}
+    crm: {type: sandbox, scenario: fixtures/demo/healthy.yml}
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..project import Environment
+    from .crm import CrmConnector
+
+SANDBOX_TOKEN = "gtmcheck-sandbox-token"  # the sandbox takes any bearer token unless its scenario names one
+SANDBOX_BASE_URL = "https://api.hubapi.com"  # never dialled: the in-process transport answers
+
+
+def _token(environment: Environment) -> str:
+    token = environment.crm.get("token")
+    if not token:
+        kind = environment.crm.get("type")
+        hint = "${HUBSPOT_TOKEN}" if kind == "hubspot" else "${SALESFORCE_TOKEN}"
+        raise ConfigError(
+            f"environment {environment.name!r}: a {kind} CRM needs an API token; add `token: \"{hint}\"` "
+            f"under environments.{environment.name}.crm in gtmcheck.yml"
+        )
+    return str(token)
+
+
+def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None = None) -> CrmConnector:
+    """The CRM connector for ``environment`` (``transport`` replaces the network, for tests)."""
+    crm = environment.crm
+    kind = crm.get("type")
+    options: dict[str, Any] = {}
+    if kind == "hubspot":
+        from .hubspot import HubSpotConnector
+
+        if crm.get("base_url"):
+            options["base_url"] = str(crm["base_url"])
+        return HubSpotConnector(_token(environment), transport=transport, plan=crm.get("plan"), **options)
+    if kind == "salesforce":
+        from .salesforce import SalesforceConnector
+
+        instance_url = crm.get("instance_url")
+        if not instance_url:
+            raise ConfigError(
+                f"environment {environment.name!r}: a salesforce CRM needs `instance_url:` (such as "
+                f"https://acme.my.salesforce.com) under environments.{environment.name}.crm in gtmcheck.yml"
+            )
+        if crm.get("api_version"):
+            options["api_version"] = str(crm["api_version"])
+        connector: CrmConnector = SalesforceConnector(
+            _token(environment), instance_url=str(instance_url), base_url=crm.get("base_url"),
+            transport=transport, **options,
+        )
+        return connector
+    if kind == "sandbox":
+        from .hubspot import HubSpotConnector
+
+        if transport is None:
+            scenario = crm.get("scenario")
+            if not scenario:
+                raise ConfigError(
+                    f"environment {environment.name!r}: the sandbox CRM needs `scenario:` (such as "
+                    f"fixtures/demo/healthy.yml) under environments.{environment.name}.crm in gtmcheck.yml"
+                )
+            path = environment.path(str(scenario))
+            if not path.is_file():
+                raise ConfigError(f"environment {environment.name!r}: sandbox scenario {path} does not exist")
+            try:
+                from ..sandbox import hubspot_transport
+            except ImportError as exc:
+                raise ConfigError(f"the sandbox CRM is not available in this build of gtmcheck ({exc})") from None
+            transport = hubspot_transport(path)
+        return HubSpotConnector(str(crm.get("token") or SANDBOX_TOKEN), base_url=str(crm.get("base_url")
+                                or SANDBOX_BASE_URL), transport=transport, plan=crm.get("plan"))
+    raise ConfigError(
+        f"environment {environment.name!r}: unknown CRM type {kind!r}; use hubspot, salesforce or sandbox"
+    )
+
+
+__all__ = ["crm_for"]

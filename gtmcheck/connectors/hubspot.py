@@ -1,0 +1,339 @@
+"""HubSpot CRM API v3 behind ``CrmConnector``: objects, search past the 10,000 cap, owners, properties.
+
+Every call goes through one ``ApiClient`` (rate limited at HubSpot's published limits, retried on 429/5xx).
+Search has its own limiter (about 5 requests per second per account) and answers at most 10,000 results
+per query; past that, ``search`` partitions the query on a date property (``createdate`` by default) into
+windows of at most 10,000, halving a window until it fits, and yields every record exactly once. Full
+scans use the list endpoint, which has more throughput and no cap.
+
+``hubspot_owner_id`` is also given as ``owner_id`` in ``Record.properties``, and ``owner_id`` in outgoing
+properties, filters and sorts means ``hubspot_owner_id``, so kinds can use one name for both vendors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from ..errors import ApiError
+from .crm import Filter, FilterGroup, ObjectType, Owner, Property, Record
+from .http import ApiClient, RateLimiter, RetryPolicy, Sleep, hubspot_limits
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+SEARCH_CAP = 10_000
+SEARCH_PAGE = 200
+LIST_PAGE = 100
+BATCH_SIZE = 100
+OWNER_ALIAS = "owner_id"
+OWNER_PROPERTY = "hubspot_owner_id"
+
+
+def _name(prop: str) -> str:
+    return OWNER_PROPERTY if prop == OWNER_ALIAS else prop
+
+
+def filter_json(f: Filter) -> dict[str, Any]:
+    """A ``Filter`` in HubSpot's search shape."""
+    out: dict[str, Any] = {"propertyName": _name(f.property), "operator": f.operator}
+    if f.operator in ("IN", "NOT_IN"):
+        out["values"] = list(f.values) if f.values else ([f.value] if f.value is not None else [])
+    elif f.operator not in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
+        if f.value is not None:
+            out["value"] = f.value
+        if f.operator == "BETWEEN" and f.high_value is not None:
+            out["highValue"] = f.high_value
+    return out
+
+
+def record_from(data: Mapping[str, Any]) -> Record:
+    """A HubSpot object JSON as a ``Record`` (values as strings, ``owner_id`` added)."""
+    props: dict[str, str | None] = {
+        str(k): (None if v is None else str(v)) for k, v in (data.get("properties") or {}).items()
+    }
+    if OWNER_PROPERTY in props:
+        props[OWNER_ALIAS] = props[OWNER_PROPERTY]
+    return Record(
+        id=str(data["id"]),
+        properties=props,
+        created_at=data.get("createdAt"),
+        updated_at=data.get("updatedAt"),
+        archived=bool(data.get("archived", False)),
+    )
+
+
+def to_epoch_ms(value: str | None) -> int | None:
+    """A HubSpot date value (epoch ms, ISO 8601 datetime or date) as epoch milliseconds."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+class HubSpotConnector:
+    """``CrmConnector`` over HubSpot's CRM API v3 (or anything that answers like it: the sandbox)."""
+
+    vendor = "hubspot"
+
+    def __init__(
+        self,
+        token: str | None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        transport: httpx.BaseTransport | None = None,
+        plan: str | None = None,
+        retry: RetryPolicy | None = None,
+        limiters: Mapping[str, RateLimiter] | None = None,
+        timeout: float = 30.0,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.http = ApiClient(
+            base_url,
+            vendor="hubspot",
+            token=token,
+            transport=transport,
+            limiters=limiters if limiters is not None else hubspot_limits(plan),
+            retry=retry,
+            timeout=timeout,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector({self.http.base_url!r})"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> HubSpotConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- objects ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _path(object_type: str, *rest: str) -> str:
+        parts = [quote(object_type, safe=""), *(quote(p, safe="") for p in rest)]
+        return "/crm/v3/objects/" + "/".join(parts)
+
+    @staticmethod
+    def _outgoing(properties: Mapping[str, str]) -> dict[str, str]:
+        out = {_name(k): ("" if v is None else str(v)) for k, v in properties.items() if k != OWNER_PROPERTY}
+        if OWNER_PROPERTY in properties:  # the explicit name wins over the alias
+            out[OWNER_PROPERTY] = str(properties[OWNER_PROPERTY])
+        return out
+
+    @staticmethod
+    def _props_param(properties: Sequence[str]) -> dict[str, str]:
+        names = list(dict.fromkeys(_name(p) for p in properties))
+        return {"properties": ",".join(names)} if names else {}
+
+    def create(self, object_type: ObjectType, properties: Mapping[str, str], *,
+               auto_assign: bool = True) -> Record:
+        """POST ``/crm/v3/objects/{type}`` (201). HubSpot routes by workflow: ``auto_assign`` is ignored.
+
+        A create is retried on 5xx like any call: a duplicate left by a write that did happen carries the
+        run's tag and is archived with the other synthetic records.
+        """
+        body = {"properties": self._outgoing(properties)}
+        return record_from(self.http.post_json(self._path(object_type), json=body))
+
+    def get(self, object_type: ObjectType, record_id: str, properties: Sequence[str] = ()) -> Record:
+        """GET ``/crm/v3/objects/{type}/{id}?properties=a,b`` (not search: search lags)."""
+        return record_from(self.http.get_json(self._path(object_type, record_id),
+                                              params=self._props_param(properties)))
+
+    def update(self, object_type: ObjectType, record_id: str, properties: Mapping[str, str]) -> Record:
+        """PATCH ``/crm/v3/objects/{type}/{id}``."""
+        response = self.http.request("PATCH", self._path(object_type, record_id),
+                                     json={"properties": self._outgoing(properties)})
+        return record_from(response.json())
+
+    def archive(self, object_type: ObjectType, record_id: str) -> None:
+        """DELETE ``/crm/v3/objects/{type}/{id}`` (204; restorable for 90 days). Never a GDPR delete."""
+        self.http.request("DELETE", self._path(object_type, record_id))
+
+    def archive_batch(self, object_type: ObjectType, record_ids: Sequence[str]) -> None:
+        """POST ``.../batch/archive`` in chunks of 100 (204 each)."""
+        ids = list(dict.fromkeys(str(i) for i in record_ids))
+        for start in range(0, len(ids), BATCH_SIZE):
+            chunk = ids[start:start + BATCH_SIZE]
+            self.http.request("POST", self._path(object_type, "batch", "archive"),
+                              json={"inputs": [{"id": i} for i in chunk]})
+
+    def scan(self, object_type: ObjectType, properties: Sequence[str] = ()) -> Iterator[Record]:
+        """Every record through ``GET /crm/v3/objects/{type}?limit=100&after=`` (no 10,000 cap)."""
+        params: dict[str, Any] = {"limit": LIST_PAGE, **self._props_param(properties)}
+        after: str | None = None
+        while True:
+            if after is not None:
+                params["after"] = after
+            page = self.http.get_json(self._path(object_type), params=params)
+            for data in page.get("results") or []:
+                yield record_from(data)
+            after = _next_after(page)
+            if after is None:
+                return
+
+    # -- search ----------------------------------------------------------------------------------------
+
+    def search(self, object_type: ObjectType, groups: Sequence[FilterGroup], properties: Sequence[str] = (),
+               *, sort: str | None = None, date_property: str = "createdate") -> Iterator[Record]:
+        """Every record matching the groups, partitioned on ``date_property`` past 10,000 results.
+
+        ``sort`` is a property name, ``-name`` for descending; when the query is partitioned, the order
+        holds within each date window and windows come oldest first.
+        """
+        base = [[filter_json(f) for f in group] for group in groups]
+        names = list(dict.fromkeys(_name(p) for p in properties))
+        sorts = []
+        if sort:
+            sorts = [{"propertyName": _name(sort.lstrip("-")),
+                      "direction": "DESCENDING" if sort.startswith("-") else "ASCENDING"}]
+        first = self._search_page(object_type, base, names, sorts)
+        if int(first.get("total") or 0) <= SEARCH_CAP:
+            yield from self._search_rest(object_type, base, names, sorts, first)
+            return
+        seen: set[str] = set()
+        date = _name(date_property)
+        lo = self._edge(object_type, base, date, "ASCENDING")
+        hi = self._edge(object_type, base, date, "DESCENDING")
+        if lo is not None and hi is not None:
+            for record in self._window(object_type, base, names, sorts, date, lo, hi + 1):
+                if record.id not in seen:
+                    seen.add(record.id)
+                    yield record
+        # records without a value for the date property fall outside every window
+        undated = _and(base, [{"propertyName": date, "operator": "NOT_HAS_PROPERTY"}])
+        page = self._search_page(object_type, undated, names, sorts)
+        if int(page.get("total") or 0) > SEARCH_CAP:
+            raise ApiError(f"hubspot: more than {SEARCH_CAP} {object_type} match and have no {date}; search "
+                           f"cannot page past {SEARCH_CAP}: partition on another date property")
+        for record in self._search_rest(object_type, undated, names, sorts, page):
+            if record.id not in seen:
+                seen.add(record.id)
+                yield record
+
+    def _search_page(self, object_type: str, groups: list[list[dict[str, Any]]], properties: list[str],
+                     sorts: list[dict[str, str]], after: str | None = None, limit: int = SEARCH_PAGE) -> Any:
+        body: dict[str, Any] = {"filterGroups": [{"filters": g} for g in groups], "properties": properties,
+                                "limit": limit}
+        if sorts:
+            body["sorts"] = sorts
+        if after is not None:
+            body["after"] = after
+        page = self.http.post_json(self._path(object_type, "search"), json=body, limiter="search")
+        if not isinstance(page, dict):
+            raise ApiError("hubspot: search answered without a JSON object")
+        return page
+
+    def _search_rest(self, object_type: str, groups: list[list[dict[str, Any]]], properties: list[str],
+                     sorts: list[dict[str, str]], page: Any) -> Iterator[Record]:
+        while True:
+            for data in page.get("results") or []:
+                yield record_from(data)
+            after = _next_after(page)
+            if after is None:
+                return
+            page = self._search_page(object_type, groups, properties, sorts, after)
+
+    def _edge(self, object_type: str, groups: list[list[dict[str, Any]]], date: str, direction: str) -> int | None:
+        """The smallest (ASCENDING) or largest (DESCENDING) ``date`` among the matches, in epoch ms."""
+        dated = _and(groups, [{"propertyName": date, "operator": "HAS_PROPERTY"}])
+        page = self._search_page(object_type, dated, [date], [{"propertyName": date, "direction": direction}],
+                                 limit=1)
+        for data in page.get("results") or []:
+            return to_epoch_ms((data.get("properties") or {}).get(date))
+        return None
+
+    def _window(self, object_type: str, groups: list[list[dict[str, Any]]], properties: list[str],
+                sorts: list[dict[str, str]], date: str, lo: int, hi: int) -> Iterator[Record]:
+        """Matches with ``lo <= date < hi`` (epoch ms), halving the window while it holds more than the cap."""
+        windowed = _and(groups, [{"propertyName": date, "operator": "GTE", "value": str(lo)},
+                                 {"propertyName": date, "operator": "LT", "value": str(hi)}])
+        page = self._search_page(object_type, windowed, properties, sorts)
+        if int(page.get("total") or 0) <= SEARCH_CAP:
+            yield from self._search_rest(object_type, windowed, properties, sorts, page)
+            return
+        if hi - lo <= 1:
+            raise ApiError(f"hubspot: more than {SEARCH_CAP} {object_type} share one {date} millisecond; "
+                           f"partition on another date property")
+        mid = (lo + hi) // 2
+        yield from self._window(object_type, groups, properties, sorts, date, lo, mid)
+        yield from self._window(object_type, groups, properties, sorts, date, mid, hi)
+
+    # -- owners and properties -------------------------------------------------------------------------
+
+    def owners(self) -> list[Owner]:
+        """Every owner, people and queues; archived owners (``archived=true``) come back inactive."""
+        found: dict[str, Owner] = {}
+        for archived in (False, True):
+            after: str | None = None
+            while True:
+                params: dict[str, Any] = {"limit": LIST_PAGE, "archived": "true" if archived else "false"}
+                if after:
+                    params["after"] = after
+                page = self.http.get_json("/crm/v3/owners/", params=params)
+                for data in page.get("results") or []:
+                    owner = _owner(data, archived)
+                    found.setdefault(owner.id, owner)
+                after = _next_after(page)
+                if after is None:
+                    break
+        return list(found.values())
+
+    def properties(self, object_type: ObjectType) -> list[Property]:
+        """GET ``/crm/v3/properties/{type}``."""
+        page = self.http.get_json(f"/crm/v3/properties/{quote(object_type, safe='')}")
+        return [_property(p) for p in page.get("results") or []]
+
+
+def _and(groups: list[list[dict[str, Any]]], extra: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Add ``extra`` filters to every group (to none-given groups: one group of just ``extra``)."""
+    return [[*g, *extra] for g in groups] if groups else [list(extra)]
+
+
+def _next_after(page: Any) -> str | None:
+    after = ((page.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after not in (None, "") else None
+
+
+def _owner(data: Mapping[str, Any], archived: bool) -> Owner:
+    teams = tuple(str(t.get("name") or t.get("id")) for t in data.get("teams") or [] if isinstance(t, dict))
+    kind: Literal["PERSON", "QUEUE"] = "QUEUE" if str(data.get("type", "PERSON")).upper() == "QUEUE" else "PERSON"
+    return Owner(
+        id=str(data["id"]),
+        email=data.get("email"),
+        first_name=data.get("firstName"),
+        last_name=data.get("lastName"),
+        type=kind,
+        active=not (archived or bool(data.get("archived", False))),
+        teams=teams,
+    )
+
+
+def _property(data: Mapping[str, Any]) -> Property:
+    options = tuple(str(o.get("value")) for o in data.get("options") or [] if isinstance(o, dict))
+    return Property(
+        name=str(data["name"]),
+        label=str(data.get("label") or data["name"]),
+        type=str(data.get("type") or "string"),
+        field_type=data.get("fieldType"),
+        options=options,
+        hidden=bool(data.get("hidden", False)),
+        calculated=bool(data.get("calculated", False)),
+        vendor_defined=bool(data.get("hubspotDefined", False)),
+    )
