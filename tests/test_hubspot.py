@@ -385,3 +385,36 @@ def test_crm_for_sandbox_uses_the_given_transport(tmp_path: Path) -> None:
 def test_crm_for_sandbox_needs_its_scenario(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         crm_for(env(tmp_path, type="sandbox", scenario="missing.yml"))
+
+
+# -- the same connector against the in-process sandbox ---------------------------------------------------
+
+
+def test_against_the_sandbox(repo: Path) -> None:
+    pytest.importorskip("gtmcheck.sandbox.hubspot")
+    environment = Environment(name="sandbox", root=repo,
+                              crm={"type": "sandbox", "scenario": "fixtures/demo/healthy.yml"})
+    connector = crm_for(environment)
+    try:
+        owners = connector.owners()
+        assert owners and {o.type for o in owners} >= {"PERSON"}
+        names = {p.name for p in connector.properties("contacts")}
+        assert {"email", "createdate"} <= names
+        scanned = {r.id: r for r in connector.scan("deals", ["amount", "dealstage"])}
+        searched = {r.id: r for r in connector.search("deals", [], ["amount", "dealstage"])}
+        assert scanned.keys() == searched.keys() and scanned
+        assert all(isinstance(r.properties["amount"], str | None) for r in scanned.values())
+        created = connector.create("contacts", {"email": "hubspot-connector-test@example.com",
+                                                "firstname": "Synthetic"})
+        try:
+            got = connector.get("contacts", created.id, ["email", "owner_id"])
+            assert got.properties["email"] == "hubspot-connector-test@example.com"
+            assert "owner_id" in got.properties
+            updated = connector.update("contacts", created.id, {"firstname": "Changed"})
+            assert updated.properties["firstname"] == "Changed"
+        finally:
+            connector.archive("contacts", created.id)
+        with pytest.raises(NotFound):
+            connector.get("contacts", created.id)
+    finally:
+        connector.close()
