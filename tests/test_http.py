@@ -332,3 +332,37 @@ def test_json_helpers(clock: FakeClock, router: respx.MockRouter) -> None:
         assert api.post_json("/empty", json={}) is None
         with pytest.raises(ApiError, match="not JSON"):
             api.get_json("/html")
+
+
+def test_limiter_holds_across_threads() -> None:
+    import threading
+
+    lock = threading.Lock()
+    now = [0.0]
+
+    def clock() -> float:
+        with lock:
+            return now[0]
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            now[0] += seconds
+
+    granted: list[float] = []
+
+    class Recording(RateLimiter):
+        def _delay(self, at: float) -> float | None:
+            delay = super()._delay(at)
+            if delay is None:
+                granted.append(at)
+            return delay
+
+    limiter = Recording(10, 1.0, clock=clock, sleep=sleep)
+    threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(25)]) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(granted) == 200
+    assert granted == sorted(granted)
+    assert all(granted[i + 10] - granted[i] >= 1.0 for i in range(len(granted) - 10))

@@ -59,6 +59,9 @@ _RNG = random.Random()
 RETRY_STATUSES = frozenset({408, 423, 425, 429})  # plus every 5xx; 423: HubSpot's "record locked, retry"
 
 
+MIN_WAIT = 1e-3  # seconds; the smallest sleep the limiter asks for
+
+
 class RateLimiter:
     """At most ``max_calls`` calls in any rolling ``period_s`` seconds; thread safe.
 
@@ -84,16 +87,16 @@ class RateLimiter:
         label = f"{self.name} " if self.name else ""
         return f"RateLimiter({label}{self.max_calls}/{self.period_s:g}s)"
 
-    def _delay(self, now: float) -> float:
-        """Seconds until a call may go; records the call when it may go now. Caller holds the lock."""
+    def _delay(self, now: float) -> float | None:
+        """``None`` when a call may go now (and records it), else the seconds to wait. Caller holds the lock."""
         while self._calls and self._calls[0] <= now - self.period_s:
             self._calls.popleft()
         if now < self._held_until:
-            return self._held_until - now
+            return max(self._held_until - now, MIN_WAIT)
         if len(self._calls) < self.max_calls:
             self._calls.append(now)
-            return 0.0
-        return self._calls[0] + self.period_s - now
+            return None
+        return max(self._calls[0] + self.period_s - now, MIN_WAIT)  # never 0: rounding must not spin
 
     def acquire(self) -> float:
         """Take a slot, sleeping until one is free; returns the seconds waited."""
@@ -101,7 +104,7 @@ class RateLimiter:
         while True:
             with self._lock:
                 delay = self._delay(self._clock())
-                if delay <= 0:
+                if delay is None:
                     self.waited_s += waited
                     return waited
             self._sleep(delay)
@@ -397,6 +400,8 @@ class ApiClient:
             elif status == 429 and gate is not None:
                 # TEN_SECONDLY_ROLLING (or SECONDLY for search): wait for the rolling window to free up.
                 delay = max(delay, gate.window_wait())
+            log.debug("%s %s: HTTP %d, retry %d in %.2f s%s", method, url, status, attempt, delay,
+                      f" ({info.policy})" if info.policy else "")
             self._wait(delay, gate=gate if status == 429 else None)
 
     def _wait(self, delay: float, *, gate: RateLimiter | None) -> None:
