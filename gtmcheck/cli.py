@@ -1,4 +1,4 @@
-"""The ``gtmcheck`` command: lint, run, schema, rules, report.
+"""The ``gtmcheck`` command: lint, run, schema, rules, report, sandbox.
 
 User errors are printed here, at the edge, as one ``file:line:column: message. Fix: hint`` line with exit
 code 2 (4 for ``run``, which speaks pytest's exit codes). Nothing below this module prints or exits.
@@ -209,6 +209,31 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- sandbox ------------------------------------------------------------------------------------------
+
+
+def cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    from .sandbox import serve as sandbox_serve
+
+    if not sandbox_serve.is_loopback(args.host) and not args.allow_remote:
+        _error(f"refusing to serve on {args.host}: not a loopback address. Fix: use 127.0.0.1, or add "
+               "--allow-remote if you really mean to expose the sandbox")
+        return 2
+    scenario = Path(args.scenario) if args.scenario else sandbox_serve.default_scenario()
+    app = sandbox_serve.build(scenario, fault_rate=args.fault_rate, latency_ms=args.latency_ms,
+                              rate_limit=not args.no_rate_limit)
+    token = "set in the scenario" if app.scenario.token else "any"
+    try:
+        sandbox_serve.serve(app, args.host, args.port, banner=f" (scenario {scenario}, token: {token})")
+    except KeyboardInterrupt:
+        _print("Sandbox stopped.", sys.stderr)
+        return 0
+    except OSError as exc:
+        _error(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}. Fix: choose another --port")
+        return 2
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------------
 
 
@@ -262,6 +287,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["md", "html"], default="md")
     report.add_argument("-o", "--output", help="write to this file instead of standard output")
     report.set_defaults(func=cmd_report)
+    sandbox = sub.add_parser("sandbox", help="the embedded HubSpot-compatible CRM",
+                             description="Run the embedded sandbox CRM outside of a check run.")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
+    serve = sandbox_sub.add_parser("serve", help="serve the sandbox HubSpot API on loopback until Ctrl-C",
+                                   description="Serve the HubSpot CRM v3 subset of the sandbox over HTTP, so curl "
+                                   "and other tools can use it as they would api.hubapi.com.")
+    serve.add_argument("--scenario", metavar="PATH",
+                       help="scenario file (default: the `sandbox` environment's, else fixtures/demo/healthy.yml)")
+    serve.add_argument("--port", type=int, default=8765, help="default: 8765 (0 picks a free port)")
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback only)")
+    serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    serve.add_argument("--fault-rate", type=float, metavar="F", help="answer this fraction with 502/503/504")
+    serve.add_argument("--latency-ms", type=float, metavar="N", help="delay every answer by N ms")
+    serve.add_argument("--no-rate-limit", action="store_true", help="turn off the 190/10 s and search limits")
+    serve.set_defaults(func=cmd_sandbox_serve)
     return parser
 
 
