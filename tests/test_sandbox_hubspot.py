@@ -526,3 +526,34 @@ def test_drifted_webhooks_carry_the_version_mismatch() -> None:
     assert healthy.webhooks["sender_version"] == healthy.webhooks["receiver_version"] == "account.updated@v2.0"
     assert drifted.webhooks["sender_version"] == "account.updated@v2.1"
     assert drifted.webhooks["receiver_version"] == "account.updated@v2.0"
+
+
+def scan_sum(app: HubSpotSandbox) -> tuple[int, float, Counter[int]]:
+    """A minimal retrying scan through the list endpoint (the connector's job, done by hand here)."""
+    c = client(app)
+    statuses: Counter[int] = Counter()
+    count, total, after = 0, 0.0, ""
+    while True:
+        params = {"limit": "100", "properties": "amount", **({"after": after} if after else {})}
+        r = c.get("/crm/v3/objects/deals", params=params)
+        statuses[r.status_code] += 1
+        if r.status_code != 200:
+            assert r.status_code in (429, 502, 503, 504) and r.json()["status"] == "error"
+            continue
+        page = r.json()
+        count += len(page["results"])
+        total += sum(float(d["properties"]["amount"] or 0) for d in page["results"])
+        after = page.get("paging", {}).get("next", {}).get("after", "")
+        if not after:
+            return count, total, statuses
+
+
+def test_faults_and_429_bursts_never_change_what_a_retrying_scan_reads() -> None:
+    scenario = Scenario.from_data({"generate": {"deals": 3000, "seed": 5}})
+    clean = scan_sum(HubSpotSandbox(scenario, rate_limit=False))
+    assert clean[0] == 3000 and set(clean[2]) == {200}
+    for seed in range(3):
+        noisy = scan_sum(HubSpotSandbox(scenario, rate_limit=False, fault_rate=0.1, burst_429=7, retry_after_s=0,
+                                        seed=seed))
+        assert noisy[:2] == clean[:2]
+        assert noisy[2][429] > 0 and sum(noisy[2][s] for s in (502, 503, 504)) > 0

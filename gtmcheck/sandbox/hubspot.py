@@ -208,12 +208,14 @@ class HubSpotSandbox:
             "teams": [{"id": str(9000 + i), "name": t, "primary": i == 0} for i, t in enumerate(raw.get("teams", []))],
         }
 
-    def _insert(self, object_type: str, props: dict[str, str], *, index_now: bool = False) -> _Stored:
+    def _insert(self, object_type: str, props: dict[str, str], *, index_now: bool = False,
+                created_ms: int | None = None) -> _Stored:
         record_id = str(self._next_id[object_type])
         self._next_id[object_type] += 1
         now = self.now_ms()
-        created = props.get("createdate")
-        created_ms = int(_sort_key(created)[1]) if created and _sort_key(created)[0] == 1 else now
+        if created_ms is None:
+            key = _sort_key(props.get("createdate"))
+            created_ms = int(key[1]) if key[0] == 1 else now
         props = {k: str(v) for k, v in props.items() if v is not None}
         props.setdefault("createdate", _iso(created_ms))
         props["hs_object_id"] = record_id
@@ -252,13 +254,13 @@ class HubSpotSandbox:
                 "hubspot_owner_id": rng.choice(owners),
                 "source_id": f"g{i + 1:06d}",
             }
-            self._insert("deals", props, index_now=True)
+            self._insert("deals", props, index_now=True, created_ms=created)
         for i in range(int(spec.get("contacts", 0))):
             created = base + rng.randrange(0, 600 * 86_400_000)
             props = {"email": f"synthetic.{i + 1}@example.com", "firstname": "Synthetic", "lastname": str(i + 1),
                      "country": rng.choice(["US", "DE", "FR", "GB", "JP"]), "createdate": _iso(created),
                      "hubspot_owner_id": rng.choice(owners), "source_id": f"g{i + 1:06d}"}
-            self._insert("contacts", props, index_now=True)
+            self._insert("contacts", props, index_now=True, created_ms=created)
 
     def _company_owner(self, domain: str) -> str | None:
         for stored in self._objects["companies"].values():
