@@ -55,6 +55,7 @@ SEARCH_CAP = 10_000
 LIST_MAX = 100
 SEARCH_MAX = 200
 BATCH_MAX = 100
+MAX_DELIVERIES_KEPT = 1000  # a long `sandbox serve` session keeps only the latest deliveries in memory
 
 DEFAULT_PROPERTIES = {
     "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
@@ -361,6 +362,7 @@ class HubSpotSandbox:
                 record["status"] = f"error: {type(exc).__name__}"
         with self._lock:
             self.deliveries.append(record)
+            del self.deliveries[:-MAX_DELIVERIES_KEPT]
 
     # --- WSGI -----------------------------------------------------------------------------------------
 
