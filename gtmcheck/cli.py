@@ -1,4 +1,4 @@
-"""The ``gtmcheck`` command: lint, run, schema, rules, report, sandbox.
+"""The ``gtmcheck`` command: lint, run, schema, rules, report, cleanup, sandbox.
 
 User errors are printed here, at the edge, as one ``file:line:column: message. Fix: hint`` line with exit
 code 2 (4 for ``run``, which speaks pytest's exit codes). Nothing below this module prints or exits.
@@ -209,6 +209,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- cleanup ------------------------------------------------------------------------------------------
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from .connectors import crm_for
+    from .project import load_project
+    from .synthetic import cleanup
+
+    project = load_project(project_file=Path(args.project) if args.project else None)
+    env = project.environment(args.env)
+    crm = crm_for(env)
+    try:
+        result = cleanup(crm, writes=env.writes, run_id=args.run_id, dry_run=args.dry_run)
+    finally:
+        crm.close()
+    scope = f"of run {args.run_id}" if args.run_id else "of any run"
+    detail = ", ".join(f"{kind}: {len(ids)}" for kind, ids in result.archived.items()) or "none found"
+    verb = "Would archive" if args.dry_run else "Archived"
+    _print(f"{verb} {result.total} synthetic record(s) {scope} in environment {env.name!r} ({detail}).")
+    return 0
+
+
 # --- sandbox ------------------------------------------------------------------------------------------
 
 
@@ -287,6 +309,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["md", "html"], default="md")
     report.add_argument("-o", "--output", help="write to this file instead of standard output")
     report.set_defaults(func=cmd_report)
+    clean = sub.add_parser("cleanup", help="archive synthetic records left behind by earlier runs",
+                           description="Find the records gtmcheck created (tagged with a run id, on reserved "
+                           "gtmcheck.example.com addresses) and archive them. Never a GDPR delete.")
+    clean.add_argument("--env", help="environment from gtmcheck.yml (default: $GTMCHECK_ENV, then default_environment)")
+    clean.add_argument("--run-id", help="only the records of this run (default: every run's)")
+    clean.add_argument("--dry-run", action="store_true", help="list what would be archived, change nothing")
+    clean.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
+    clean.set_defaults(func=cmd_cleanup)
+
     sandbox = sub.add_parser("sandbox", help="the embedded HubSpot-compatible CRM",
                              description="Run the embedded sandbox CRM outside of a check run.")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)

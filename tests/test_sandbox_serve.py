@@ -62,6 +62,9 @@ def server() -> object:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+        for stream in (proc.stdout, proc.stderr):  # close the pipes: an open one is a ResourceWarning
+            if stream is not None:
+                stream.close()
 
 
 def test_serve_answers_owners_like_hubspot(server: tuple[str, subprocess.Popen[str]]) -> None:
