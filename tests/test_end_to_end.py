@@ -86,22 +86,37 @@ def test_drifted_sandbox_fails_on_the_broken_landing_pages(repo: Path, tmp_path:
     assert "Go-live: BLOCKED" in output
 
 
-def test_a_known_token_appears_in_no_output_or_report(tmp_path: Path) -> None:
+def test_a_known_token_appears_in_no_output_or_report(repo: Path, tmp_path: Path) -> None:
+    """Every CLI command, with the token in the CRM config, a warehouse password and a checklist name."""
     token = "pat-na1-11111111-2222-3333-4444-555555555555"
+    scenario = repo / "fixtures" / "demo" / "healthy.yml"
     (tmp_path / "gtmcheck.yml").write_text(
-        "version: 1\nenvironments:\n  prod:\n    crm: {type: hubspot, token: \"${GTM_E2E_TOKEN}\"}\n"
+        "version: 1\nenvironments:\n  prod:\n"
+        f"    crm: {{type: sandbox, scenario: \"{scenario}\", token: \"${{GTM_E2E_TOKEN}}\"}}\n"
         "    warehouse: {url: \"postgresql://gtm:${GTM_E2E_TOKEN}@db.acme.example/wh\"}\n"
+        "    writes: true\n"
     )
     (tmp_path / "checks").mkdir()
     (tmp_path / "checks" / "t.gtm.yml").write_text(
         "kind: reconcile\nname: Totals ${GTM_E2E_TOKEN}\nowner: a@acme.example\nbuilt_by: b@acme.example\n"
     )
-    outputs = []
-    for args in (["run", "--report-dir", "out"], ["lint"], ["lint", "--format", "sarif"], ["schema"]):
+    commands = [
+        ["run", "--report-dir", "out"], ["run", "--env", "prod", "--report-dir", "out2", "--require-go-live"],
+        ["lint"], ["lint", "--format", "json"], ["lint", "--format", "sarif"], ["lint", "--format", "github"],
+        ["schema"], ["schema", "--project"], ["rules"], ["report", "out/report.json"],
+        ["report", "out/report.json", "--format", "html"], ["cleanup", "--dry-run"], ["cleanup"],
+        ["run", "--env", "nope"], ["--help"],
+    ]
+    outputs = {}
+    for args in commands:
         result = run([sys.executable, "-m", "gtmcheck.cli", *args], tmp_path, GTM_E2E_TOKEN=token)
-        outputs.append(result.stdout + result.stderr)
+        outputs[" ".join(args)] = result.stdout + result.stderr
+        assert "Traceback" not in outputs[" ".join(args)], args
     assert '"name": "Totals ***"' in (tmp_path / "out" / "report.json").read_text()
-    for text in outputs:
-        assert token not in text
-    for path in (tmp_path / "out").iterdir():
-        assert token not in path.read_text(), path.name
+    assert "Archived 0 synthetic record(s)" in outputs["cleanup"]
+    for args, text in outputs.items():
+        assert token not in text, args
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "gtmcheck.yml" and p.suffix != ".yml"]
+    assert len(files) >= 8
+    for path in files:
+        assert token not in path.read_text(), path
