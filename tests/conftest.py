@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes import FakeClock
 
 from gtmcheck import secrets
 
@@ -19,3 +20,8 @@ def _forget_secrets() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from fakes import FakeClock
 
 from gtmcheck.connectors.http import RetryPolicy, hubspot_limits
 from gtmcheck.connectors.hubspot import HubSpotConnector
@@ -19,26 +20,13 @@ from gtmcheck.sandbox import HubSpotSandbox, Scenario
 DEALS = 20_000
 
 
-class VirtualClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.slept = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-        self.slept += max(seconds, 0.0)
-
-
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
     return Scenario.from_data({"generate": {"deals": DEALS, "seed": 11}})
 
 
 def closed_won_scan(scenario: Scenario, **knobs: object) -> tuple[int, Decimal, int, int]:
-    clock = VirtualClock()
+    clock = FakeClock()
     app = HubSpotSandbox(scenario, clock=clock, sleep=clock.sleep, **knobs)  # type: ignore[arg-type]
     crm = HubSpotConnector(
         "pat-test", base_url="https://api.hubapi.com", transport=httpx.WSGITransport(app=app),

@@ -8,6 +8,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 import respx
+from fakes import FakeClock
 
 from gtmcheck.connectors.http import (
     ApiClient,
@@ -21,23 +22,6 @@ from gtmcheck.errors import ApiError, ConfigError, DuplicateRecord, NotFound, Ra
 BASE = "https://api.hubapi.com"
 TOKEN = "pat-na1-0f3c9e2a-7b1d-4c55-9e0e-SECRET"
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

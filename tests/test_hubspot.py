@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from fakes import FakeClock
 
 from gtmcheck.connectors import crm_for
 from gtmcheck.connectors.crm import CrmConnector, Filter
@@ -20,23 +21,6 @@ BASE = "https://api.hubapi.com"
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 T0 = 1_763_000_000_000  # epoch ms
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
