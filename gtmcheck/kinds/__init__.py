@@ -67,9 +67,10 @@ class PendingKind(KindBase):
 
 @cache
 def _registry() -> dict[str, Kind]:
+    from .routing import RoutingKind
     from .utm import UtmKind
 
-    built: list[Kind] = [UtmKind()]
+    built: list[Kind] = [UtmKind(), RoutingKind()]
     kinds: dict[str, Kind] = {k.name: k for k in built}
     for name in KINDS:
         kinds.setdefault(name, PendingKind(name))

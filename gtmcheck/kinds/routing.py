@@ -1,0 +1,349 @@
+"""The lead-routing kind: ordered rules, first match wins, with a fallback, edge cases, an SLA and alerts.
+
+Shape of a ``kind: routing`` checklist (besides the shared header and ``manual:``)::
+
+    object: contacts                      # contacts | leads
+    lists:                                # named value lists for in_list
+      customer_domains: [globex.example, initech.example]
+      partner_domains: {file: partners.csv}   # relative to the checklist; one value per line, or a .csv's
+                                              # first column (its first row is a header); '#' lines skipped
+    rules:                                # ordered; first match wins
+      - id: enterprise-emea
+        when: {country: {in: [DE, FR, GB]}, employees: {gte: 1000}}
+        assign: {owner: anna@acme.example}   # or {queue: ...} | {round_robin: [...]} | {owner_of: account}
+      - id: existing-customer
+        when: {email_domain: {in_list: customer_domains}}
+        assign: {owner_of: account}
+    fallback: {owner: inbound-queue@acme.example}    # or {queue: ...}
+    edge_cases: {unmatched_territory: fallback, duplicate_contact: existing_owner,
+                 existing_customer_domain: existing-customer}   # fallback | existing_owner | a rule id
+    sla: {assigned_within: 5m}
+    alerts: {default_queue: {max_count: 10, max_age: 1h}}
+    volume: {leads: 50}
+
+Conditions (all of a rule's must hold; a condition on a property other than ``exists: false`` needs the
+property present): ``equals``, ``in``, ``not_in``, ``gt``/``gte``/``lt``/``lte`` (numbers), ``matches``
+(RE2, searched, case-sensitive), ``exists`` and ``in_list``. ``email_domain`` is the part of the email after
+``@``.
+
+Checks: ``ROUTING-RULES-EXPLICIT`` (offline: the rules lint without errors). The other routing items need the
+live CRM and are attested under ``manual:`` until the routing run lands.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CheckFailed, Evidence, Location, SpecError, relpath
+from ..findings import Finding, Severity
+from ..saferegex import compile_pattern
+from ..schema import EMAIL
+from ..spec import Checklist
+from . import KindBase
+from .base import Check
+from .routing_logic import Atom, Rule
+from .routing_rules import lint_routing
+
+CACHE_KEY = "routing"
+MAX_LIST_BYTES = 16 * 1024 * 1024
+EDGE_CASES = ("unmatched_territory", "duplicate_contact", "existing_customer_domain")
+DURATION = r"^[1-9][0-9]*(ms|s|m|h|d)$"
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION: dict[str, Any] = {
+    "type": "string",
+    "pattern": DURATION,
+    "x-hint": "write a duration such as 30s, 5m or 1h",
+}
+_SCALAR: dict[str, Any] = {"type": ["string", "number", "boolean"]}
+_VALUES: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"type": ["string", "number"]}}
+_CONDITION: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "x-hint": "use equals, in, not_in, gt, gte, lt, lte, matches, exists or in_list",
+    "properties": {
+        "equals": _SCALAR,
+        "in": _VALUES,
+        "not_in": _VALUES,
+        "gt": {"type": "number"},
+        "gte": {"type": "number"},
+        "lt": {"type": "number"},
+        "lte": {"type": "number"},
+        "matches": {"type": "string", "minLength": 1, "description": "RE2 pattern, searched, case-sensitive."},
+        "exists": {"type": "boolean"},
+        "in_list": {"type": "string", "minLength": 1, "description": "The name of a list under `lists:`."},
+    },
+}
+_ASSIGN: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "maxProperties": 1,
+    "x-hint": "write one of {owner: email}, {queue: email}, {round_robin: [emails]} or {owner_of: account}",
+    "properties": {
+        "owner": EMAIL,
+        "queue": EMAIL,
+        "round_robin": {"type": "array", "minItems": 1, "items": EMAIL},
+        "owner_of": {"enum": ["account"]},
+    },
+}
+SCHEMA: dict[str, Any] = {
+    "object": {"enum": ["contacts", "leads"], "description": "The CRM object leads are created as."},
+    "lists": {
+        "type": "object",
+        "description": "Named value lists for `in_list`: inline, or {file: path} relative to the checklist.",
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "array", "items": {"type": ["string", "number"]}},
+                {
+                    "type": "object",
+                    "required": ["file"],
+                    "additionalProperties": False,
+                    "properties": {"file": {"type": "string", "minLength": 1}},
+                },
+            ],
+            "x-hint": "write the values inline as [a, b] or point at a file with {file: domains.csv}",
+        },
+    },
+    "rules": {
+        "type": "array",
+        "description": "Ordered routing rules; the first match wins.",
+        "items": {
+            "type": "object",
+            "required": ["id", "assign"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {
+                    "type": "string",
+                    "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                    "x-hint": "use letters, digits, '-', '_' or '.'",
+                },
+                "when": {
+                    "type": "object",
+                    "description": "Property -> condition; all must hold. `{}` or no `when` matches every lead.",
+                    "additionalProperties": _CONDITION,
+                },
+                "assign": _ASSIGN,
+                "description": {"type": "string"},
+            },
+        },
+    },
+    "fallback": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "maxProperties": 1,
+        "description": "Who gets leads that match no rule.",
+        "x-hint": "write {owner: email} or {queue: email}",
+        "properties": {"owner": EMAIL, "queue": EMAIL},
+    },
+    "edge_cases": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Where each edge case goes: `fallback`, `existing_owner` or a rule id.",
+        "properties": {name: {"type": "string", "minLength": 1} for name in EDGE_CASES},
+    },
+    "sla": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"assigned_within": {**_DURATION, "description": "Time from creation to an owner."}},
+    },
+    "alerts": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "default_queue": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "max_count": {"type": "integer", "minimum": 0},
+                    "max_age": _DURATION,
+                },
+            }
+        },
+    },
+    "volume": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"leads": {"type": "integer", "minimum": 1, "maximum": 100000}},
+    },
+}
+
+
+def parse_duration(text: str, where: Location) -> float:
+    m = re.fullmatch(DURATION, text)
+    if m is None:
+        raise SpecError(f"{text!r} is not a duration", where, "write a duration such as 30s, 5m or 1h")
+    return int(text[: -len(m.group(1))]) * _UNITS[m.group(1)]
+
+
+@dataclass
+class RoutingSpec:
+    """A compiled routing checklist: solver rules plus what the lint needs to point at lines."""
+
+    rules: list[Rule] = field(default_factory=list)
+    rule_locations: list[Location] = field(default_factory=list)
+    unknown_lists: list[tuple[str, Location]] = field(default_factory=list)
+    round_robin: list[tuple[int, list[str]]] = field(default_factory=list)
+    lists: dict[str, list[str | float | int]] = field(default_factory=dict)
+    has_rules: bool = False
+    fallback: str | None = None
+    edge_cases: dict[str, str] = field(default_factory=dict)
+    sla_seconds: float | None = None
+
+
+def _assignee(assign: Mapping[str, Any]) -> str:
+    key, value = next(iter(assign.items()))
+    if key == "round_robin":
+        return "round robin " + ", ".join(value)
+    if key == "owner_of":
+        return f"owner of the {value}"
+    return f"{key} {value}"
+
+
+def _read_list(checklist: Checklist, name: str, file: str) -> list[str | float | int]:
+    where = checklist.location(("lists", name, "file"))
+    path = (checklist.path.parent / file).resolve()
+    try:
+        if path.stat().st_size > MAX_LIST_BYTES:
+            raise SpecError(f"list file {file!r} is over {MAX_LIST_BYTES >> 20} MB", where, "split the file")
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise SpecError(
+            f"list file {file!r} not found (looked in {relpath(path)})",
+            where,
+            "paths are relative to the checklist file; fix the path or create the file",
+        ) from None
+    except IsADirectoryError:
+        raise SpecError(f"list file {file!r} is a directory", where, "name a .txt or .csv file") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"list file {file!r} is not UTF-8", where, "save it as UTF-8") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read list file {file!r}: {exc.strerror}", where, "check permissions") from None
+    values: list[str | float | int] = []
+    if file.lower().endswith(".csv"):
+        rows = list(csv.reader(io.StringIO(text)))[1:]
+        cells = [row[0] for row in rows if row]
+    else:
+        cells = text.splitlines()
+    for cell in cells:
+        cell = cell.strip()
+        if cell and not cell.startswith("#") and cell not in values:
+            values.append(cell)
+    return values
+
+
+def compile_spec(checklist: Checklist) -> RoutingSpec:
+    data = checklist.data
+    spec = RoutingSpec()
+    for name, entry in (data.get("lists") or {}).items():
+        spec.lists[name] = list(entry) if isinstance(entry, list) else _read_list(checklist, name, entry["file"])
+    raw_rules = data.get("rules")
+    spec.has_rules = raw_rules is not None
+    ids: set[str] = set()
+    for i, raw in enumerate(raw_rules or []):
+        atoms: list[Atom] = []
+        for prop, cond in (raw.get("when") or {}).items():
+            for op, value in cond.items():
+                at = checklist.location(("rules", i, "when", prop, op))
+                if op == "matches":
+                    rx = compile_pattern(value, at, what=f"the pattern for {prop}")
+                    atoms.append(Atom(prop, op, value, rx))
+                elif op == "in_list":
+                    if value not in spec.lists:
+                        spec.unknown_lists.append((value, at))
+                        atoms.append(Atom(prop, op, None))
+                    else:
+                        atoms.append(Atom(prop, op, tuple(spec.lists[value])))
+                elif op in ("in", "not_in"):
+                    atoms.append(Atom(prop, op, tuple(value)))
+                else:
+                    atoms.append(Atom(prop, op, value))
+        spec.rules.append(Rule(raw["id"], atoms, _assignee(raw["assign"])))
+        spec.rule_locations.append(checklist.location(("rules", i, "id")))
+        if "round_robin" in raw["assign"]:
+            spec.round_robin.append((i, list(raw["assign"]["round_robin"])))
+        ids.add(raw["id"])
+    if "fallback" in data:
+        spec.fallback = _assignee(data["fallback"])
+    for name, target in (data.get("edge_cases") or {}).items():
+        if target not in ("fallback", "existing_owner") and target not in ids:
+            known = ", ".join(sorted(ids)) or "none declared"
+            raise SpecError(
+                f"edge case {name} goes to {target!r}, which is not a rule id (rules: {known})",
+                checklist.location(("edge_cases", name)),
+                "write fallback, existing_owner or the id of a rule under `rules:`",
+            )
+        if target == "fallback" and "fallback" not in data:
+            raise SpecError(
+                f"edge case {name} goes to the fallback, but no fallback is declared",
+                checklist.location(("edge_cases", name)),
+                "add `fallback: {owner: ...}` or send the edge case to a rule id",
+            )
+        spec.edge_cases[name] = target
+    if target := (data.get("sla") or {}).get("assigned_within"):
+        spec.sla_seconds = parse_duration(target, checklist.location(("sla", "assigned_within")))
+    max_age = ((data.get("alerts") or {}).get("default_queue") or {}).get("max_age")
+    if max_age is not None:
+        parse_duration(max_age, checklist.location(("alerts", "default_queue", "max_age")))
+    return spec
+
+
+def spec_of(checklist: Checklist) -> RoutingSpec:
+    spec = checklist.cache.get(CACHE_KEY)
+    if spec is None:
+        spec = compile_spec(checklist)
+        checklist.cache[CACHE_KEY] = spec
+    assert isinstance(spec, RoutingSpec)
+    return spec
+
+
+RULES_ID = "ROUTING-RULES-EXPLICIT"
+SHOWN_FINDINGS = 5
+
+
+class RoutingKind(KindBase):
+    """Lead routing: lint the ordered rules offline; the live routing run comes with the CRM connector."""
+
+    name = "routing"
+    schema: Mapping[str, Any] = SCHEMA
+
+    def prepare(self, checklist: Checklist) -> None:
+        checklist.cache[CACHE_KEY] = compile_spec(checklist)
+
+    def lint(self, checklist: Checklist) -> Iterable[Finding]:
+        return lint_routing(checklist, spec_of(checklist))
+
+    def checks(self, checklist: Checklist) -> Iterator[Check]:
+        spec = spec_of(checklist)
+        if not spec.has_rules:
+            return
+        yield Check(
+            RULES_ID,
+            lambda ctx: self._rules_check(checklist),
+            checklist.location(("rules",), key=True),
+            description="every routing rule is explicit, reachable and covered by a fallback",
+        )
+
+    def _rules_check(self, checklist: Checklist) -> Evidence:
+        spec = spec_of(checklist)
+        findings = sorted(self.lint(checklist), key=Finding.sort_key)
+        errors = [f for f in findings if f.severity >= Severity.ERROR]
+        counts = {"rules": len(spec.rules), "findings": len(findings), "errors": len(errors)}
+        if errors:
+            shown = "; ".join(f"{f.location} {f.code} {f.message}" for f in errors[:SHOWN_FINDINGS])
+            more = f"; and {len(errors) - SHOWN_FINDINGS} more" if len(errors) > SHOWN_FINDINGS else ""
+            raise CheckFailed(
+                f"the routing rules have {len(errors)} error findings: {shown}{more}",
+                expected="no error findings (run `gtmcheck lint`)",
+                received=f"{len(errors)} error findings",
+                evidence=Evidence(
+                    f"{len(errors)} error findings", {**counts, "first": [f.as_dict() for f in errors[:20]]}
+                ),
+            )
+        return Evidence(f"{len(spec.rules)} routing rules are explicit and reachable", counts)

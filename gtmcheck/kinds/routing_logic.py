@@ -1,0 +1,392 @@
+"""Routing conditions as sets of value classes, and a small solver over ordered, first-match-wins rules.
+
+Each property's values are split into finitely many classes from the constants the rules mention: every
+literal, "any other non-numeric value", every numeric threshold as a point, the open intervals between
+thresholds, and "absent". Every condition except ``matches`` is then exactly a set of classes, so "some lead
+matches rule i and no earlier rule" is decided exactly by a small search (negating a rule = one of its
+conditions fails). ``matches`` (RE2) is opaque: it is over-approximated as "any value" in the search and
+checked on the concrete example lead afterwards, so shadowing is only reported when it is proven.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..saferegex import SafeRegex
+
+Value = str | float | int | bool
+ClassKey = tuple[Any, ...]
+Box = dict[str, frozenset[ClassKey]]
+Lead = dict[str, Value]
+
+ABSENT: ClassKey = ("absent",)
+OTHER: ClassKey = ("other",)
+SEARCH_BUDGET = 20_000
+NUMERIC_OPS = ("gt", "gte", "lt", "lte")
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One test on one property: ``employees gte 1000``."""
+
+    prop: str
+    op: str  # equals in not_in gt gte lt lte matches exists in_list
+    value: Any
+    regex: SafeRegex | None = None
+
+
+@dataclass
+class Rule:
+    """A routing rule as the solver sees it: an id, its conditions (all must hold) and who it assigns to."""
+
+    id: str
+    atoms: list[Atom]
+    assign: str = ""
+
+    @property
+    def opaque(self) -> bool:
+        return any(a.op == "matches" or (a.op == "in_list" and a.value is None) for a in self.atoms)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _literal(v: Any) -> ClassKey:
+    return ("num", float(v)) if _is_num(v) else ("lit", v)
+
+
+@dataclass
+class Universe:
+    """The value classes of every property the rules mention."""
+
+    classes: dict[str, frozenset[ClassKey]] = field(default_factory=dict)
+    literals: dict[str, list[Any]] = field(default_factory=dict)
+    thresholds: dict[str, list[float]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rules: list[Rule]) -> Universe:
+        u = cls()
+        for rule in rules:
+            for a in rule.atoms:
+                lits = u.literals.setdefault(a.prop, [])
+                nums = u.thresholds.setdefault(a.prop, [])
+                values: list[Any] = []
+                if a.op in ("equals",):
+                    values = [a.value]
+                elif a.op in ("in", "not_in") or (a.op == "in_list" and a.value is not None):
+                    values = list(a.value)
+                elif a.op in NUMERIC_OPS:
+                    nums.append(float(a.value))
+                for v in values:
+                    if _is_num(v):
+                        nums.append(float(v))
+                    elif v not in lits:
+                        lits.append(v)
+        for prop, lits in u.literals.items():
+            ts = sorted(set(u.thresholds[prop]))
+            u.thresholds[prop] = ts
+            keys: list[ClassKey] = [ABSENT, OTHER, *(("lit", v) for v in lits)]
+            bounds = [-math.inf, *ts, math.inf]
+            keys += [("num", t) for t in ts]
+            keys += [("iv", bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+            u.classes[prop] = frozenset(keys)
+        return u
+
+    def present(self, prop: str) -> frozenset[ClassKey]:
+        return self.classes[prop] - {ABSENT}
+
+    def atom_set(self, a: Atom) -> frozenset[ClassKey] | None:
+        """The classes where ``a`` holds; None when the atom is opaque (``matches``, unknown list)."""
+        every = self.classes[a.prop]
+        if a.op == "exists":
+            return every - {ABSENT} if a.value else frozenset({ABSENT})
+        if a.op == "equals":
+            return frozenset({_literal(a.value)})
+        if a.op == "in" or a.op == "in_list":
+            if a.value is None:
+                return None
+            return frozenset(_literal(v) for v in a.value)
+        if a.op == "not_in":
+            return self.present(a.prop) - {_literal(v) for v in a.value}
+        if a.op in NUMERIC_OPS:
+            t = float(a.value)
+            test: Callable[[float], bool] = {
+                "gt": lambda x: x > t,
+                "gte": lambda x: x >= t,
+                "lt": lambda x: x < t,
+                "lte": lambda x: x <= t,
+            }[a.op]
+            out = set()
+            for k in every:
+                if k[0] == "num" and test(k[1]):
+                    out.add(k)
+                elif k[0] == "iv":
+                    lo, hi = k[1], k[2]
+                    if math.isfinite(lo) and math.isfinite(hi):
+                        mid = (lo + hi) / 2
+                    else:
+                        mid = hi - 1 if math.isfinite(hi) else lo + 1 if math.isfinite(lo) else 0.0
+                    if test(mid):
+                        out.add(k)
+            return frozenset(out)
+        return None  # matches
+
+    def rule_box(self, rule: Rule) -> Box:
+        """The classes ``rule`` accepts per property; opaque atoms are over-approximated as "anything"."""
+        box: Box = {}
+        for a in rule.atoms:
+            s = self.atom_set(a)
+            if s is None:
+                s = self.present(a.prop)
+            box[a.prop] = box.get(a.prop, self.classes[a.prop]) & s
+        return box
+
+
+def _empty(box: Box) -> bool:
+    return any(not s for s in box.values())
+
+
+class Solver:
+    """Reachability, shadowing, overlap and unmatched leads over one ordered rule list."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self.u = Universe.of(rules)
+        self.boxes = [self.u.rule_box(r) for r in rules]
+        self.budget = SEARCH_BUDGET
+        self.exhausted = False
+
+    # --- the search ------------------------------------------------------------------------------------
+
+    def escapes(self, box: Box, avoid: list[int]) -> Iterator[Box]:
+        """Sub-boxes of ``box`` whose leads match none of the rules ``avoid`` (exact for non-opaque atoms).
+
+        Depth-first with an explicit stack (no recursion limit on long rule lists) and a shared budget:
+        when the budget runs out the search stops and ``exhausted`` says the answer is unknown.
+        """
+        stack: list[tuple[Box, int]] = [(box, 0)]
+        while stack:
+            cur, k = stack.pop()
+            if _empty(cur):
+                continue
+            if k == len(avoid):
+                yield cur
+                continue
+            self.budget -= 1
+            if self.budget < 0:
+                self.exhausted = True
+                return
+            rule = self.rules[avoid[k]]
+            if not rule.atoms:
+                continue  # a catch-all takes every lead
+            if rule.opaque:  # it may or may not take the lead: keep it, the concrete lead is checked later
+                stack.append((cur, k + 1))
+                continue
+            branches = []
+            for a in rule.atoms:
+                s = self.u.atom_set(a)
+                assert s is not None
+                have = cur.get(a.prop, self.u.classes[a.prop])
+                branches.append(({**cur, a.prop: have - s}, k + 1))
+            stack.extend(reversed(branches))
+
+    # --- concrete leads --------------------------------------------------------------------------------
+
+    def _candidates(self, prop: str, key: ClassKey, patterns: list[SafeRegex]) -> Iterator[Value | None]:
+        if key == ABSENT:
+            yield None
+        elif key[0] == "lit":
+            yield key[1]
+        elif key[0] == "num":
+            yield _nice(key[1])
+        elif key[0] == "iv":
+            yield _pick(key[1], key[2])
+        else:
+            lits = {str(v).lower() for v in self.u.literals.get(prop, [])}
+            extra = [c for p in patterns for c in pattern_candidates(p.pattern)]
+            base = "other.example" if prop == "email_domain" else "other"
+            for c in [*extra, base, f"{base}-1", "zz-unlisted"]:
+                if c.lower() not in lits and not _numeric_text(c):
+                    yield c
+
+    def concretize(self, box: Box, want: Rule | None = None) -> Iterator[Lead]:
+        """Leads inside ``box``; values for ``want``'s own patterns are chosen to satisfy them."""
+        choices: list[tuple[str, list[Value | None]]] = []
+        for prop in sorted(box):
+            pats = [a.regex for a in (want.atoms if want else []) if a.prop == prop and a.regex is not None]
+            own = [a for a in (want.atoms if want else []) if a.prop == prop]
+            need_present = any(not (a.op == "exists" and not a.value) for a in own)
+            vals: list[Value | None] = []
+            numeric = bool(self.u.thresholds.get(prop)) and not self.u.literals.get(prop)
+            for key in sorted(box[prop], key=lambda k: _class_order(k, numeric)):
+                if key == ABSENT and need_present:
+                    continue
+                for v in self._candidates(prop, key, pats):
+                    if v not in vals:
+                        vals.append(v)
+            if pats:
+                vals = [v for v in vals if v is not None and all(p.search(str(v)) for p in pats)]
+            choices.append((prop, vals[:4]))
+        yield from _product(choices, {})
+
+    def matches(self, lead: Lead, rule: Rule) -> bool:
+        return all(_holds(a, lead.get(a.prop)) for a in rule.atoms)
+
+    def first_match(self, lead: Lead) -> int | None:
+        for i, rule in enumerate(self.rules):
+            if self.matches(lead, rule):
+                return i
+        return None
+
+    def example(self, box: Box, taker: int | None, want: Rule | None = None, tries: int = 50) -> Lead | None:
+        """A concrete lead in one of ``box``'s escapes whose first matching rule is ``taker``."""
+        before = list(range(taker if taker is not None else len(self.rules)))
+        for sub in self.escapes(box, before):
+            for lead in self.concretize(sub, want):
+                if self.first_match(lead) == taker and (want is None or self.matches(lead, want)):
+                    return lead
+                tries -= 1
+                if tries <= 0:
+                    return None
+        return None
+
+    # --- questions the lint asks -----------------------------------------------------------------------
+
+    def contradictory(self, i: int) -> bool:
+        return _empty(self.boxes[i])
+
+    def reachable(self, i: int) -> bool | None:
+        """True with proof (an example exists), False when proven unreachable, None when unknown."""
+        if self.contradictory(i):
+            return False
+        self.exhausted = False
+        found = next(self.escapes(self.boxes[i], list(range(i))), None)
+        if found is None:
+            return None if self.exhausted else False
+        return True if self.example(self.boxes[i], i, self.rules[i]) is not None else None
+
+    def shadowers(self, i: int) -> list[tuple[int, Lead | None]]:
+        """The earlier rules that take leads of rule ``i``, each with an example lead it takes."""
+        out: list[tuple[int, Lead | None]] = []
+        for j in range(i):
+            both = {p: self.boxes[i].get(p, self.u.classes[p]) & self.boxes[j].get(p, self.u.classes[p])
+                    for p in {*self.boxes[i], *self.boxes[j]}}
+            if _empty(both) or next(self.escapes(both, list(range(j))), None) is None:
+                continue
+            both_rule = Rule(f"{self.rules[i].id}&{self.rules[j].id}", [*self.rules[i].atoms, *self.rules[j].atoms])
+            out.append((j, self.example(both, j, both_rule)))
+        return out
+
+    def overlap_example(self, i: int, j: int) -> Lead | None:
+        both_rule = Rule("both", [*self.rules[i].atoms, *self.rules[j].atoms])
+        box = self.u.rule_box(both_rule)
+        if _empty(box):
+            return None
+        for lead in self.concretize(box, both_rule):
+            if self.matches(lead, self.rules[i]) and self.matches(lead, self.rules[j]):
+                return lead
+        return None
+
+    def unmatched_example(self) -> Lead | None:
+        return self.example({}, None)
+
+    def lead_for(self, i: int) -> Lead | None:
+        """A lead that matches rule ``i`` and no earlier rule (the synthetic lead for the branch)."""
+        if self.contradictory(i):
+            return None
+        return self.example(self.boxes[i], i, self.rules[i])
+
+
+def _holds(a: Atom, v: Value | None) -> bool:
+    if a.op == "exists":
+        return (v is not None) == bool(a.value)
+    if v is None:
+        return False
+    if a.op == "equals":
+        return _literal(v) == _literal(a.value)
+    if a.op in ("in", "in_list"):
+        return a.value is not None and _literal(v) in {_literal(x) for x in a.value}
+    if a.op == "not_in":
+        return _literal(v) not in {_literal(x) for x in a.value}
+    if a.op in NUMERIC_OPS:
+        if not _is_num(v):
+            return False
+        x, t = float(v), float(a.value)
+        return {"gt": x > t, "gte": x >= t, "lt": x < t, "lte": x <= t}[a.op]
+    if a.op == "matches":
+        return a.regex is not None and a.regex.search(str(v))
+    return False
+
+
+def _product(choices: list[tuple[str, list[Value | None]]], acc: Lead) -> Iterator[Lead]:
+    if not choices:
+        yield dict(acc)
+        return
+    (prop, vals), rest = choices[0], choices[1:]
+    for v in vals:
+        nxt = dict(acc)
+        if v is not None:
+            nxt[prop] = v
+        yield from _product(rest, nxt)
+
+
+def _class_order(k: ClassKey, numeric: bool) -> tuple[int, float, str]:
+    order = ("iv", "num", "lit", "other", "absent") if numeric else ("lit", "other", "iv", "num", "absent")
+    first = k[1] if k[0] in ("num", "iv") and math.isfinite(k[1]) else -math.inf if k[0] == "iv" else 0.0
+    return order.index(k[0]), first, repr(k[1:])
+
+
+def _nice(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def _pick(lo: float, hi: float) -> int | float:
+    if math.isfinite(lo) and math.isfinite(hi):
+        if math.floor(lo) + 1 < hi:
+            mid = math.floor((lo + hi) / 2)
+            return mid if lo < mid < hi else math.floor(lo) + 1
+        return _nice((lo + hi) / 2)
+    if math.isfinite(lo):
+        return _nice(lo * 1.5 if lo >= 10 else math.floor(lo) + 1)
+    if math.isfinite(hi):
+        return _nice(math.ceil(hi) - 1)
+    return 0
+
+
+def _numeric_text(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+_META = re.compile(r"\\[dDwWsSbB]|\[[^\]]*\]|[\^$.*+?(){}|\\]")
+
+
+def pattern_candidates(pattern: str) -> list[str]:
+    """Strings that may match ``pattern``, from its literal text: each alternative, then the whole."""
+    body = pattern
+    out: list[str] = []
+    for alt in re.split(r"\|", body):
+        text = _META.sub("", alt)
+        if text and text not in out:
+            out.append(text)
+    whole = _META.sub("", body)
+    if whole and whole not in out:
+        out.append(whole)
+    return out[:8]
+
+
+def format_lead(lead: Mapping[str, Value]) -> str:
+    def show(v: Value) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(v)
+
+    return "{" + ", ".join(f"{k}: {show(v)}" for k, v in lead.items()) + "}"
