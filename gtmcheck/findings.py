@@ -95,3 +95,10 @@ def register(code: str, name: str, severity: Severity, summary: str, hint: str, 
     rule = Rule(code, name, severity, summary, hint, doc)
     RULES[code] = rule
     return rule
+
+
+def summarize(findings: list[Finding], limit: int = 5) -> str:
+    """The first ``limit`` findings as ``file:line:col CODE message``, then how many more there are."""
+    shown = "; ".join(f"{f.location} {f.code} {f.message}" for f in findings[:limit])
+    return shown + (f"; and {len(findings) - limit} more" if len(findings) > limit else "")
+

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import envvars, yamlfile
 from .dod import DEFAULT_WORK_TYPE, KINDS, TEMPLATES, DodItem, WorkType
-from .errors import Location, SpecError
+from .errors import Location, SpecError, relpath
 from .schema import HEADER, validate
 from .yamlfile import Document, JsonPath
 
@@ -135,3 +135,33 @@ def load_checklist(path: Path) -> Checklist:
 
 def header_keys() -> frozenset[str]:
     return frozenset(HEADER)
+
+
+def read_relative_file(
+    checklist: Checklist, relative: str, where: Location, *, what: str, expect: str, max_bytes: int
+) -> tuple[Path, str]:
+    """Read a file a checklist names (relative to the checklist) as UTF-8 text.
+
+    Every way the file can be unusable (missing, a folder, too big, not UTF-8, unreadable) becomes a
+    SpecError at ``where``, the YAML line that names it. ``what`` names the file in messages
+    ("URL file"), ``expect`` says what to name instead of a folder ("a .csv file").
+    """
+    path = (checklist.path.parent / relative).resolve()
+    try:
+        if path.stat().st_size > max_bytes:
+            raise SpecError(f"{what} {relative!r} is over {max_bytes >> 20} MB", where, "split the file")
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise SpecError(
+            f"{what} {relative!r} not found (looked in {relpath(path)})",
+            where,
+            "paths are relative to the checklist file; fix the path or create the file",
+        ) from None
+    except IsADirectoryError:
+        raise SpecError(f"{what} {relative!r} is a directory", where, f"name {expect}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{what} {relative!r} is not UTF-8", where, "save it as UTF-8") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read {what} {relative!r}: {exc.strerror}", where, "check permissions") from None
+    return path, text
+

@@ -39,11 +39,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CheckFailed, Evidence, Location, SpecError, relpath
-from ..findings import Finding, Severity
+from ..errors import CheckFailed, Evidence, Location, SpecError
+from ..findings import Finding, Severity, summarize
 from ..saferegex import compile_pattern
 from ..schema import EMAIL
-from ..spec import Checklist
+from ..spec import Checklist, read_relative_file
 from . import KindBase
 from .base import Check
 from .routing_logic import Atom, Rule
@@ -208,23 +208,9 @@ def _assignee(assign: Mapping[str, Any]) -> str:
 
 def _read_list(checklist: Checklist, name: str, file: str) -> list[str | float | int]:
     where = checklist.location(("lists", name, "file"))
-    path = (checklist.path.parent / file).resolve()
-    try:
-        if path.stat().st_size > MAX_LIST_BYTES:
-            raise SpecError(f"list file {file!r} is over {MAX_LIST_BYTES >> 20} MB", where, "split the file")
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise SpecError(
-            f"list file {file!r} not found (looked in {relpath(path)})",
-            where,
-            "paths are relative to the checklist file; fix the path or create the file",
-        ) from None
-    except IsADirectoryError:
-        raise SpecError(f"list file {file!r} is a directory", where, "name a .txt or .csv file") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"list file {file!r} is not UTF-8", where, "save it as UTF-8") from None
-    except OSError as exc:
-        raise SpecError(f"cannot read list file {file!r}: {exc.strerror}", where, "check permissions") from None
+    _, text = read_relative_file(
+        checklist, file, where, what="list file", expect="a .txt or .csv file", max_bytes=MAX_LIST_BYTES
+    )
     values: list[str | float | int] = []
     if file.lower().endswith(".csv"):
         rows = list(csv.reader(io.StringIO(text)))[1:]
@@ -336,10 +322,8 @@ class RoutingKind(KindBase):
         errors = [f for f in findings if f.severity >= Severity.ERROR]
         counts = {"rules": len(spec.rules), "findings": len(findings), "errors": len(errors)}
         if errors:
-            shown = "; ".join(f"{f.location} {f.code} {f.message}" for f in errors[:SHOWN_FINDINGS])
-            more = f"; and {len(errors) - SHOWN_FINDINGS} more" if len(errors) > SHOWN_FINDINGS else ""
             raise CheckFailed(
-                f"the routing rules have {len(errors)} error findings: {shown}{more}",
+                f"the routing rules have {len(errors)} error findings: {summarize(errors, SHOWN_FINDINGS)}",
                 expected="no error findings (run `gtmcheck lint`)",
                 received=f"{len(errors)} error findings",
                 evidence=Evidence(

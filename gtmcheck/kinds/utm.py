@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CheckFailed, Evidence
-from ..findings import Finding, Severity
+from ..findings import Finding, Severity, summarize
 from ..spec import Checklist
 from . import KindBase
 from .base import Check
@@ -283,11 +283,9 @@ class UtmKind(KindBase):
         if errors:
             n_urls = len({(f.location.file, f.location.line) for f in errors if f.code.startswith("UTM1")})
             n_tax = sum(1 for f in errors if f.code.startswith("UTM2"))
-            shown = "; ".join(f"{f.location} {f.code} {f.message}" for f in errors[:SHOWN_FINDINGS])
-            more = f"; and {len(errors) - SHOWN_FINDINGS} more" if len(errors) > SHOWN_FINDINGS else ""
             raise CheckFailed(
                 f"the taxonomy is not followed: {len(errors)} error findings ({n_urls} URL lines, "
-                f"{n_tax} in the taxonomy): {shown}{more}",
+                f"{n_tax} in the taxonomy): {summarize(errors, SHOWN_FINDINGS)}",
                 expected="no error findings (run `gtmcheck lint`)",
                 received=f"{len(errors)} error findings",
                 evidence=Evidence(

@@ -17,7 +17,7 @@ from typing import Any
 from ..channels import ChannelMap, ChannelRule, Condition
 from ..errors import Location, SpecError, relpath
 from ..saferegex import compile_pattern
-from ..spec import Checklist
+from ..spec import Checklist, read_relative_file
 from ..yamlfile import JsonPath
 
 CACHE_KEY = "utm"
@@ -239,24 +239,10 @@ def _channel_map(checklist: Checklist, raw: dict[str, Any]) -> ChannelMap:
 
 def _read_csv(checklist: Checklist, i: int, spec: dict[str, Any]) -> list[UrlEntry]:
     base: JsonPath = ("url_files", i)
-    path = (checklist.path.parent / spec["path"]).resolve()
     where = checklist.location((*base, "path"))
-    try:
-        if path.stat().st_size > MAX_CSV_BYTES:
-            raise SpecError(f"{spec['path']} is over {MAX_CSV_BYTES >> 20} MB", where, "split the file")
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise SpecError(
-            f"URL file {spec['path']!r} not found (looked in {relpath(path)})",
-            where,
-            "paths are relative to the checklist file; fix the path or create the file",
-        ) from None
-    except IsADirectoryError:
-        raise SpecError(f"URL file {spec['path']!r} is a directory", where, "name a .csv file") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"URL file {spec['path']!r} is not UTF-8", where, "save it as UTF-8 CSV") from None
-    except OSError as exc:
-        raise SpecError(f"cannot read URL file {spec['path']!r}: {exc.strerror}", where, "check permissions") from None
+    path, text = read_relative_file(
+        checklist, spec["path"], where, what="URL file", expect="a .csv file", max_bytes=MAX_CSV_BYTES
+    )
     if "\r" in text:
         n_lines = len(_split_lines(text))
     else:
