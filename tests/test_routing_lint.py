@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from casefiles import rule_cases
 
 from gtmcheck.errors import CheckFailed, Location, SpecError
 from gtmcheck.findings import RULES, Finding
@@ -25,18 +25,9 @@ built_by: jane@acme.example
 HEADER_LINES = HEADER.count("\n")
 
 
-def _cases() -> list[Any]:
-    params = []
-    for path in sorted(CASES.glob("ROUTE*.yaml")):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for case in spec["cases"]:
-            params.append(pytest.param(spec["code"], case, id=f"{spec['code']}-{case['name']}"))
-    return params
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "rule_case" in metafunc.fixturenames:
-        metafunc.parametrize(("code", "rule_case"), _cases())
+        metafunc.parametrize(("code", "rule_case"), rule_cases(CASES))
 
 
 def write_checklist(folder: Path, body: str) -> Path:
@@ -82,7 +73,7 @@ def test_rule(code: str, rule_case: dict[str, Any], tmp_path: Path, monkeypatch:
 
 def test_every_route_rule_has_passing_and_failing_cases() -> None:
     seen: dict[str, set[bool]] = {}
-    for param in _cases():
+    for param in rule_cases(CASES):
         code, case = param.values
         seen.setdefault(code, set()).add(bool(case.get("expect")))
     codes = {c for c in RULES if c.startswith("ROUTE")}
