@@ -1,17 +1,26 @@
-"""What a running check may use: the environment, the run id, and HTTP through the right transport."""
+"""What a running check may use: the environment, the run id, the CRM, and HTTP through the right transport."""
 
 from __future__ import annotations
 
 import secrets as _random
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .errors import CheckError, ConfigError, EnvVarError
 from .project import Environment, Project
+from .synthetic import RunCleanup, SyntheticLedger, finish_run
+
+if TYPE_CHECKING:
+    from .connectors.crm import CrmConnector
 
 USER_AGENT = "gtmcheck/0.1 (+https://gtmcheck.example)"
+DEFAULT_WORKERS = 8
 
 
 def new_run_id() -> str:
@@ -21,13 +30,27 @@ def new_run_id() -> str:
 
 @dataclass
 class RunContext:
-    """Shared by every check of one run; owns the HTTP client so connections are reused."""
+    """Shared by every check of one run; owns the HTTP client and the CRM connector so connections are reused.
+
+    It also keeps the run's ``ledger`` of synthetic records and a ``cancelled`` event that long checks watch
+    (set on interrupt), and its ``clock``/``sleep`` are what checks time themselves with (tests drive them).
+    """
 
     project: Project
     environment: Environment
     run_id: str = field(default_factory=new_run_id)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    workers: int = DEFAULT_WORKERS
+    crm_connector: CrmConnector | None = None
+    search_lag_s: float | None = None
+    ledger: SyntheticLedger = field(default_factory=SyntheticLedger)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    cache: dict[str, Any] = field(default_factory=dict)
     _web: httpx.Client | None = None
     _transport: httpx.BaseTransport | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cleanup: RunCleanup | None = None
 
     def web_transport(self) -> httpx.BaseTransport | None:
         """The sandbox site when the environment has one, else ``None`` for the real internet."""
@@ -55,7 +78,48 @@ class RunContext:
             )
         return self._web
 
+    def crm(self) -> CrmConnector:
+        """The environment's CRM connector, built on first use; an unusable ``crm:`` block errors the check."""
+        with self._lock:
+            if self.crm_connector is None:
+                from .connectors import crm_for
+
+                if not self.environment.crm:
+                    raise CheckError(
+                        f"environment {self.environment.name!r} has no `crm:`; add one in gtmcheck.yml"
+                    )
+                try:
+                    self.crm_connector = crm_for(self.environment)
+                except (ConfigError, EnvVarError) as exc:
+                    raise CheckError(str(exc)) from None
+            return self.crm_connector
+
+    def require_writes(self, what: str) -> None:
+        """Writes happen only where the environment says ``writes: true``."""
+        if not self.environment.writes:
+            raise CheckError(
+                f"environment {self.environment.name!r} does not allow writes, and {what}; set "
+                f"`writes: true` for it in gtmcheck.yml (synthetic records are tagged and archived after the run)"
+            )
+
+    def finish(self) -> RunCleanup | None:
+        """Archive every synthetic record of the run and check none remains (once; ``None`` if none was made)."""
+        if self._cleanup is not None or not self.ledger.used or self.crm_connector is None:
+            return self._cleanup
+        self.cancelled.set()
+        if self.search_lag_s is None:
+            from .connectors import search_lag_for
+
+            self.search_lag_s = search_lag_for(self.environment)
+        self._cleanup = finish_run(self.crm_connector, self.ledger, self.run_id, search_lag_s=self.search_lag_s,
+                                   clock=self.clock, sleep=self.sleep)
+        return self._cleanup
+
     def close(self) -> None:
         if self._web is not None:
             self._web.close()
             self._web = None
+        if self.crm_connector is not None:
+            self.finish()
+            self.crm_connector.close()
+            self.crm_connector = None

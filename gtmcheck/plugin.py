@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import signal
+import threading
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from .errors import (
 from .kinds import Check, get_kind
 from .project import Project, load_project
 from .spec import Checklist, ManualItem, load_checklist
+from .synthetic import RunCleanup
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
 STATUSES = ("passed", "failed", "error", "attested", "not_configured")
@@ -77,6 +80,25 @@ class GtmSession:
     @property
     def environment_name(self) -> str | None:
         return self._context.environment.name if self._context else self.config.getoption("gtm_env")
+
+    def finish(self) -> RunCleanup | None:
+        """Archive the run's synthetic records (a second Ctrl-C cannot cut this short); ``None`` if none."""
+        if self._context is None:
+            return None
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return self._context.finish()
+        except Exception as exc:  # noqa: BLE001 - the run's verdicts stand; the leftovers are reported
+            return RunCleanup(self._context.run_id, error=secrets.redact(f"{type(exc).__name__}: {exc}"))
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    @property
+    def cleanup(self) -> RunCleanup | None:
+        return self._context.finish() if self._context is not None and self._context.ledger.used else None
 
     def close(self) -> None:
         if self._context is not None:
@@ -143,6 +165,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             gtm_session(config).project.environment(config.getoption("gtm_env"))
         except (ConfigError, SpecError) as exc:
             raise pytest.UsageError(secrets.redact(str(exc))) from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Every synthetic record goes, whatever the verdicts, and also after Ctrl-C; leftovers fail the run."""
+    result = gtm_session(session.config).finish()
+    if result is not None and not result.clean and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    state = gtm_session(terminalreporter.config)
+    result = state.cleanup
+    if result is not None:
+        terminalreporter.write_line(f"gtmcheck cleanup: {result.summary()}", red=not result.clean)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -130,6 +130,12 @@ def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
                     "instance_url": {"type": "string"},
                     "api_version": {"type": "string"},
                     "plan": {"enum": ["starter", "professional", "enterprise"]},
+                    "search_lag": {
+                        "type": "string",
+                        "pattern": r"^[1-9][0-9]*(ms|s|m|h|d)$",
+                        "description": "How long the CRM's search trails writes (default: HubSpot 10s).",
+                        "x-hint": "write a duration such as 500ms or 10s",
+                    },
                 },
             },
             "warehouse": {

@@ -76,13 +76,22 @@ def test_marker_selects_only_one_kind(repo: Path) -> None:
     assert "deselected" in result.stdout  # the crm checklist's items were left out
 
 
-def test_drifted_sandbox_fails_on_the_broken_landing_pages(repo: Path, tmp_path: Path) -> None:
+def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Path) -> None:
+    """Broken landing pages, and of the routing branches exactly the territory one; no synthetic lead stays."""
     code, report, output = gtmcheck_run(repo, tmp_path, "--env", "sandbox-drifted")
     assert code == 1
     assert report["summary"]["go_live"] is False
     failed = [i for c in report["checklists"] for i in c["items"] if i["status"] == "failed"]
-    assert failed and all(i["dod"] == "UTM-URLS-RESOLVE" for i in failed)
-    assert any("dropped" in i["message"] for i in failed)
+    assert {i["dod"] for i in failed} == {"UTM-URLS-RESOLVE", "ROUTING-RULES-EXPLICIT"}
+    assert any("dropped" in i["message"] for i in failed if i["dod"] == "UTM-URLS-RESOLVE")
+    routing = [i for i in failed if i["dod"] == "ROUTING-RULES-EXPLICIT"]
+    assert [i["id"] for i in routing] == ["ROUTING-RULES-EXPLICIT[enterprise-emea]"]
+    message = routing[0]["message"]
+    assert "expected anna@acme.example (rule enterprise-emea), received inbound-queue@acme.example (fallback) " \
+           "after 0.5 s; lead {country: ES, employees: 1500}" in message
+    assert "{country: IT, employees: 1500}" in message
+    cleanup = report["summary"]["cleanup"]
+    assert cleanup["clean"] is True and cleanup["remaining"] == 0 and cleanup["archived"] > 50
     assert "Go-live: BLOCKED" in output
 
 

@@ -70,8 +70,10 @@ def test_get_asks_for_the_properties(hub: HubSpotConnector, router: respx.MockRo
     route = router.get("/crm/v3/objects/deals/9").mock(return_value=httpx.Response(
         200, json={"id": "9", "properties": {"amount": "1200", "dealstage": "closedwon", "closedate": None}}))
     record = hub.get("deals", "9", ["amount", "dealstage", "owner_id"])
-    assert route.calls.last.request.url.params["properties"] == "amount,dealstage,hubspot_owner_id"
+    wanted = "amount,dealstage,hubspot_owner_id,hubspot_owner_assigneddate"  # owner asked: when it was assigned too
+    assert route.calls.last.request.url.params["properties"] == wanted
     assert record.properties == {"amount": "1200", "dealstage": "closedwon", "closedate": None}
+    assert record.owner_assigned_at is None
 
 
 def test_get_missing_is_not_found(hub: HubSpotConnector, router: respx.MockRouter) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -458,10 +459,25 @@ def test_duplicate_email_is_a_409_and_the_contact_keeps_its_owner() -> None:
 @pytest.mark.parametrize(("name", "country", "queue"), [("healthy", "ES", False), ("drifted", "ES", True),
                                                          ("drifted", "IT", True), ("drifted", "DE", False)])
 def test_drifted_territory_falls_into_the_default_queue(name: str, country: str, queue: bool) -> None:
+    """The drifted enterprise EMEA rule lost Spain and Italy: their enterprise leads go to the queue."""
     _, c, clock = make(name)
     owner = routed(c, clock, {"email": f"lead@{country.lower()}-prospect.example", "country": country,
-                              "employees": "50"})
+                              "employees": "5000"})
     assert (owner == owner_id(c, "inbound-queue@acme.example")) is queue
+    if not queue:
+        assert owner == owner_id(c, "anna@acme.example")
+
+
+def test_owner_assignment_records_when_it_happened() -> None:
+    """Like HubSpot, routing sets ``hubspot_owner_assigneddate``: latency by the CRM's own clock."""
+    _, c, clock = make("healthy")
+    created = c.post("/crm/v3/objects/contacts", json={"properties": {"email": "when@x.example", "country": "JP"}})
+    clock.advance(0.75)
+    got = c.get(f"/crm/v3/objects/contacts/{created.json()['id']}",
+                params={"properties": "hubspot_owner_id,hubspot_owner_assigneddate"}).json()
+    assigned = datetime.fromisoformat(got["properties"]["hubspot_owner_assigneddate"].replace("Z", "+00:00"))
+    born = datetime.fromisoformat(got["createdAt"].replace("Z", "+00:00"))
+    assert (assigned - born).total_seconds() == pytest.approx(0.75, abs=0.002)
 
 
 def test_demo_account_match_assigns_the_company_owner() -> None:

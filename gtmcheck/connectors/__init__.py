@@ -5,6 +5,9 @@
     crm: {type: hubspot, token: "${HUBSPOT_TOKEN}", plan: starter, base_url: "https://api.hubapi.com"}
     crm: {type: salesforce, token: "${SF_TOKEN}", instance_url: "https://acme.my.salesforce.com"}
     crm: {type: sandbox, scenario: fixtures/demo/healthy.yml}
+
+``search_lag_for(environment)`` says how long the CRM's search takes to see a write (``search_lag: 20s`` in
+the ``crm:`` block overrides it): cleanup waits that long before it trusts a search for leftovers.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 
 SANDBOX_TOKEN = "gtmcheck-sandbox-token"  # the sandbox takes any bearer token unless its scenario names one
 SANDBOX_BASE_URL = "https://api.hubapi.com"  # never dialled: the in-process transport answers
+SEARCH_LAG_S = {"hubspot": 10.0, "salesforce": 0.0}  # HubSpot's search index trails writes by seconds
 
 
 def _token(environment: Environment) -> str:
@@ -33,6 +37,29 @@ def _token(environment: Environment) -> str:
             f"under environments.{environment.name}.crm in gtmcheck.yml"
         )
     return str(token)
+
+
+def search_lag_for(environment: Environment) -> float:
+    """Seconds until the CRM's search reflects a write: configured, the sandbox scenario's, or the vendor's."""
+    crm = environment.crm
+    if crm.get("search_lag"):
+        from ..kinds.routing import parse_duration
+
+        return parse_duration(str(crm["search_lag"]), _where(environment))
+    if crm.get("type") == "sandbox" and crm.get("scenario"):
+        from ..sandbox.scenario import Scenario
+
+        path = environment.path(str(crm["scenario"]))
+        if path.is_file():
+            return float(Scenario.load(path).knobs.get("search_lag_ms", 0)) / 1000
+        return 0.0
+    return SEARCH_LAG_S.get(str(crm.get("type")), 10.0)
+
+
+def _where(environment: Environment) -> Any:
+    from ..errors import Location
+
+    return Location(str(environment.root / "gtmcheck.yml"), 1, 1)
 
 
 def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None = None) -> CrmConnector:
@@ -87,4 +114,4 @@ def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None =
     )
 
 
-__all__ = ["crm_for"]
+__all__ = ["crm_for", "search_lag_for"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal, Protocol, runtime_checkable
 
 ObjectType = Literal["contacts", "companies", "deals", "leads"]
@@ -29,6 +30,7 @@ class Record:
     created_at: str | None = None
     updated_at: str | None = None
     archived: bool = False
+    owner_assigned_at: str | None = None  # when the CRM says the owner was set, where it says (HubSpot)
 
 
 @dataclass(frozen=True)
@@ -109,3 +111,19 @@ class CrmConnector(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+def to_epoch_ms(value: str | None) -> int | None:
+    """A CRM date value (epoch ms, ISO 8601 datetime or date; UTC when no zone) as epoch milliseconds."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)

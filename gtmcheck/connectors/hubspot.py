@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 
 from ..errors import ApiError
-from .crm import Filter, FilterGroup, ObjectType, Owner, Property, Record
+from .crm import Filter, FilterGroup, ObjectType, Owner, Property, Record, to_epoch_ms
 from .http import ApiClient, RateLimiter, RetryPolicy, Sleep, hubspot_limits
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
@@ -31,6 +30,7 @@ LIST_PAGE = 100
 BATCH_SIZE = 100
 OWNER_ALIAS = "owner_id"
 OWNER_PROPERTY = "hubspot_owner_id"
+OWNER_ASSIGNED_PROPERTY = "hubspot_owner_assigneddate"  # set by HubSpot whenever the owner changes
 
 
 def _name(prop: str) -> str:
@@ -63,23 +63,8 @@ def record_from(data: Mapping[str, Any]) -> Record:
         created_at=data.get("createdAt"),
         updated_at=data.get("updatedAt"),
         archived=bool(data.get("archived", False)),
+        owner_assigned_at=props.get(OWNER_ASSIGNED_PROPERTY) or None,
     )
-
-
-def to_epoch_ms(value: str | None) -> int | None:
-    """A HubSpot date value (epoch ms, ISO 8601 datetime or date) as epoch milliseconds."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
 
 
 class HubSpotConnector:
@@ -153,8 +138,11 @@ class HubSpotConnector:
 
     def get(self, object_type: ObjectType, record_id: str, properties: Sequence[str] = ()) -> Record:
         """GET ``/crm/v3/objects/{type}/{id}?properties=a,b`` (not search: search lags)."""
+        names = list(properties)
+        if any(_name(p) == OWNER_PROPERTY for p in names):
+            names.append(OWNER_ASSIGNED_PROPERTY)  # fills ``Record.owner_assigned_at``: latency by HubSpot's clock
         return record_from(self.http.get_json(self._path(object_type, record_id),
-                                              params=self._props_param(properties)))
+                                              params=self._props_param(names)))
 
     def update(self, object_type: ObjectType, record_id: str, properties: Mapping[str, str]) -> Record:
         """PATCH ``/crm/v3/objects/{type}/{id}``."""

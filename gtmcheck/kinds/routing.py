@@ -37,6 +37,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..errors import CheckFailed, Evidence, Location, SpecError
@@ -170,7 +171,17 @@ SCHEMA: dict[str, Any] = {
     "volume": {
         "type": "object",
         "additionalProperties": False,
+        "description": "The volume test: this many synthetic leads across every branch, at the CRM's rate limit.",
         "properties": {"leads": {"type": "integer", "minimum": 1, "maximum": 100000}},
+    },
+    "fuzz": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Opt-in model-based fuzz: random leads, the declared rules predict the owner, the CRM answers.",
+        "properties": {
+            "leads": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "The lead budget."},
+            "seed": {"type": "integer", "minimum": 0},
+        },
     },
 }
 
@@ -195,6 +206,14 @@ class RoutingSpec:
     fallback: str | None = None
     edge_cases: dict[str, str] = field(default_factory=dict)
     sla_seconds: float | None = None
+    object_type: str = "contacts"
+    assignments: list[dict[str, Any]] = field(default_factory=list)  # rules[i].assign, as written
+    fallback_assign: dict[str, Any] | None = None
+    alert_max_count: int | None = None
+    alert_max_age: float | None = None
+    volume_leads: int | None = None
+    fuzz_leads: int | None = None
+    fuzz_seed: int = 0
 
 
 def _assignee(assign: Mapping[str, Any]) -> str:
@@ -251,12 +270,15 @@ def compile_spec(checklist: Checklist) -> RoutingSpec:
                 else:
                     atoms.append(Atom(prop, op, value))
         spec.rules.append(Rule(raw["id"], atoms, _assignee(raw["assign"])))
+        spec.assignments.append(dict(raw["assign"]))
         spec.rule_locations.append(checklist.location(("rules", i, "id")))
         if "round_robin" in raw["assign"]:
             spec.round_robin.append((i, list(raw["assign"]["round_robin"])))
         ids.add(raw["id"])
+    spec.object_type = data.get("object", "contacts")
     if "fallback" in data:
         spec.fallback = _assignee(data["fallback"])
+        spec.fallback_assign = dict(data["fallback"])
     for name, target in (data.get("edge_cases") or {}).items():
         if target not in ("fallback", "existing_owner") and target not in ids:
             known = ", ".join(sorted(ids)) or "none declared"
@@ -274,9 +296,14 @@ def compile_spec(checklist: Checklist) -> RoutingSpec:
         spec.edge_cases[name] = target
     if target := (data.get("sla") or {}).get("assigned_within"):
         spec.sla_seconds = parse_duration(target, checklist.location(("sla", "assigned_within")))
-    max_age = ((data.get("alerts") or {}).get("default_queue") or {}).get("max_age")
-    if max_age is not None:
-        parse_duration(max_age, checklist.location(("alerts", "default_queue", "max_age")))
+    queue_alert = (data.get("alerts") or {}).get("default_queue") or {}
+    spec.alert_max_count = queue_alert.get("max_count")
+    if queue_alert.get("max_age") is not None:
+        where = checklist.location(("alerts", "default_queue", "max_age"))
+        spec.alert_max_age = parse_duration(queue_alert["max_age"], where)
+    spec.volume_leads = (data.get("volume") or {}).get("leads")
+    spec.fuzz_leads = (data.get("fuzz") or {}).get("leads")
+    spec.fuzz_seed = int((data.get("fuzz") or {}).get("seed", 0))
     return spec
 
 
@@ -309,12 +336,33 @@ class RoutingKind(KindBase):
         spec = spec_of(checklist)
         if not spec.has_rules:
             return
-        yield Check(
-            RULES_ID,
-            lambda ctx: self._rules_check(checklist),
-            checklist.location(("rules",), key=True),
-            description="every routing rule is explicit, reachable and covered by a fallback",
-        )
+        from . import routing_checks as live
+
+        def at(*path: str | int, key: bool = False) -> Location:
+            return checklist.location(path, key=key)
+
+        yield Check(RULES_ID, lambda ctx: self._rules_check(checklist), at("rules", key=True),
+                    description="every routing rule is explicit, reachable and covered by a fallback")
+        for i, rule in enumerate(spec.rules):
+            yield Check(RULES_ID, partial(live.check_branch, spec=spec, i=i), spec.rule_locations[i],
+                        param=rule.id, description=f"leads of rule {rule.id} reach {rule.assign} within the SLA")
+        if spec.fuzz_leads:
+            yield Check(RULES_ID, lambda ctx: live.check_fuzz(ctx, spec), at("fuzz", key=True), param="fuzz",
+                        description="random leads are routed as the declared rules predict")
+        for name in EDGE_CASES:
+            where = at("edge_cases", name) if name in spec.edge_cases else at("edge_cases", key=True) \
+                if "edge_cases" in checklist.data else at("kind")
+            yield Check("ROUTING-EDGE-CASES", partial(live.check_edge_case, spec=spec, name=name), where,
+                        param=name, description=f"the {name.replace('_', ' ')} edge case goes where declared")
+        if spec.fallback_assign:
+            yield Check("ROUTING-FALLBACK-OWNER", lambda ctx: live.check_fallback(ctx, spec),
+                        at("fallback", key=True), description="the fallback owner exists, is active, gets leads")
+        if spec.volume_leads:
+            yield Check("ROUTING-VOLUME-TEST", lambda ctx: live.check_volume(ctx, spec), at("volume", key=True),
+                        description=f"{spec.volume_leads} synthetic leads across every branch")
+        if spec.alert_max_count is not None or spec.alert_max_age is not None:
+            yield Check("ROUTING-ALERTS", lambda ctx: live.check_alerts(ctx, spec), at("alerts", key=True),
+                        description="the default queue stays within its count and age thresholds")
 
     def _rules_check(self, checklist: Checklist) -> Evidence:
         spec = spec_of(checklist)

@@ -70,7 +70,14 @@ class ReportPlugin:
             duration_s=time.monotonic() - self.started,
             partial=self.deselected > 0,
         )
+        cleanup = state.cleanup
+        if cleanup is not None:
+            meta.extra["cleanup"] = {"run_id": cleanup.run_id, "archived": cleanup.archived,
+                                     "remaining": len(cleanup.remaining), "clean": cleanup.clean}
         report = build_report(state.checklists, self.results, state.load_errors, meta)
+        if cleanup is not None and not cleanup.clean:
+            report["summary"]["blocking"].append(f"synthetic records: {cleanup.summary()}")
+            report["summary"]["go_live"] = False
         self.written = write_reports(report, self.directory)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

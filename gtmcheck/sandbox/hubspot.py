@@ -298,6 +298,8 @@ class HubSpotSandbox:
         if not changed:
             return
         stored.updated_ms = self.now_ms()
+        if object_type == "contacts" and "hubspot_owner_id" in changed:
+            stored.properties["hubspot_owner_assigneddate"] = _iso(stored.updated_ms)  # as HubSpot does
         stored.properties[MODIFIED[object_type]] = _iso(stored.updated_ms)
         self._extra_props[object_type].update(changed)
         self._reindex(stored, self._lag())

@@ -1,0 +1,296 @@
+"""Synthetic leads for a routing checklist: which leads to send down each branch, and who should get them.
+
+Leads are built from the declared rules by the solver (``routing_logic``): for each rule a lead that matches it
+and no earlier rule, then variants covering every value its ``in``/``in_list`` conditions name (a territory
+rebuilt without Spain is caught only by a Spanish lead), and for a round-robin rule at least two leads per pool
+member. Hypothesis is the fallback search when a rule's patterns defeat the solver. Nothing here talks to a
+CRM: a lead is a plan, ``routing_live`` sends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .routing_logic import OTHER, Lead, Solver, Value, format_lead
+
+if TYPE_CHECKING:
+    from .routing import RoutingSpec
+
+MAX_BRANCH_LEADS = 12
+TERRITORY_PROPS = ("country", "state", "region", "territory")
+EMAIL_DOMAIN = "email_domain"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Who should own a lead, as the checklist declares it: a rule's or the fallback's assignment."""
+
+    source: str  # a rule id, "fallback" or "existing_owner"
+    assign: Mapping[str, Any] = field(default_factory=dict)  # {owner|queue|round_robin|owner_of}, as written
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.source == "fallback"
+
+    @property
+    def label(self) -> str:
+        """``rule enterprise-emea`` / ``fallback`` / ``rule emea, round robin``."""
+        if self.source in ("fallback", "existing_owner"):
+            return self.source.replace("_", " ")
+        extra = ", round robin" if "round_robin" in self.assign else ""
+        return f"rule {self.source}{extra}"
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """The owners the assignment names (empty for ``owner_of`` and ``existing_owner``)."""
+        for key in ("owner", "queue"):
+            if key in self.assign:
+                return (str(self.assign[key]).lower(),)
+        return tuple(str(e).lower() for e in self.assign.get("round_robin", ()))
+
+
+@dataclass
+class LeadPlan:
+    """One synthetic lead to send: its label (unique in the run), its values, and who should get it."""
+
+    label: str
+    values: Lead
+    expect: Expectation
+    branch: str  # the rule id or "fallback" the lead exercises (volume statistics are per branch)
+
+    def describe(self) -> str:
+        return format_lead(self.values)
+
+
+def expectation_for(spec: RoutingSpec, target: str) -> Expectation:
+    """The expectation for a rule id, ``fallback`` or ``existing_owner``."""
+    if target == "fallback":
+        return Expectation("fallback", spec.fallback_assign or {})
+    if target == "existing_owner":
+        return Expectation("existing_owner")
+    for rule, assign in zip(spec.rules, spec.assignments, strict=True):
+        if rule.id == target:
+            return Expectation(rule.id, assign)
+    raise KeyError(target)
+
+
+class LeadPlanner:
+    """Builds every lead a routing checklist needs from its compiled spec."""
+
+    def __init__(self, spec: RoutingSpec) -> None:
+        self.spec = spec
+        self.solver = Solver(spec.rules)
+        self._seen: dict[str, int] = {}
+
+    def _label(self, base: str) -> str:
+        n = self._seen.get(base, 0) + 1
+        self._seen[base] = n
+        return f"{base}-{n}"
+
+    def _plan(self, values: Lead, target: str, branch: str | None = None, label: str | None = None) -> LeadPlan:
+        return LeadPlan(self._label(label or branch or target), values, expectation_for(self.spec, target),
+                        branch or target)
+
+    def representative(self, i: int) -> Lead | None:
+        """A lead for rule ``i`` and no earlier rule: the solver's, else hypothesis's search."""
+        lead = self.solver.lead_for(i)
+        if lead is None and self.spec.rules[i].opaque:
+            lead = search_lead(self.solver, i)
+        return None if lead is None else self.minimal(lead, i)
+
+    def minimal(self, lead: Lead, taker: int | None) -> Lead:
+        """``lead`` without the values that do not decide where it goes (shorter leads, clearer failures)."""
+        out = dict(lead)
+        for prop in list(out):
+            trial = {k: v for k, v in out.items() if k != prop}
+            if self.solver.first_match(trial) == taker:
+                out = trial
+        return out
+
+    def branch(self, i: int, limit: int = MAX_BRANCH_LEADS) -> list[LeadPlan]:
+        """The leads that prove rule ``i``: every listed value covered, round robin sampled twice per member."""
+        rule = self.spec.rules[i]
+        base = self.representative(i)
+        if base is None:
+            return []
+        leads: list[Lead] = [base]
+        for atom in rule.atoms:
+            if atom.op in ("in", "in_list") and atom.value:
+                for value in atom.value:
+                    lead = {**base, atom.prop: value}
+                    if lead not in leads and self.solver.first_match(lead) == i:
+                        leads.append(lead)
+        leads = leads[:limit]
+        pool = self.spec.assignments[i].get("round_robin") or []
+        need = 2 * len(pool)
+        k = 0
+        while len(leads) < need:  # repeat the covered values until every member can get two leads
+            leads.append(dict(leads[k]))
+            k += 1
+        return [self._plan(lead, rule.id) for lead in leads]
+
+    def fallback(self) -> LeadPlan | None:
+        """A lead no rule matches, in an unlisted territory when the rules name one."""
+        lead = self.territory_lead(None) or self.solver.unmatched_example()
+        return None if lead is None else self._plan(self.minimal(lead, None), "fallback")
+
+    def territory_lead(self, taker: int | None) -> Lead | None:
+        """A lead from a territory no rule lists, whose first matching rule is ``taker`` (``None``: no rule)."""
+        props = [p for p in TERRITORY_PROPS if p in self.solver.u.classes]
+        if not props:
+            return None
+        box = {p: frozenset({OTHER}) for p in props}
+        if taker is not None:
+            rule_box = self.solver.boxes[taker]
+            box = {**rule_box, **{p: box[p] & rule_box.get(p, box[p]) for p in props}}
+        return self.solver.example(box, taker, self.spec.rules[taker] if taker is not None else None)
+
+    def unmatched_territory(self, target: str) -> LeadPlan | None:
+        taker = None if target == "fallback" else self._index(target)
+        if target == "existing_owner":
+            return None
+        lead = self.territory_lead(taker)
+        if lead is None and taker is None:
+            lead = self.solver.unmatched_example()
+        if lead is None:
+            return None
+        territory = {k: v for k, v in lead.items() if k in TERRITORY_PROPS}
+        lead = {**self.minimal(lead, taker), **territory}  # keep the territory: it is the point of the lead
+        return self._plan(lead, target, label="unmatched-territory")
+
+    def customer_domain_lead(self, target: str) -> LeadPlan | None:
+        """A lead from an existing customer's domain that would otherwise go elsewhere (when such exists)."""
+        i = self._customer_rule() if target in ("existing_owner", "fallback") else self._index(target)
+        if i is None:
+            return None
+        base = self.representative(i)
+        if base is None:
+            return None
+        for j in range(len(self.spec.rules)):
+            other = self.solver.lead_for(j) if j != i else None
+            if other is None:
+                continue
+            lead = {**other, **base}
+            if self.solver.first_match(lead) == i and lead != base:
+                base = lead
+                break
+        if target == "existing_owner":
+            return LeadPlan(self._label("existing-customer-domain"), base,
+                            expectation_for(self.spec, self.spec.rules[i].id), self.spec.rules[i].id)
+        return self._plan(base, target, label="existing-customer-domain")
+
+    def duplicate_pair(self) -> tuple[LeadPlan, Lead] | None:
+        """A first lead, and the values of a second submission by the same person that would route elsewhere.
+
+        The second submission keeps the first one's address, so its ``email_domain`` is dropped.
+        """
+        firsts = [i for i, a in enumerate(self.spec.assignments) if "owner" in a or "queue" in a]
+        firsts += [i for i in range(len(self.spec.rules)) if i not in firsts]
+        for i in firsts:
+            first = self.solver.lead_for(i)
+            if first is None:
+                continue
+            others = [self.solver.lead_for(j) for j in range(len(self.spec.rules)) if j != i]
+            others.append(self.solver.unmatched_example())
+            for second in others:
+                if second is None:
+                    continue
+                second = {k: v for k, v in second.items() if k != EMAIL_DOMAIN}
+                if self.solver.first_match({**second, **{k: v for k, v in first.items() if k == EMAIL_DOMAIN}}) != i:
+                    return self._plan(first, self.spec.rules[i].id, label="duplicate-contact"), second
+        return None
+
+    def volume(self, n: int) -> list[LeadPlan]:
+        """``n`` leads, round-robin over one representative lead per branch (every rule, then the fallback)."""
+        branches: list[tuple[Lead, str]] = []
+        for i, rule in enumerate(self.spec.rules):
+            lead = self.representative(i)
+            if lead is not None:
+                branches.append((lead, rule.id))
+        fallback = self.solver.unmatched_example()
+        if fallback is not None and self.spec.fallback_assign:
+            branches.append((fallback, "fallback"))
+        if not branches:
+            return []
+        return [self._plan(dict(branches[k % len(branches)][0]), branches[k % len(branches)][1], label="volume")
+                for k in range(n)]
+
+    def _index(self, rule_id: str) -> int | None:
+        return next((i for i, r in enumerate(self.spec.rules) if r.id == rule_id), None)
+
+    def _customer_rule(self) -> int | None:
+        return next((i for i, a in enumerate(self.spec.assignments) if "owner_of" in a), None)
+
+
+# --- hypothesis: the search fallback and the fuzz's lead strategy ---------------------------------------------
+
+
+def lead_strategy(solver: Solver) -> Any:
+    """A hypothesis strategy of leads over the properties and values the rules mention."""
+    from hypothesis import strategies as st
+
+    fields: dict[str, Any] = {}
+    for prop in sorted(solver.u.classes):
+        options: list[Any] = [st.none()]
+        literals = [v for v in solver.u.literals.get(prop, []) if v is not None]
+        if literals:
+            options.append(st.sampled_from(literals))
+        thresholds = solver.u.thresholds.get(prop, [])
+        if thresholds:
+            lo, hi = int(min(thresholds)) - 10, int(max(thresholds)) + 10
+            options.append(st.sampled_from(sorted({int(t) for t in thresholds})))
+            options.append(st.integers(min_value=min(lo, 0), max_value=max(hi, 1)))
+        for rule in solver.rules:
+            for atom in rule.atoms:
+                if atom.prop == prop and atom.op == "matches" and atom.regex is not None:
+                    options.append(_regex_strategy(atom.regex.pattern))
+        other = "other.example" if prop == EMAIL_DOMAIN else "other"
+        options.append(st.just(other))
+        fields[prop] = st.one_of(*options)
+    return st.fixed_dictionaries(fields).map(lambda d: {k: v for k, v in d.items() if v is not None})
+
+
+def _regex_strategy(pattern: str) -> Any:
+    from hypothesis import strategies as st
+
+    try:
+        return st.from_regex(pattern, fullmatch=False, alphabet=st.characters(min_codepoint=32, max_codepoint=126))
+    except Exception:  # noqa: BLE001 - an RE2 pattern Python's re cannot read: no strategy from it
+        return st.nothing()
+
+
+def search_lead(solver: Solver, i: int, max_examples: int = 500) -> Lead | None:
+    """Hypothesis's search for a lead whose first matching rule is ``i`` (``None``: none found, or no hypothesis)."""
+    try:
+        from hypothesis import HealthCheck, find, settings
+        from hypothesis.errors import NoSuchExample
+    except ImportError:
+        return None
+    try:
+        found: Lead = find(
+            lead_strategy(solver),
+            lambda lead: solver.first_match(lead) == i,
+            settings=settings(max_examples=max_examples, database=None, derandomize=True,
+                              suppress_health_check=list(HealthCheck)),
+        )
+    except NoSuchExample:
+        return None
+    return found
+
+
+def crm_properties(values: Mapping[str, Value], drop: Sequence[str] = (EMAIL_DOMAIN,)) -> dict[str, str]:
+    """A lead's values as CRM property strings (numbers without a trailing ``.0``, booleans as true/false)."""
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if key in drop:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, float) and value.is_integer():
+            out[key] = str(int(value))
+        else:
+            out[key] = str(value)
+    return out
+

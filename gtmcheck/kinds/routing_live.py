@@ -1,0 +1,316 @@
+"""Sending synthetic leads through the live CRM and judging who got them, within the SLA.
+
+A lead is created (HubSpot contact; Salesforce Lead with ``Sforce-Auto-Assign: TRUE``) with the run's tag and a
+reserved address, then its owner is read back from the object endpoint (search lags) until it appears or the
+SLA runs out. Latency is the CRM's own "owner assigned" time minus the creation time where the CRM records it
+(HubSpot), so our own backoff under 429s and 5xx can never fail a lead; elsewhere it is the time we saw it.
+Leads run on a small thread pool; every request still goes through the connector's rate limiter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..connectors.crm import Filter, ObjectType, Owner, Record, to_epoch_ms
+from ..errors import CheckError, ConnectorError, DuplicateRecord
+from ..synthetic import SYNTHETIC_DOMAIN, is_reserved_domain, synthetic_email, tagged
+from .routing_leads import EMAIL_DOMAIN, Expectation, LeadPlan, crm_properties
+
+if TYPE_CHECKING:
+    from ..context import RunContext
+    from .routing import RoutingSpec
+
+DEFAULT_SLA_S = 300.0
+FIRST_POLL_S = 0.2
+MAX_POLL_S = 5.0
+_EXISTING_ID = re.compile(r"Existing ID:\s*([0-9A-Za-z]+)")
+
+
+class Cancelled(Exception):
+    """The run was interrupted: stop sending and polling."""
+
+
+@dataclass
+class OwnerDirectory:
+    """The CRM's owners by id and by email (lowercase), fetched once per run."""
+
+    by_id: dict[str, Owner]
+    by_email: dict[str, Owner]
+
+    @classmethod
+    def of(cls, owners: Iterable[Owner]) -> OwnerDirectory:
+        listed = list(owners)
+        return cls({o.id: o for o in listed}, {o.email.lower(): o for o in listed if o.email})
+
+    def email(self, owner_id: str | None) -> str | None:
+        owner = self.by_id.get(owner_id or "")
+        return owner.email.lower() if owner and owner.email else None
+
+
+@dataclass
+class Outcome:
+    """What happened to one lead."""
+
+    plan: LeadPlan
+    expected: tuple[str, ...] = ()  # resolved owner emails (any of them is right)
+    expected_text: str = ""
+    record_id: str | None = None
+    email: str | None = None
+    owner_id: str | None = None
+    owner_email: str | None = None
+    latency_s: float | None = None  # creation to owner assignment
+    problem: str | None = None  # None: the lead went where it should, in time
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"lead": self.plan.label, "branch": self.plan.branch, "values": self.plan.describe(),
+                "record": self.record_id, "owner": self.owner_email or self.owner_id,
+                "latency_s": None if self.latency_s is None else round(self.latency_s, 3),
+                "ok": self.ok, "problem": self.problem}
+
+
+def _fmt_s(seconds: float) -> str:
+    return f"{seconds:.1f} s"
+
+
+def _fmt_sla(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size and float(seconds / size).is_integer():
+            return f"{int(seconds / size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (nearest rank) of ``values``; ``None`` when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass
+class LeadRunner:
+    """Sends leads for one routing checklist through one run's CRM."""
+
+    ctx: RunContext
+    spec: RoutingSpec
+    sla_s: float = DEFAULT_SLA_S
+    _owners: OwnerDirectory | None = None
+    _accounts: dict[str, str | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _halt: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def for_checklist(cls, ctx: RunContext, spec: RoutingSpec) -> LeadRunner:
+        ctx.require_writes("routing checks create synthetic leads")
+        return cls(ctx, spec, spec.sla_seconds or DEFAULT_SLA_S)
+
+    @property
+    def object_type(self) -> ObjectType:
+        return "leads" if self.spec.object_type == "leads" else "contacts"
+
+    # --- owners -------------------------------------------------------------------------------------------
+
+    def owners(self) -> OwnerDirectory:
+        with self._lock:
+            if self._owners is None:
+                cached = self.ctx.cache.get("owners")
+                if not isinstance(cached, OwnerDirectory):
+                    try:
+                        cached = OwnerDirectory.of(self.ctx.crm().owners())
+                    except ConnectorError as exc:
+                        raise CheckError(f"could not read the CRM's owners: {exc}") from None
+                    self.ctx.cache["owners"] = cached
+                self._owners = cached
+            return self._owners
+
+    def account_owner(self, domain: str) -> str | None:
+        """The owner email of the company with ``domain`` (``None``: no such company, or it has no owner)."""
+        key = domain.lower()
+        with self._lock:
+            if key in self._accounts:
+                return self._accounts[key]
+        companies = self.ctx.crm().search("companies", [[Filter("domain", "EQ", key)]], ["domain", "owner_id"])
+        owner = None
+        for company in companies:
+            owner = self.owners().email(company.properties.get("owner_id"))
+            if owner:
+                break
+        with self._lock:
+            self._accounts[key] = owner
+        return owner
+
+    def resolve(self, expect: Expectation, values: dict[str, object]) -> tuple[tuple[str, ...], str]:
+        """The acceptable owner emails for a lead, and how to say them."""
+        if "owner_of" in expect.assign:
+            domain = str(values.get(EMAIL_DOMAIN) or "")
+            owner = self.account_owner(domain) if domain else None
+            if owner is None:
+                raise CheckError(f"no company with the domain {domain or '(none)'} has an owner in the CRM, so "
+                                 f"{expect.label} has no owner to expect; create the test account or fix the list")
+            return (owner,), f"{owner} ({expect.label}, owner of {domain})"
+        emails = expect.emails
+        if not emails:
+            raise CheckError(f"{expect.label} names no owner to expect")
+        if len(emails) == 1:
+            return emails, f"{emails[0]} ({expect.label})"
+        return emails, f"one of {', '.join(emails)} ({expect.label})"
+
+    def who(self, email: str | None, owner_id: str | None) -> str:
+        """``inbound-queue@acme.example (fallback)``: the received owner, and which branch gives leads to it."""
+        if email is None:
+            return f"owner {owner_id} (not an owner the CRM lists)" if owner_id else "no owner"
+        owner = self.owners().by_email.get(email)
+        notes = []
+        if owner is not None and not owner.active:
+            notes.append("deactivated")
+        fb = self.spec.fallback_assign or {}
+        if email in {str(v).lower() for v in fb.values()}:
+            notes.append("fallback")
+        else:
+            rules = [r.id for r, a in zip(self.spec.rules, self.spec.assignments, strict=True)
+                     if email in {str(e).lower() for k, v in a.items() if k != "owner_of"
+                                  for e in (v if isinstance(v, list) else [v])}]
+            if rules:
+                notes.append(("rule " if len(rules) == 1 else "rules ") + ", ".join(rules[:3]))
+        return f"{email} ({'; '.join(notes)})" if notes else email
+
+    # --- one lead -----------------------------------------------------------------------------------------
+
+    def properties(self, plan: LeadPlan) -> dict[str, str]:
+        """The CRM properties of a lead: its values, a reserved email carrying the run id, names, the tag."""
+        domain = str(plan.values.get(EMAIL_DOMAIN) or SYNTHETIC_DOMAIN)
+        if not is_reserved_domain(domain):
+            raise CheckError(
+                f"the lead for {plan.expect.label} needs an address at {domain}, which is not a reserved domain; "
+                "gtmcheck sends leads from reserved addresses only (RFC 2606). Add a test account on a domain "
+                "such as acme-test.example to the CRM and to the checklist's list"
+            )
+        props = crm_properties(plan.values)
+        seq = next(self.ctx.cache.setdefault("lead_seq", itertools.count(1)))  # unique across the run
+        props["email"] = synthetic_email(self.ctx.run_id, f"{plan.label}-{seq}", domain)
+        props.setdefault("firstname", "gtmcheck")
+        props.setdefault("lastname", plan.label)
+        if self.object_type == "leads":
+            props.setdefault("company", "gtmcheck synthetic lead")
+        return tagged(props, self.ctx.run_id)
+
+    def create(self, properties: dict[str, str]) -> Record:
+        """Create a record and put it in the run's ledger (a lost answer turned 409 still counts as ours)."""
+        crm = self.ctx.crm()
+        self.ctx.ledger.touch(self.object_type, self.ctx.clock())
+        try:
+            record = crm.create(self.object_type, properties, auto_assign=True)
+        except DuplicateRecord as exc:
+            existing = _EXISTING_ID.search(str(exc))
+            if existing is None:
+                raise
+            # our first attempt was written but its answer lost; the address is unique to this lead
+            record = crm.get(self.object_type, existing.group(1), ["email", "owner_id"])
+            if (record.properties.get("email") or "").lower() != properties["email"].lower():
+                raise
+        self.ctx.ledger.add(self.object_type, record.id, self.ctx.clock())
+        return record
+
+    def wait_for_owner(self, record: Record, started: float) -> tuple[Record, float]:
+        """Poll the record until it has an owner or the SLA is over (and one read after it)."""
+        clock, sleep = self.ctx.clock, self.ctx.sleep
+        deadline = started + self.sla_s
+        interval = FIRST_POLL_S
+        while not record.properties.get("owner_id"):
+            now = clock()
+            if now > deadline:
+                break
+            if self.stopped():
+                raise Cancelled()
+            sleep(max(0.0, min(interval, deadline - now)) or 0.001)
+            interval = min(interval * 1.5, MAX_POLL_S)
+            record = self.ctx.crm().get(self.object_type, record.id, ["owner_id", "email"])
+        return record, clock() - started
+
+    def send(self, plan: LeadPlan) -> Outcome:
+        """Create one lead, wait for its owner, and judge it."""
+        if self.stopped():
+            raise Cancelled()
+        outcome = Outcome(plan)
+        outcome.expected, outcome.expected_text = self.resolve(plan.expect, dict(plan.values))
+        started = self.ctx.clock()
+        properties = self.properties(plan)
+        outcome.email = properties["email"]
+        record = self.create(properties)
+        outcome.record_id = record.id
+        record, observed = self.wait_for_owner(record, started)
+        self.judge(outcome, record, observed)
+        return outcome
+
+    def judge(self, outcome: Outcome, record: Record, observed: float) -> None:
+        outcome.owner_id = record.properties.get("owner_id") or None
+        outcome.owner_email = self.owners().email(outcome.owner_id)
+        outcome.latency_s = assignment_latency(record) if outcome.owner_id else None
+        if outcome.latency_s is None and outcome.owner_id:
+            outcome.latency_s = observed
+        lead = f"; lead {outcome.plan.describe()}"
+        sla = _fmt_sla(self.sla_s)
+        if outcome.owner_id is None:
+            outcome.problem = (f"expected {outcome.expected_text}, received no owner within the SLA of {sla} "
+                               f"(waited {_fmt_s(observed)}){lead}")
+            return
+        assert outcome.latency_s is not None
+        received = self.who(outcome.owner_email, outcome.owner_id)
+        if outcome.owner_email not in outcome.expected:
+            outcome.problem = (f"expected {outcome.expected_text}, received {received} after "
+                               f"{_fmt_s(outcome.latency_s)}{lead}")
+        elif received.endswith("(deactivated)") or "deactivated;" in received:
+            outcome.problem = f"assigned to {received}, who cannot work the lead{lead}"
+        elif outcome.latency_s > self.sla_s:
+            outcome.problem = (f"expected {outcome.expected_text} within {sla}, received it after "
+                               f"{_fmt_s(outcome.latency_s)}{lead}")
+
+    # --- many leads ---------------------------------------------------------------------------------------
+
+    def send_all(self, plans: Sequence[LeadPlan], send: Callable[[LeadPlan], Outcome] | None = None
+                 ) -> list[Outcome]:
+        """Send every plan on the run's worker pool; the first hard error or an interrupt stops the rest."""
+        send = send or self.send
+        self._halt.clear()
+        workers = max(1, min(self.ctx.workers, len(plans)))
+        if workers == 1:
+            return [send(plan) for plan in plans]
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gtmcheck-lead")
+        try:
+            futures = [pool.submit(send, plan) for plan in plans]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
+            if failed is not None:
+                raise failed
+            return [f.result() for f in futures]
+        except BaseException as exc:
+            self._halt.set()  # workers stop at their next poll; queued leads are never sent
+            if isinstance(exc, KeyboardInterrupt):
+                self.ctx.cancelled.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def stopped(self) -> bool:
+        return self._halt.is_set() or self.ctx.cancelled.is_set()
+
+
+def assignment_latency(record: Record) -> float | None:
+    """Seconds from creation to owner assignment by the CRM's own clock, when it records both."""
+    created = to_epoch_ms(record.created_at or record.properties.get("createdate"))
+    assigned = to_epoch_ms(record.owner_assigned_at)
+    if created is None or assigned is None or assigned < created:
+        return None
+    return (assigned - created) / 1000
