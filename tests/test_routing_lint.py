@@ -122,7 +122,8 @@ def test_design_example_is_clean_and_its_check_passes(tmp_path: Path, monkeypatc
     assert findings == []
     checks = list(kind.checks(checklist))
     assert [c.name for c in checks] == [
-        "ROUTING-RULES-EXPLICIT", "ROUTING-RULES-EXPLICIT[enterprise-emea]", "ROUTING-RULES-EXPLICIT[existing-customer]",
+        "ROUTING-RULES-EXPLICIT", "ROUTING-RULES-EXPLICIT[enterprise-emea]",
+        "ROUTING-RULES-EXPLICIT[existing-customer]",
         "ROUTING-EDGE-CASES[unmatched_territory]", "ROUTING-EDGE-CASES[duplicate_contact]",
         "ROUTING-EDGE-CASES[existing_customer_domain]", "ROUTING-FALLBACK-OWNER", "ROUTING-VOLUME-TEST",
         "ROUTING-ALERTS",

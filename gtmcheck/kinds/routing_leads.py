@@ -134,7 +134,11 @@ class LeadPlanner:
     def fallback(self) -> LeadPlan | None:
         """A lead no rule matches, in an unlisted territory when the rules name one."""
         lead = self.territory_lead(None) or self.solver.unmatched_example()
-        return None if lead is None else self._plan(self.minimal(lead, None), "fallback")
+        return None if lead is None else self._plan(self._keep_territory(lead, None), "fallback")
+
+    def _keep_territory(self, lead: Lead, taker: int | None) -> Lead:
+        """The minimal lead, but with its territory: an unlisted country is the point of these leads."""
+        return {**self.minimal(lead, taker), **{k: v for k, v in lead.items() if k in TERRITORY_PROPS}}
 
     def territory_lead(self, taker: int | None) -> Lead | None:
         """A lead from a territory no rule lists, whose first matching rule is ``taker`` (``None``: no rule)."""
@@ -156,9 +160,7 @@ class LeadPlanner:
             lead = self.solver.unmatched_example()
         if lead is None:
             return None
-        territory = {k: v for k, v in lead.items() if k in TERRITORY_PROPS}
-        lead = {**self.minimal(lead, taker), **territory}  # keep the territory: it is the point of the lead
-        return self._plan(lead, target, label="unmatched-territory")
+        return self._plan(self._keep_territory(lead, taker), target, label="unmatched-territory")
 
     def customer_domain_lead(self, target: str) -> LeadPlan | None:
         """A lead from an existing customer's domain that would otherwise go elsewhere (when such exists)."""

@@ -1,0 +1,175 @@
+"""Which synthetic leads a routing checklist sends, and the end-of-run cleanup that removes them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from fakes import FakeClock
+
+from gtmcheck.connectors.hubspot import HubSpotConnector
+from gtmcheck.kinds.routing import spec_of
+from gtmcheck.kinds.routing_leads import LeadPlanner, crm_properties
+from gtmcheck.sandbox import HubSpotSandbox, Scenario
+from gtmcheck.spec import load_checklist
+from gtmcheck.synthetic import (
+    TAG_PROPERTY,
+    SyntheticLedger,
+    find_synthetic,
+    finish_run,
+    is_reserved_domain,
+    is_synthetic,
+    synthetic_email,
+    tagged,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+RUN = "gtm-20261123T101500-abcdef"
+
+
+@pytest.fixture(scope="module")
+def planner() -> LeadPlanner:
+    return LeadPlanner(spec_of(load_checklist(REPO / "checks" / "routing.gtm.yml")))
+
+
+def test_every_listed_territory_gets_its_own_lead(planner: LeadPlanner) -> None:
+    """A rule rebuilt without Spain is only caught by a Spanish lead: one lead per listed value."""
+    plans = planner.branch(1)  # enterprise-emea
+    assert [p.values["country"] for p in plans] == ["DE", "FR", "GB", "NL", "ES", "IT"]
+    assert all(p.values["employees"] == 1500 and set(p.values) == {"country", "employees"} for p in plans)
+    assert {p.expect.label for p in plans} == {"rule enterprise-emea"}
+    assert len({p.label for p in plans}) == len(plans)
+
+
+def test_each_lead_matches_its_rule_and_no_earlier_one(planner: LeadPlanner) -> None:
+    for i in range(len(planner.spec.rules)):
+        for plan in planner.branch(i):
+            assert planner.solver.first_match(plan.values) == i, plan.values
+
+
+def test_round_robin_gets_at_least_two_leads_per_member(planner: LeadPlanner) -> None:
+    plans = planner.branch(3)  # north-america: [US, CA] over a pool of two
+    assert len(plans) == 4
+    countries = [p.values["country"] for p in plans]
+    assert sorted(countries) == ["CA", "CA", "US", "US"] and countries[:2] != countries[2:3] * 2
+    assert plans[0].expect.emails == ("carla@acme.example", "dev@acme.example")
+
+
+def test_customer_domains_are_covered_one_by_one(planner: LeadPlanner) -> None:
+    plans = planner.branch(0)  # existing-customer, in_list customer_domains
+    assert [p.values["email_domain"] for p in plans] == [
+        "globex.example", "initech.example", "umbrella.example", "hooli.example"]
+
+
+def test_fallback_and_unmatched_territory_leads_come_from_an_unlisted_country(planner: LeadPlanner) -> None:
+    fallback = planner.fallback()
+    territory = planner.unmatched_territory("fallback")
+    assert fallback is not None and territory is not None
+    for plan in (fallback, territory):
+        assert plan.expect.is_fallback
+        assert plan.values["country"] not in {"DE", "FR", "GB", "NL", "ES", "IT", "US", "CA", "JP", "AU", "SG"}
+        assert planner.solver.first_match(plan.values) is None
+
+
+def test_a_customer_domain_lead_would_otherwise_go_elsewhere(planner: LeadPlanner) -> None:
+    plan = planner.customer_domain_lead("existing-customer")
+    assert plan is not None and plan.expect.source == "existing-customer"
+    assert plan.values["email_domain"] == "globex.example" and "country" in plan.values
+    without_domain = {k: v for k, v in plan.values.items() if k != "email_domain"}
+    assert planner.solver.first_match(without_domain) not in (None, 0)
+
+
+def test_the_duplicate_submission_would_route_elsewhere(planner: LeadPlanner) -> None:
+    pair = planner.duplicate_pair()
+    assert pair is not None
+    first, second = pair
+    assert planner.solver.first_match(first.values) != planner.solver.first_match(second)
+    assert "email_domain" not in second
+
+
+def test_volume_cycles_over_every_branch(planner: LeadPlanner) -> None:
+    plans = planner.volume(12)
+    assert len(plans) == 12
+    assert [p.branch for p in plans[:6]] == [
+        "existing-customer", "enterprise-emea", "emea", "north-america", "apac", "fallback"]
+    assert plans[6].values == plans[0].values
+
+
+def test_crm_properties_are_strings() -> None:
+    assert crm_properties({"employees": 1500.0, "vip": True, "country": "ES", "email_domain": "x.example"}) == {
+        "employees": "1500", "vip": "true", "country": "ES"}
+
+
+# --- reserved addresses and what cleanup may touch --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("domain", "reserved"), [
+    ("gtmcheck.example.com", True), ("globex.example", True), ("acme.test", True), ("x.invalid", True),
+    ("example.org", True), ("mail.example.net", True), ("example.com.evil.io", False), ("acme.com", False),
+    ("notexample.com", False), ("", False),
+])
+def test_reserved_domains(domain: str, reserved: bool) -> None:
+    assert is_reserved_domain(domain) is reserved
+
+
+def test_synthetic_email_refuses_a_real_domain() -> None:
+    assert synthetic_email(RUN, "emea-1", "globex.example") == f"emea-1.{RUN.lower()}@globex.example"
+    with pytest.raises(ValueError, match="not a reserved domain"):
+        synthetic_email(RUN, "emea-1", "acme.com")
+
+
+def test_a_tagged_contact_at_a_customer_domain_is_synthetic_only_when_its_address_carries_the_tag() -> None:
+    from gtmcheck.connectors.crm import Record
+
+    ours = Record("1", {TAG_PROPERTY: RUN, "email": synthetic_email(RUN, "c-1", "globex.example")})
+    colleague = Record("2", {TAG_PROPERTY: RUN, "email": "ceo@globex.example"})
+    real = Record("3", {TAG_PROPERTY: RUN, "email": f"x.{RUN.lower()}@acme.com"})
+    assert is_synthetic("contacts", ours)
+    assert not is_synthetic("contacts", colleague) and not is_synthetic("contacts", real)
+
+
+# --- end-of-run cleanup --------------------------------------------------------------------------------------
+
+
+def sandbox(clock: FakeClock) -> tuple[HubSpotSandbox, HubSpotConnector]:
+    app = HubSpotSandbox(Scenario.load(REPO / "fixtures" / "demo" / "healthy.yml"), clock=clock,
+                         search_lag_ms=1000, rate_limit=False)
+    return app, HubSpotConnector("pat-test", transport=httpx.WSGITransport(app=app), sleep=clock.sleep)
+
+
+def test_finish_run_archives_the_ledger_and_what_only_search_knows() -> None:
+    clock = FakeClock()
+    _, crm = sandbox(clock)
+    ledger = SyntheticLedger()
+    known = [crm.create("contacts", tagged({"email": synthetic_email(RUN, f"k{i}")}, RUN)).id for i in range(3)]
+    for record_id in known:
+        ledger.add("contacts", record_id, clock())
+    # a create whose answer was lost: the ledger never saw its id, only that contacts were written
+    lost = crm.create("contacts", tagged({"email": synthetic_email(RUN, "lost")}, RUN)).id
+    other_run = crm.create("contacts", tagged({"email": synthetic_email("gtm-other", "x")}, "gtm-other")).id
+    result = finish_run(crm, ledger, RUN, search_lag_s=1.0, clock=clock, sleep=clock.sleep)
+    assert result.clean, result.summary()
+    assert result.archived == 4 and result.found_by_search == 1
+    assert "archived 4 synthetic records" in result.summary() and "none remain" in result.summary()
+    clock.sleep(2)
+    assert list(find_synthetic(crm, RUN, ["contacts"])) == []
+    assert [r.id for _, r in find_synthetic(crm, "gtm-other", ["contacts"])] == [other_run]
+    assert lost not in known
+
+
+def test_finish_run_without_writes_touches_nothing() -> None:
+    clock = FakeClock()
+    _, crm = sandbox(clock)
+    result = finish_run(crm, SyntheticLedger(), RUN, search_lag_s=1.0, clock=clock, sleep=clock.sleep)
+    assert result.clean and result.archived == 0 and clock.sleeps == []
+
+
+def test_finish_run_reports_an_unreachable_crm_with_the_cleanup_command() -> None:
+    clock = FakeClock()
+    crm = HubSpotConnector("pat-test", base_url="http://127.0.0.1:9", sleep=clock.sleep)
+    ledger = SyntheticLedger()
+    ledger.add("contacts", "123", clock())
+    result = finish_run(crm, ledger, RUN, search_lag_s=0.0, clock=clock, sleep=clock.sleep)
+    assert not result.clean
+    assert f"gtmcheck cleanup --run-id {RUN}" in result.summary()
