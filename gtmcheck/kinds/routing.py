@@ -20,14 +20,18 @@ Shape of a ``kind: routing`` checklist (besides the shared header and ``manual:`
     sla: {assigned_within: 5m}
     alerts: {default_queue: {max_count: 10, max_age: 1h}}
     volume: {leads: 50}
+    fuzz: {leads: 30, seed: 1}            # opt-in: random leads, the rules predict, the CRM answers
 
 Conditions (all of a rule's must hold; a condition on a property other than ``exists: false`` needs the
 property present): ``equals``, ``in``, ``not_in``, ``gt``/``gte``/``lt``/``lte`` (numbers), ``matches``
 (RE2, searched, case-sensitive), ``exists`` and ``in_list``. ``email_domain`` is the part of the email after
 ``@``.
 
-Checks: ``ROUTING-RULES-EXPLICIT`` (offline: the rules lint without errors). The other routing items need the
-live CRM and are attested under ``manual:`` until the routing run lands.
+Checks: ``ROUTING-RULES-EXPLICIT`` (offline: the rules lint without errors), then the live run
+(``routing_checks``): ``ROUTING-RULES-EXPLICIT[<rule>]`` per rule, ``ROUTING-EDGE-CASES[<case>]``,
+``ROUTING-FALLBACK-OWNER``, ``ROUTING-VOLUME-TEST`` (with ``volume:``), ``ROUTING-ALERTS`` (with ``alerts:``) and
+the opt-in ``ROUTING-RULES-EXPLICIT[fuzz]`` (with ``fuzz: {leads: 30, seed: 1}``). The live checks create tagged
+synthetic leads, so they need ``writes: true``; every lead is archived at the end of the run.
 """
 
 from __future__ import annotations
@@ -321,7 +325,7 @@ SHOWN_FINDINGS = 5
 
 
 class RoutingKind(KindBase):
-    """Lead routing: lint the ordered rules offline; the live routing run comes with the CRM connector."""
+    """Lead routing: lint the ordered rules offline, then send synthetic leads down every branch of the live CRM."""
 
     name = "routing"
     schema: Mapping[str, Any] = SCHEMA
