@@ -309,3 +309,21 @@ def test_create_is_not_retried_after_a_server_error(router: respx.MockRouter, sf
     with pytest.raises(ApiError, match="boom"):
         sf.create("leads", {"Email": "once@example.com"})
     assert route.call_count == 1  # a retried create could make a second lead
+
+
+def test_the_synthetic_tag_is_the_custom_field_and_reads_back_under_its_plain_name(
+        router: respx.MockRouter, sf: SalesforceConnector) -> None:
+    """A synthetic Lead: ``gtmcheck_run_id`` is ``gtmcheck_run_id__c`` in Salesforce; cleanup can recognise it."""
+    from gtmcheck.synthetic import is_synthetic
+
+    post = router.post("/sobjects/Lead/").respond(201, json={"id": LEAD_ID, "success": True, "errors": []})
+    router.get(f"/sobjects/Lead/{LEAD_ID}").respond(200, json={
+        "attributes": {"type": "Lead"}, "Id": LEAD_ID, "OwnerId": "0055g00000AnnaAAA",
+        "Email": "emea-1.gtm-1@gtmcheck.example.com", "gtmcheck_run_id__c": "gtm-1"})
+    record = sf.create("leads", {"email": "emea-1.gtm-1@gtmcheck.example.com", "gtmcheck_run_id": "gtm-1",
+                                 "LastName": "emea-1", "Company": "gtmcheck"})
+    assert json.loads(post.calls.last.request.content) == {
+        "Email": "emea-1.gtm-1@gtmcheck.example.com", "gtmcheck_run_id__c": "gtm-1", "LastName": "emea-1",
+        "Company": "gtmcheck"}
+    assert record.properties["gtmcheck_run_id"] == "gtm-1" and record.properties["email"].endswith("example.com")
+    assert is_synthetic("leads", record)

@@ -41,6 +41,8 @@ BATCH_DELETE = 200  # ids per composite DELETE
 ALIASES: dict[str, str] = {
     "owner_id": "OwnerId", "hubspot_owner_id": "OwnerId", "id": "Id", "hs_object_id": "Id",
     "createdate": "CreatedDate", "lastmodifieddate": "LastModifiedDate", "hs_lastmodifieddate": "LastModifiedDate",
+    "gtmcheck_run_id": "gtmcheck_run_id__c",  # the synthetic-record tag is a custom field in Salesforce
+    "email": "Email",
 }
 _FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
 _API_VERSION = re.compile(r"v\d+\.\d")
@@ -185,6 +187,10 @@ class SalesforceConnector:
         props: dict[str, str | None] = {k: _text(v) for k, v in raw.items() if k != "attributes"}
         if "OwnerId" in props:
             props["owner_id"] = props["OwnerId"]
+        if "gtmcheck_run_id__c" in props:
+            props["gtmcheck_run_id"] = props["gtmcheck_run_id__c"]
+        if "Email" in props:
+            props["email"] = props["Email"]
         return Record(
             id=str(raw.get("Id") or ""),
             properties=props,
