@@ -66,10 +66,12 @@ def is_synthetic(object_type: ObjectType, record: Record) -> bool:
 
 
 def find_synthetic(
-    crm: CrmConnector, run_id: str | None = None, object_types: Sequence[ObjectType] = OBJECT_TYPES
+    crm: CrmConnector, run_id: str | None = None, object_types: Sequence[ObjectType] | None = None
 ) -> Iterator[tuple[ObjectType, Record]]:
     """Every synthetic record (of one run, or of any run), found by its tag."""
     condition = Filter(TAG_PROPERTY, "EQ", run_id) if run_id else Filter(TAG_PROPERTY, "HAS_PROPERTY")
+    if object_types is None:  # Salesforce routes inbound people as Leads too
+        object_types = (*OBJECT_TYPES, "leads") if crm.vendor == "salesforce" else OBJECT_TYPES
     for object_type in object_types:
         for record in crm.search(object_type, [[condition]], [TAG_PROPERTY, "email"]):
             if is_synthetic(object_type, record):
@@ -92,7 +94,7 @@ def cleanup(
     *,
     writes: bool,
     run_id: str | None = None,
-    object_types: Sequence[ObjectType] = OBJECT_TYPES,
+    object_types: Sequence[ObjectType] | None = None,
     dry_run: bool = False,
 ) -> CleanupResult:
     """Archive every synthetic record (of ``run_id``, or all); refuses where writes are not allowed."""
