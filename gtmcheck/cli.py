@@ -12,11 +12,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, secrets
 from .errors import ConfigError, GtmcheckError, SpecError
 from .findings import RULES, Finding, Severity, register
+
+if TYPE_CHECKING:
+    from .connectors.crm import Owner
+    from .project import Environment, Project
+    from .spec import Checklist
 
 EXIT_USAGE = 4  # pytest's usage-error code, used by ``run``
 DEFAULT_REPORT_DIR = "gtmcheck-report"
@@ -47,10 +52,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from .project import load_project
 
     paths = [Path(p) for p in args.paths]
-    if not paths:
-        project = load_project()
+    project = load_project() if args.env or not paths else None
+    if project is not None and not paths:
         paths = [project.root / p for p in project.check_paths]
-    result = lint_paths(paths)
+    owners = _CrmOwners(project, args.env) if project is not None and args.env else None
+    result = lint_paths(paths, extra=owners)
     findings = list(result.findings)
     for err in result.errors:
         loc = err.location
@@ -66,6 +72,73 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if args.format == "text" and result.files == 0 and not result.errors:
         _print("No checklists found (looked for *.gtm.yml / *.gtm.yaml).", sys.stderr)
     return result.exit_code(Severity.parse(args.fail_on))
+
+
+LINT_RETRY_ATTEMPTS = 3  # lint asks the CRM once and moves on: not the minute of backoff a check run allows
+
+
+class _CrmOwners:
+    """``lint --env``: the CRM's owners, fetched once at the first routing checklist, checked by ROUTE2xx.
+
+    An unknown environment name is a usage error at once; a CRM that cannot be configured (a missing
+    ``${TOKEN}``) or reached is one line on stderr, and the lint carries on offline.
+    """
+
+    def __init__(self, project: Project, name: str) -> None:
+        from .errors import EnvVarError
+
+        self.name = name
+        self.environment: Environment | None = None
+        self.problem: str | None = None
+        try:
+            self.environment = project.environment(name)  # ConfigError (unknown name) goes up: exit 2
+        except EnvVarError as exc:
+            self.problem = f"is not configured ({exc.message})"
+        self.fetched = False
+        self.owners: list[Owner] | None = None
+
+    def __call__(self, checklist: Checklist) -> list[Finding]:
+        from .kinds.routing_owners import lint_owners
+
+        if checklist.kind != "routing":
+            return []
+        if not self.fetched:
+            self.fetched = True
+            self.owners = self._fetch()
+        return [] if self.owners is None else lint_owners(checklist, self.owners)
+
+    def _fetch(self) -> list[Owner] | None:
+        from .connectors import crm_for
+        from .errors import ConnectorError
+
+        if self.environment is not None:
+            try:
+                crm = crm_for(self.environment)
+                try:
+                    _fail_fast(crm)
+                    return crm.owners()
+                finally:
+                    crm.close()
+            except (ConnectorError, OSError) as exc:
+                self.problem = f"is not reachable ({exc})"
+            except (ConfigError, SpecError) as exc:
+                self.problem = f"is not configured ({exc.message if isinstance(exc, SpecError) else exc})"
+        _print(f"gtmcheck lint: the CRM of environment {self.name!r} {self.problem}; owner checks skipped",
+               sys.stderr)
+        return None
+
+
+def _fail_fast(crm: object) -> None:
+    """Fewer, shorter retries than a check run's (``crm_for`` has no option for it yet)."""
+    from dataclasses import replace
+
+    from .connectors.http import ApiClient
+
+    for attribute in ("http", "client"):  # HubSpot's and Salesforce's API client
+        client = getattr(crm, attribute, None)
+        if isinstance(client, ApiClient):
+            client.retry = replace(client.retry, max_attempts=LINT_RETRY_ATTEMPTS, max_delay=2.0,
+                                   max_retry_after=10.0)
 
 
 # --- run ----------------------------------------------------------------------------------------------
@@ -173,6 +246,7 @@ def rules_markdown() -> str:
 def _load_all_rules() -> None:
     from . import governance  # noqa: F401  (registers GOV rules)
     from .kinds import all_kinds
+    from .kinds.routing_owners import lint_owners  # noqa: F401  (registers ROUTE2xx, used by lint --env)
 
     all_kinds()  # importing the kinds registers their rules
 
@@ -270,12 +344,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     lint = sub.add_parser("lint", help="check checklists offline; exit 0 clean, 1 findings, 2 unusable input",
-                          description="Lint checklists and campaign URLs without touching any system.")
+                          description="Lint checklists and campaign URLs without touching any system; with "
+                          "--env, also check routing owners and queues against that environment's CRM.")
     lint.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the project's checks)")
     lint.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
     lint.add_argument("--fail-on", choices=["error", "warning", "info"], default="error",
                       help="lowest severity that makes the exit code 1 (default: error)")
     lint.add_argument("-o", "--output", help="write to this file instead of standard output")
+    lint.add_argument("--env", metavar="NAME",
+                      help="additionally check the owners and queues of routing checklists against this "
+                      "environment's CRM (gtmcheck.yml): unknown, deactivated, inactive round-robin members "
+                      "(ROUTE2xx). Without it lint stays offline")
     lint.set_defaults(func=cmd_lint)
 
     run = sub.add_parser("run", help="run the checklists through pytest and write the sign-off report",

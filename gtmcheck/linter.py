@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +50,10 @@ def lint_checklist(checklist: Checklist) -> list[Finding]:
     return findings
 
 
-def lint_paths(paths: Iterable[Path]) -> LintResult:
+def lint_paths(
+    paths: Iterable[Path], extra: Callable[[Checklist], Iterable[Finding]] | None = None
+) -> LintResult:
+    """Lint every checklist under ``paths``; ``extra`` adds findings per loaded checklist (the CRM's owners)."""
     files, errors = discover(paths)
     result = LintResult(errors=errors, files=len(files))
     for path in files:
@@ -60,5 +63,7 @@ def lint_paths(paths: Iterable[Path]) -> LintResult:
             result.errors.append(exc)
             continue
         result.findings.extend(lint_checklist(checklist))
+        if extra is not None:
+            result.findings.extend(extra(checklist))
     result.findings.sort(key=Finding.sort_key)
     return result
