@@ -231,3 +231,27 @@ def test_lint_env_asks_hubspot_once_and_only_for_routing(
     assert route.call_count == 2  # active and archived owners, once for both checklists
     assert (code, err) == (1, "")
     assert found == [("ROUTE202", 9, 21), ("ROUTE202", 9, 21)]
+
+
+def test_the_rules_check_of_a_run_reports_inactive_owners_from_the_crm(tmp_path: Path) -> None:
+    """In `gtmcheck run`, ROUTING-RULES-EXPLICIT includes the owner checks: erin left the company."""
+    from gtmcheck.context import RunContext
+    from gtmcheck.errors import CheckFailed
+    from gtmcheck.project import load_project
+
+    repo = Path(__file__).resolve().parents[1]
+    path = tmp_path / "r.gtm.yml"
+    path.write_text(HEADER + "rules:\n  - id: apac\n    when: {country: {in: [JP]}}\n"
+                    "    assign: {owner: erin@acme.example}\nfallback: {queue: inbound-queue@acme.example}\n",
+                    encoding="utf-8")
+    checklist = load_checklist(path)
+    project = load_project(repo)
+    check = next(iter(get_kind("routing").checks(checklist)))
+    offline = check.run(None)  # type: ignore[arg-type]  # no environment: the offline lint only
+    assert "explicit and reachable" in offline.summary and "CRM" not in offline.summary
+    ctx = RunContext(project, project.environment("sandbox"))
+    try:
+        with pytest.raises(CheckFailed, match=r"ROUTE202 .*erin@acme\.example"):
+            check.run(ctx)
+    finally:
+        ctx.close()

@@ -42,7 +42,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CheckFailed, Evidence, Location, SpecError
 from ..findings import Finding, Severity, summarize
@@ -53,6 +53,9 @@ from . import KindBase
 from .base import Check
 from .routing_logic import Atom, Rule
 from .routing_rules import lint_routing
+
+if TYPE_CHECKING:
+    from ..context import RunContext
 
 CACHE_KEY = "routing"
 MAX_LIST_BYTES = 16 * 1024 * 1024
@@ -345,7 +348,7 @@ class RoutingKind(KindBase):
         def at(*path: str | int, key: bool = False) -> Location:
             return checklist.location(path, key=key)
 
-        yield Check(RULES_ID, lambda ctx: self._rules_check(checklist), at("rules", key=True),
+        yield Check(RULES_ID, lambda ctx: self._rules_check(checklist, ctx), at("rules", key=True),
                     description="every routing rule is explicit, reachable and covered by a fallback")
         for i, rule in enumerate(spec.rules):
             yield Check(RULES_ID, partial(live.check_branch, spec=spec, i=i), spec.rule_locations[i],
@@ -368,9 +371,16 @@ class RoutingKind(KindBase):
             yield Check("ROUTING-ALERTS", lambda ctx: live.check_alerts(ctx, spec), at("alerts", key=True),
                         description="the default queue stays within its count and age thresholds")
 
-    def _rules_check(self, checklist: Checklist) -> Evidence:
+    def _rules_check(self, checklist: Checklist, ctx: RunContext | None = None) -> Evidence:
+        """The offline lint, plus the owners against the CRM when the environment has one (``ROUTE2xx``)."""
         spec = spec_of(checklist)
-        findings = sorted(self.lint(checklist), key=Finding.sort_key)
+        findings = list(self.lint(checklist))
+        if ctx is not None and ctx.environment.crm:
+            from .routing_live import LeadRunner
+            from .routing_owners import lint_owners
+
+            findings += lint_owners(checklist, list(LeadRunner(ctx, spec).owners().by_id.values()))
+        findings.sort(key=Finding.sort_key)
         errors = [f for f in findings if f.severity >= Severity.ERROR]
         counts = {"rules": len(spec.rules), "findings": len(findings), "errors": len(errors)}
         if errors:
@@ -382,4 +392,5 @@ class RoutingKind(KindBase):
                     f"{len(errors)} error findings", {**counts, "first": [f.as_dict() for f in errors[:20]]}
                 ),
             )
-        return Evidence(f"{len(spec.rules)} routing rules are explicit and reachable", counts)
+        owners = " and name active owners in the CRM" if ctx is not None and ctx.environment.crm else ""
+        return Evidence(f"{len(spec.rules)} routing rules are explicit and reachable{owners}", counts)
