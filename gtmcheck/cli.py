@@ -113,9 +113,12 @@ class _CrmOwners:
 
         if self.environment is not None:
             try:
-                crm = crm_for(self.environment)
+                from .connectors.http import RetryPolicy
+
+                # fewer, shorter retries than a check run's: lint is interactive
+                crm = crm_for(self.environment, retry=RetryPolicy(max_attempts=LINT_RETRY_ATTEMPTS, max_delay=2.0,
+                                                                  max_retry_after=10.0))
                 try:
-                    _fail_fast(crm)
                     return crm.owners()
                 finally:
                     crm.close()
@@ -126,19 +129,6 @@ class _CrmOwners:
         _print(f"gtmcheck lint: the CRM of environment {self.name!r} {self.problem}; owner checks skipped",
                sys.stderr)
         return None
-
-
-def _fail_fast(crm: object) -> None:
-    """Fewer, shorter retries than a check run's (``crm_for`` has no option for it yet)."""
-    from dataclasses import replace
-
-    from .connectors.http import ApiClient
-
-    for attribute in ("http", "client"):  # HubSpot's and Salesforce's API client
-        client = getattr(crm, attribute, None)
-        if isinstance(client, ApiClient):
-            client.retry = replace(client.retry, max_attempts=LINT_RETRY_ATTEMPTS, max_delay=2.0,
-                                   max_retry_after=10.0)
 
 
 # --- run ----------------------------------------------------------------------------------------------

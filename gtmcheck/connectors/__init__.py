@@ -21,6 +21,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from ..project import Environment
     from .crm import CrmConnector
+    from .http import RetryPolicy
 
 SANDBOX_TOKEN = "gtmcheck-sandbox-token"  # the sandbox takes any bearer token unless its scenario names one
 SANDBOX_BASE_URL = "https://api.hubapi.com"  # never dialled: the in-process transport answers
@@ -62,11 +63,14 @@ def _where(environment: Environment) -> Any:
     return Location(str(environment.root / "gtmcheck.yml"), 1, 1)
 
 
-def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None = None) -> CrmConnector:
-    """The CRM connector for ``environment`` (``transport`` replaces the network, for tests)."""
+def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None = None,
+            retry: RetryPolicy | None = None) -> CrmConnector:
+    """The CRM connector for ``environment`` (``transport`` replaces the network, for tests; ``retry`` the
+    retry policy, e.g. fewer attempts for an interactive command).
+    """
     crm = environment.crm
     kind = crm.get("type")
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"retry": retry} if retry is not None else {}
     if kind == "hubspot":
         from .hubspot import HubSpotConnector
 
@@ -108,7 +112,7 @@ def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None =
                 raise ConfigError(f"the sandbox CRM is not available in this build of gtmcheck ({exc})") from None
             transport = hubspot_transport(path)
         return HubSpotConnector(str(crm.get("token") or SANDBOX_TOKEN), base_url=str(crm.get("base_url")
-                                or SANDBOX_BASE_URL), transport=transport, plan=crm.get("plan"))
+                                or SANDBOX_BASE_URL), transport=transport, plan=crm.get("plan"), **options)
     raise ConfigError(
         f"environment {environment.name!r}: unknown CRM type {kind!r}; use hubspot, salesforce or sandbox"
     )
