@@ -65,8 +65,9 @@ def _where(environment: Environment) -> Any:
 
 def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None = None,
             retry: RetryPolicy | None = None) -> CrmConnector:
-    """The CRM connector for ``environment`` (``transport`` replaces the network, for tests; ``retry`` the
-    retry policy, e.g. fewer attempts for an interactive command).
+    """The CRM connector for ``environment``.
+
+    ``transport`` replaces the network (tests); ``retry`` the retry policy (fewer attempts when interactive).
     """
     crm = environment.crm
     kind = crm.get("type")
