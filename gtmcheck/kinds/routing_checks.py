@@ -281,7 +281,8 @@ def check_fuzz(ctx: RunContext, spec: RoutingSpec) -> Evidence:
         return not outcome.ok
 
     try:
-        found = find(lead_strategy(planner.solver), mismatch, settings=settings(
+        seeds = [plan.values for i in range(len(spec.rules)) for plan in LeadPlanner(spec).branch(i)]
+        found = find(lead_strategy(planner.solver, seeds), mismatch, settings=settings(
             max_examples=budget, database=None, derandomize=False, phases=[Phase.generate, Phase.shrink],
             suppress_health_check=list(HealthCheck), deadline=None), random=__import__("random").Random(
             spec.fuzz_seed))

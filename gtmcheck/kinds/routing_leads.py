@@ -229,8 +229,19 @@ class LeadPlanner:
 # --- hypothesis: the search fallback and the fuzz's lead strategy ---------------------------------------------
 
 
-def lead_strategy(solver: Solver) -> Any:
-    """A hypothesis strategy of leads over the properties and values the rules mention."""
+def lead_strategy(solver: Solver, seeds: Sequence[Lead] = ()) -> Any:
+    """A hypothesis strategy of leads over the properties and values the rules mention.
+
+    ``seeds`` (the branch leads) are drawn half of the time, so a small budget still visits every listed
+    territory; the other half combines values freely.
+    """
+    from hypothesis import strategies as st
+
+    free = _free_leads(solver)
+    return st.one_of(st.sampled_from(list(seeds)), free) if seeds else free
+
+
+def _free_leads(solver: Solver) -> Any:
     from hypothesis import strategies as st
 
     fields: dict[str, Any] = {}
@@ -248,8 +259,8 @@ def lead_strategy(solver: Solver) -> Any:
             for atom in rule.atoms:
                 if atom.prop == prop and atom.op == "matches" and atom.regex is not None:
                     options.append(_regex_strategy(atom.regex.pattern))
-        other = "other.example" if prop == EMAIL_DOMAIN else "other"
-        options.append(st.just(other))
+        if literals or not thresholds:  # a number-only property gets numbers, not "other"
+            options.append(st.just("other.example" if prop == EMAIL_DOMAIN else "other"))
         fields[prop] = st.one_of(*options)
     return st.fixed_dictionaries(fields).map(lambda d: {k: v for k, v in d.items() if v is not None})
 
