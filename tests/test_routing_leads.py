@@ -173,3 +173,16 @@ def test_finish_run_reports_an_unreachable_crm_with_the_cleanup_command() -> Non
     result = finish_run(crm, ledger, RUN, search_lag_s=0.0, clock=clock, sleep=clock.sleep)
     assert not result.clean
     assert f"gtmcheck cleanup --run-id {RUN}" in result.summary()
+
+
+def test_hypothesis_finds_a_lead_when_a_pattern_defeats_the_solver(tmp_path: Path) -> None:
+    path = tmp_path / "p.gtm.yml"
+    path.write_text(
+        "kind: routing\nname: p\nowner: a@acme.example\nbuilt_by: b@acme.example\n"
+        "rules:\n  - id: quarterly\n    when: {campaign: {matches: '^q[1-4]-[0-9]{4}$'}}\n"
+        "    assign: {owner: anna@acme.example}\nfallback: {queue: inbound-queue@acme.example}\n", encoding="utf-8")
+    planner = LeadPlanner(spec_of(load_checklist(path)))
+    assert planner.solver.lead_for(0) is None  # the literal text of the pattern does not match it
+    lead = planner.representative(0)
+    assert lead is not None and planner.solver.first_match(lead) == 0
+    assert [p.values for p in planner.branch(0)] == [lead]

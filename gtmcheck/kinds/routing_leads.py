@@ -83,6 +83,7 @@ class LeadPlanner:
         self.spec = spec
         self.solver = Solver(spec.rules)
         self._seen: dict[str, int] = {}
+        self._representatives: dict[int, Lead | None] = {}
 
     def _label(self, base: str) -> str:
         n = self._seen.get(base, 0) + 1
@@ -94,11 +95,14 @@ class LeadPlanner:
                         branch or target)
 
     def representative(self, i: int) -> Lead | None:
-        """A lead for rule ``i`` and no earlier rule: the solver's, else hypothesis's search."""
-        lead = self.solver.lead_for(i)
-        if lead is None and self.spec.rules[i].opaque:
-            lead = search_lead(self.solver, i)
-        return None if lead is None else self.minimal(lead, i)
+        """A lead for rule ``i`` and no earlier rule: the solver's, else hypothesis's search (remembered)."""
+        if i not in self._representatives:
+            lead = self.solver.lead_for(i)
+            if lead is None and self.spec.rules[i].opaque:
+                lead = search_lead(self.solver, i)
+            self._representatives[i] = None if lead is None else self.minimal(lead, i)
+        found = self._representatives[i]
+        return None if found is None else dict(found)
 
     def minimal(self, lead: Lead, taker: int | None) -> Lead:
         """``lead`` without the values that do not decide where it goes (shorter leads, clearer failures)."""
@@ -277,7 +281,7 @@ def _regex_strategy(pattern: str) -> Any:
 def search_lead(solver: Solver, i: int, max_examples: int = 500) -> Lead | None:
     """Hypothesis's search for a lead whose first matching rule is ``i`` (``None``: none found, or no hypothesis)."""
     try:
-        from hypothesis import HealthCheck, find, settings
+        from hypothesis import HealthCheck, Phase, find, settings
         from hypothesis.errors import NoSuchExample
     except ImportError:
         return None
@@ -285,8 +289,8 @@ def search_lead(solver: Solver, i: int, max_examples: int = 500) -> Lead | None:
         found: Lead = find(
             lead_strategy(solver),
             lambda lead: solver.first_match(lead) == i,
-            settings=settings(max_examples=max_examples, database=None, derandomize=True,
-                              suppress_health_check=list(HealthCheck)),
+            settings=settings(max_examples=max_examples, database=None, derandomize=True, deadline=None,
+                              phases=[Phase.generate], suppress_health_check=list(HealthCheck)),
         )
     except NoSuchExample:
         return None
