@@ -47,7 +47,8 @@ from . import KindBase
 from .base import Check
 from .utm_model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
 from .utm_resolve import resolve
-from .utm_rules import lint_taxonomy, lint_urls
+from .utm_rules import lint_taxonomy
+from .utm_url_rules import lint_urls
 
 if TYPE_CHECKING:
     from ..context import RunContext
