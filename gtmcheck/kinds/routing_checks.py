@@ -264,8 +264,15 @@ def check_fuzz(ctx: RunContext, spec: RoutingSpec) -> Evidence:
     planner = LeadPlanner(spec)
     runner = LeadRunner.for_checklist(ctx, spec)
     sent: list[Outcome] = []
+    seen: dict[str, bool] = {}  # lead -> mismatch: hypothesis replays its finding, which must not cost a lead
 
     def mismatch(values: dict[str, Any]) -> bool:
+        key = repr(sorted(values.items()))
+        if key not in seen:
+            seen[key] = send(values)
+        return seen[key]
+
+    def send(values: dict[str, Any]) -> bool:
         if len(sent) >= budget:
             return False  # the budget is spent: no more leads, hypothesis stops here
         i = planner.solver.first_match(values)

@@ -270,19 +270,25 @@ class HubSpotSandbox:
         return None
 
     def _tick(self) -> None:
-        """Apply routing assignments whose delay has passed (lazily: no background thread)."""
+        """Apply routing assignments whose delay has passed (lazily: no background thread).
+
+        An assignment is stamped with its due time, not the time of the request that applies it: HubSpot's
+        workflow runs whether or not anyone is asking, so a client's backoff never makes routing look late.
+        """
         now = self.clock()
         due = [p for p in self._pending_routes if p[0] <= now]
         if not due:
             return
         self._pending_routes = [p for p in self._pending_routes if p[0] > now]
-        for _, record_id, owner_id, _rule in sorted(due):
+        for due_at, record_id, owner_id, _rule in sorted(due):
             stored = self._objects["contacts"].get(record_id)
             if stored is None or stored.archived or stored.properties.get("hubspot_owner_id"):
                 continue
-            self._apply("contacts", stored, {"hubspot_owner_id": owner_id}, source="AUTOMATION_PLATFORM")
+            at_ms = self._wall0 + int((due_at - self._t0) * 1000)
+            self._apply("contacts", stored, {"hubspot_owner_id": owner_id}, source="AUTOMATION_PLATFORM", at_ms=at_ms)
 
-    def _apply(self, object_type: str, stored: _Stored, props: Mapping[str, Any], source: str = "API") -> None:
+    def _apply(self, object_type: str, stored: _Stored, props: Mapping[str, Any], source: str = "API",
+               at_ms: int | None = None) -> None:
         changed = {}
         for key, value in props.items():
             value = None if value is None else str(value)
@@ -297,7 +303,7 @@ class HubSpotSandbox:
                 changed[key] = value
         if not changed:
             return
-        stored.updated_ms = self.now_ms()
+        stored.updated_ms = self.now_ms() if at_ms is None else max(at_ms, stored.updated_ms)
         if object_type == "contacts" and "hubspot_owner_id" in changed:
             stored.properties["hubspot_owner_assigneddate"] = _iso(stored.updated_ms)  # as HubSpot does
         stored.properties[MODIFIED[object_type]] = _iso(stored.updated_ms)
