@@ -204,7 +204,8 @@ class LeadPlanner:
                 if second is None:
                     continue
                 second = {k: v for k, v in second.items() if k != EMAIL_DOMAIN}
-                if self.solver.first_match({**second, **{k: v for k, v in first.items() if k == EMAIL_DOMAIN}}) != i:
+                again = {**second, **{k: v for k, v in first.items() if k == EMAIL_DOMAIN}}  # same address
+                if second and self.solver.first_match(again) != i:
                     return self._plan(first, self.spec.rules[i].id, label="duplicate-contact"), second
         return None
 

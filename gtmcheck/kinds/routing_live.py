@@ -303,7 +303,17 @@ class LeadRunner:
                 self.ctx.cancelled.set()
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._drain(pool)
+
+    def _drain(self, pool: ThreadPoolExecutor) -> None:
+        """Wait for the workers, even through more Ctrl-C: a lead created after cleanup would be left behind."""
+        while True:
+            try:
+                pool.shutdown(wait=True, cancel_futures=True)
+                return
+            except KeyboardInterrupt:
+                self._halt.set()
+                self.ctx.cancelled.set()
 
     def stopped(self) -> bool:
         return self._halt.is_set() or self.ctx.cancelled.is_set()
