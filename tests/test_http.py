@@ -350,3 +350,12 @@ def test_limiter_holds_across_threads() -> None:
     assert len(granted) == 200
     assert granted == sorted(granted)
     assert all(granted[i + 10] - granted[i] >= 1.0 for i in range(len(granted) - 10))
+
+
+def test_the_margin_keeps_a_call_in_the_window_a_little_longer() -> None:
+    """Counted when sent, counted by the server when it arrives: the margin covers the trip."""
+    clock = FakeClock()
+    limiter = RateLimiter(2, 1.0, clock=clock, sleep=clock.sleep, margin_s=0.1)
+    assert limiter.acquire() == 0 and limiter.acquire() == 0
+    assert limiter.acquire() == pytest.approx(1.1)
+    assert hubspot_limits()["default"].margin_s > 0

@@ -67,14 +67,18 @@ class RateLimiter:
 
     ``acquire()`` sleeps just long enough for the oldest call in the window to leave it. ``hold(s)`` makes
     every caller wait ``s`` seconds (after the server said 429, all threads back off, not just one).
+    ``margin_s`` keeps a call in the window that much longer: we count a call when it leaves, the server when
+    it arrives, so without a margin a call sent right at the window's edge can land inside the server's window
+    and cost a 429 and a ``Retry-After`` for every thread.
     """
 
     def __init__(self, max_calls: int, period_s: float, *, clock: Clock = time.monotonic,
-                 sleep: Sleep = time.sleep, name: str = "") -> None:
+                 sleep: Sleep = time.sleep, name: str = "", margin_s: float = 0.0) -> None:
         if max_calls < 1 or period_s <= 0:
             raise ValueError("a rate limit needs max_calls >= 1 and period_s > 0")
         self.max_calls = max_calls
         self.period_s = period_s
+        self.margin_s = margin_s
         self.name = name
         self._clock = clock
         self._sleep = sleep
@@ -89,14 +93,15 @@ class RateLimiter:
 
     def _delay(self, now: float) -> float | None:
         """``None`` when a call may go now (and records it), else the seconds to wait. Caller holds the lock."""
-        while self._calls and self._calls[0] <= now - self.period_s:
+        span = self.period_s + self.margin_s
+        while self._calls and self._calls[0] <= now - span:
             self._calls.popleft()
         if now < self._held_until:
             return max(self._held_until - now, MIN_WAIT)
         if len(self._calls) < self.max_calls:
             self._calls.append(now)
             return None
-        return max(self._calls[0] + self.period_s - now, MIN_WAIT)  # never 0: rounding must not spin
+        return max(self._calls[0] + span - now, MIN_WAIT)  # never 0: rounding must not spin
 
     def acquire(self) -> float:
         """Take a slot, sleeping until one is free; returns the seconds waited."""
@@ -119,12 +124,14 @@ class RateLimiter:
         """Seconds until the oldest call of the current window leaves it (0 when the window is empty)."""
         with self._lock:
             now = self._clock()
-            while self._calls and self._calls[0] <= now - self.period_s:
+            span = self.period_s + self.margin_s
+            while self._calls and self._calls[0] <= now - span:
                 self._calls.popleft()
-            return self._calls[0] + self.period_s - now if self._calls else 0.0
+            return self._calls[0] + span - now if self._calls else 0.0
 
 
 HUBSPOT_PLANS = {"free": 100, "starter": 100, "professional": 190, "enterprise": 190}
+WINDOW_MARGIN_S = 0.1  # send-to-arrival time a call may take; see ``RateLimiter``
 
 
 def hubspot_limits(plan: str | None = None, *, clock: Clock = time.monotonic,
@@ -134,8 +141,9 @@ def hubspot_limits(plan: str | None = None, *, clock: Clock = time.monotonic,
     if key not in HUBSPOT_PLANS:
         raise ConfigError(f"unknown HubSpot plan {plan!r}; use one of: {', '.join(HUBSPOT_PLANS)}")
     return {
-        "default": RateLimiter(HUBSPOT_PLANS[key], 10.0, clock=clock, sleep=sleep, name="hubspot"),
-        "search": RateLimiter(5, 1.0, clock=clock, sleep=sleep, name="hubspot search"),
+        "default": RateLimiter(HUBSPOT_PLANS[key], 10.0, clock=clock, sleep=sleep, name="hubspot",
+                               margin_s=WINDOW_MARGIN_S),
+        "search": RateLimiter(5, 1.0, clock=clock, sleep=sleep, name="hubspot search", margin_s=WINDOW_MARGIN_S / 10),
     }
 
 

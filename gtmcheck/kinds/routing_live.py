@@ -9,6 +9,7 @@ Leads run on a small thread pool; every request still goes through the connector
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import re
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 DEFAULT_SLA_S = 300.0
 FIRST_POLL_S = 0.2
 MAX_POLL_S = 5.0
+LATENCY_WINDOW = 20  # recent leads whose median times the first read
 _EXISTING_ID = re.compile(r"Existing ID:\s*([0-9A-Za-z]+)")
 
 
@@ -227,6 +229,7 @@ class LeadRunner:
         """Poll the record until it has an owner or the SLA is over (and one read after it)."""
         clock, sleep = self.ctx.clock, self.ctx.sleep
         deadline = started + self.sla_s
+        wait = max(FIRST_POLL_S, self.typical_latency())  # the first read when owners usually appear
         interval = FIRST_POLL_S
         while not record.properties.get("owner_id"):
             now = clock()
@@ -234,10 +237,23 @@ class LeadRunner:
                 break
             if self.stopped():
                 raise Cancelled()
-            sleep(max(0.0, min(interval, deadline - now)) or 0.001)
-            interval = min(interval * 1.5, MAX_POLL_S)
+            sleep(max(0.0, min(wait, deadline - now)) or 0.001)
+            wait = interval = min(interval * 1.5, MAX_POLL_S)
             record = self.ctx.crm().get(self.object_type, record.id, ["owner_id", "email"])
         return record, clock() - started
+
+    def _latencies(self) -> collections.deque[float]:
+        found = self.ctx.cache.setdefault("routing_latencies", collections.deque(maxlen=LATENCY_WINDOW))
+        assert isinstance(found, collections.deque)
+        return found
+
+    def typical_latency(self) -> float:
+        """The median assignment latency of the run's recent leads (0 before the first).
+
+        Reading before it mostly finds no owner yet, and every read counts against the rate limit.
+        """
+        recent = sorted(self._latencies())
+        return min(recent[len(recent) // 2], self.sla_s) if recent else 0.0
 
     def send(self, plan: LeadPlan) -> Outcome:
         """Create one lead, wait for its owner, and judge it."""
@@ -262,6 +278,8 @@ class LeadRunner:
         outcome.latency_s = assignment_latency(record) if outcome.owner_id else None
         if outcome.latency_s is None and outcome.owner_id:
             outcome.latency_s = observed
+        if outcome.latency_s is not None:
+            self._latencies().append(outcome.latency_s)
         lead = f"; lead {outcome.plan.describe()}"
         sla = _fmt_sla(self.sla_s)
         if outcome.owner_id is None:
