@@ -186,3 +186,15 @@ def test_hypothesis_finds_a_lead_when_a_pattern_defeats_the_solver(tmp_path: Pat
     lead = planner.representative(0)
     assert lead is not None and planner.solver.first_match(lead) == 0
     assert [p.values for p in planner.branch(0)] == [lead]
+
+
+def test_only_reserved_customer_domains_get_leads(tmp_path: Path) -> None:
+    """Real customer domains cannot take a synthetic lead; the reserved test accounts in the list can."""
+    path = tmp_path / "c.gtm.yml"
+    path.write_text(
+        "kind: routing\nname: c\nowner: a@acme.example\nbuilt_by: b@acme.example\n"
+        "lists:\n  customers: [globex.com, acme-test.example, initech.io, umbrella.test]\n"
+        "rules:\n  - id: customer\n    when: {email_domain: {in_list: customers}}\n    assign: {owner_of: account}\n"
+        "fallback: {queue: inbound-queue@acme.example}\n", encoding="utf-8")
+    plans = LeadPlanner(spec_of(load_checklist(path))).branch(0)
+    assert [p.values["email_domain"] for p in plans] == ["acme-test.example", "umbrella.test"]

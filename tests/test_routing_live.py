@@ -371,6 +371,17 @@ fallback: {queue: inbound-queue@acme.example}
     assert not run.ctx.ledger.used and run.app.routing_log == []  # not one lead was created
 
 
+def test_leads_as_a_hubspot_object_is_a_check_error_naming_contacts(
+    sandbox: Callable[..., Run], write_spec: Callable[[str], RoutingSpec]
+) -> None:
+    run = sandbox()
+    spec = write_spec(HEADER + "object: leads\nrules:\n  - id: jp\n    when: {country: {in: [JP]}}\n"
+                      "    assign: {owner: ben@acme.example}\n")
+    with pytest.raises(CheckError, match="set `object: contacts`"):
+        live.check_branch(run.ctx, spec, i=0)
+    assert not run.ctx.ledger.used
+
+
 # --- Salesforce -----------------------------------------------------------------------------------------------------
 
 SF = "https://acme.my.salesforce.com"

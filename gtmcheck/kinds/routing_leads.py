@@ -126,6 +126,9 @@ class LeadPlanner:
                     lead = {**base, atom.prop: value}
                     if lead not in leads and self.solver.first_match(lead) == i:
                         leads.append(lead)
+        sendable = [lead for lead in leads if _sendable(lead)]
+        if sendable:  # a customer list of real domains: test the reserved test accounts among them
+            leads = sendable
         leads = leads[:limit]
         pool = self.spec.assignments[i].get("round_robin") or []
         need = 2 * len(pool)
@@ -296,6 +299,14 @@ def search_lead(solver: Solver, i: int, max_examples: int = 500) -> Lead | None:
     except NoSuchExample:
         return None
     return found
+
+
+def _sendable(lead: Lead) -> bool:
+    """Whether a synthetic lead may be created: its email domain, if it names one, is reserved."""
+    from ..synthetic import is_reserved_domain
+
+    domain = lead.get(EMAIL_DOMAIN)
+    return domain is None or is_reserved_domain(str(domain))
 
 
 def crm_properties(values: Mapping[str, Value], drop: Sequence[str] = (EMAIL_DOMAIN,)) -> dict[str, str]:

@@ -116,6 +116,9 @@ class LeadRunner:
     @classmethod
     def for_checklist(cls, ctx: RunContext, spec: RoutingSpec) -> LeadRunner:
         ctx.require_writes("routing checks create synthetic leads")
+        if spec.object_type == "leads" and ctx.crm().vendor == "hubspot":
+            raise CheckError("HubSpot routes inbound people as contacts: set `object: contacts` in the checklist "
+                             "(`object: leads` is for Salesforce Leads)")
         return cls(ctx, spec, spec.sla_seconds or DEFAULT_SLA_S)
 
     @property
