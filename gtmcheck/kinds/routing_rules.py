@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..findings import Finding, Severity, register
-from .routing_logic import Solver, format_lead
+from .routing_logic import Lead, Solver, format_lead
 
 if TYPE_CHECKING:
     from ..spec import Checklist
     from .routing import RoutingSpec
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+SHOWN_OVERLAPS = 3  # rule ids named after the first overlap
 
 SHADOWED = register(
     "ROUTE101",
@@ -143,17 +144,31 @@ def lint_routing(checklist: Checklist, spec: RoutingSpec) -> Iterator[Finding]:
     for i, rule in enumerate(rules):
         if i in dead or not rule.atoms:
             continue
-        for j in range(i):
+        first: tuple[int, Lead] | None = None
+        more: list[str] = []
+        for j in range(i):  # one finding per rule: the first overlap with its example, then the others' names
             other = rules[j]
             if j in dead or not other.atoms or other.assign == rule.assign:
                 continue
             lead = solver.overlap_example(i, j)
-            if lead is not None:
-                yield OVERLAP.finding(
-                    locs[i],
-                    f"rule {rule.id} ({rule.assign}) overlaps {other.id} ({other.assign}), which wins; "
-                    f"example {format_lead(lead)}",
-                )
+            if lead is None:
+                continue
+            if first is None:
+                first = (j, lead)
+            else:
+                more.append(other.id)
+        if first is not None:
+            other = rules[first[0]]
+            also = ""
+            if more:
+                shown = ", ".join(more[:SHOWN_OVERLAPS]) + (f" and {len(more) - SHOWN_OVERLAPS} more"
+                                                            if len(more) > SHOWN_OVERLAPS else "")
+                also = f"; it also overlaps {shown}"
+            yield OVERLAP.finding(
+                locs[i],
+                f"rule {rule.id} ({rule.assign}) overlaps {other.id} ({other.assign}), which wins; "
+                f"example {format_lead(first[1])}{also}",
+            )
     if spec.has_rules and spec.fallback is None:
         lead = solver.unmatched_example()
         if lead is not None:
