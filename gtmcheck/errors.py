@@ -160,7 +160,9 @@ class NotFound(ApiError):
 
 
 class DuplicateRecord(ApiError):
-    """The CRM refused to create a duplicate."""
+    """The CRM refused to create a duplicate; ``existing_id`` is the record it matched, when it says."""
+
+    existing_id: str | None = None
 
 
 class TransportError(ConnectorError):

@@ -50,6 +50,7 @@ class GtmSession:
         self._project: Project | None = None
         self._context: RunContext | None = None
         self._context_error: GtmcheckError | None = None
+        self.cleanup: RunCleanup | None = None  # set by ``finish()`` at the end of the session
 
     @property
     def project(self) -> Project:
@@ -82,23 +83,23 @@ class GtmSession:
         return self._context.environment.name if self._context else self.config.getoption("gtm_env")
 
     def finish(self) -> RunCleanup | None:
-        """Archive the run's synthetic records (a second Ctrl-C cannot cut this short); ``None`` if none."""
+        """Archive the run's synthetic records (a second Ctrl-C cannot cut this short); ``None`` if none.
+
+        The outcome is kept in ``cleanup`` for the terminal summary and the report.
+        """
         if self._context is None:
             return None
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            return self._context.finish()
+            self.cleanup = self._context.finish()
         except Exception as exc:  # noqa: BLE001 - the run's verdicts stand; the leftovers are reported
-            return RunCleanup(self._context.run_id, error=secrets.redact(f"{type(exc).__name__}: {exc}"))
+            self.cleanup = RunCleanup(self._context.run_id, error=secrets.redact(f"{type(exc).__name__}: {exc}"))
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
-
-    @property
-    def cleanup(self) -> RunCleanup | None:
-        return self._context.finish() if self._context is not None and self._context.ledger.used else None
+        return self.cleanup
 
     def close(self) -> None:
         if self._context is not None:

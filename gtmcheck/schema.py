@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from . import secrets
 from .dod import KINDS, TEMPLATES, WorkType
+from .durations import SCHEMA as DURATION
 from .errors import SpecError
 from .yamlfile import Document
 
@@ -131,10 +132,8 @@ def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
                     "api_version": {"type": "string"},
                     "plan": {"enum": ["starter", "professional", "enterprise"]},
                     "search_lag": {
-                        "type": "string",
-                        "pattern": r"^[1-9][0-9]*(ms|s|m|h|d)$",
+                        **DURATION,
                         "description": "How long the CRM's search trails writes (default: HubSpot 10s).",
-                        "x-hint": "write a duration such as 500ms or 10s",
                     },
                 },
             },

@@ -190,30 +190,29 @@ def finish_run(
     result = RunCleanup(run_id)
     if not ledger.used:
         return result
-    try:
-        for object_type, ids in ledger.take().items():
+
+    def archive(ids_by_type: Mapping[ObjectType, list[str]]) -> int:
+        for object_type, ids in ids_by_type.items():
             crm.archive_batch(object_type, ids)
-            result.archived += len(ids)
-            ledger.last_write = clock()
-        for attempt in range(2):
-            settle_until = max(ledger.last_write or 0.0, clock()) + search_lag_s
-            if settle_until > clock():
-                sleep(settle_until - clock())
-            found = list(find_synthetic(crm, run_id, ledger.types))
-            if not found:
-                result.remaining = []
-                break
-            result.remaining = [(t, r.id) for t, r in found]
-            if attempt == 1:
-                break
+        return sum(len(ids) for ids in ids_by_type.values())
+
+    def search_settled(since: float) -> list[tuple[ObjectType, Record]]:
+        wait = since + search_lag_s - clock()
+        if wait > 0:
+            sleep(wait)
+        return list(find_synthetic(crm, run_id, ledger.types))
+
+    try:
+        result.archived = archive(ledger.take())
+        found = search_settled(max(ledger.last_write or 0.0, clock()))
+        if found:  # created, but the answer was lost: only the search knows them
             by_type: dict[ObjectType, list[str]] = {}
             for object_type, record in found:
                 by_type.setdefault(object_type, []).append(record.id)
-            for object_type, ids in by_type.items():
-                crm.archive_batch(object_type, ids)
-            result.archived += len(found)
-            result.found_by_search += len(found)
-            ledger.last_write = clock()
+            result.found_by_search = archive(by_type)
+            result.archived += result.found_by_search
+            found = search_settled(clock())
+        result.remaining = [(object_type, record.id) for object_type, record in found]
     except ConnectorError as exc:
         result.error = str(exc)
     return result

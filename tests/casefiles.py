@@ -19,3 +19,22 @@ def rule_cases(folder: Path) -> list[Any]:
         for case in spec["cases"]:
             params.append(pytest.param(spec["code"], case, id=f"{spec['code']}-{case['name']}"))
     return params
+
+
+def expected_positions(entries: list[Any], path: Path, offset: int) -> list[tuple[int, int | None]]:
+    """(line, column or None) per expected entry of a case; ``at`` pins the column to where its text starts.
+
+    An entry is a line number (any column) or ``{line, at}``; ``offset`` is the lines the test put before the
+    case's body (its header).
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out: list[tuple[int, int | None]] = []
+    for entry in entries:
+        if isinstance(entry, int):
+            out.append((entry + offset, None))
+            continue
+        line = entry["line"] + offset
+        index = lines[line - 1].find(entry["at"])
+        assert index >= 0, f"{entry['at']!r} not on line {line} of {path.name}"
+        out.append((line, index + 1))
+    return sorted(out, key=lambda t: (t[0], t[1] or 0))

@@ -26,6 +26,7 @@ from typing import IO, Any
 import httpx
 import pytest
 import yaml
+from test_sandbox_serve import stop as stop_process
 
 from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.synthetic import TAG_PROPERTY, find_synthetic, is_reserved_domain
@@ -95,18 +96,7 @@ class Lines:
 
 
 def stop(proc: subprocess.Popen[str], lines: Lines) -> None:
-    """SIGINT, then a kill if the child does not go; and close its pipes (an open one is a ResourceWarning)."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-    lines.join()  # the reader is at the end of the pipe before it is closed
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
+    stop_process(proc, before_close=lines.join)  # the reader is at the end of the pipe before it is closed
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from casefiles import rule_cases
+from casefiles import expected_positions, rule_cases
 
 from gtmcheck.errors import CheckFailed, Location, SpecError
 from gtmcheck.findings import RULES, Finding
@@ -41,25 +41,11 @@ def lint(path: Path) -> list[Finding]:
     return sorted(get_kind("routing").lint(checklist), key=Finding.sort_key)
 
 
-def _expected(entries: list[Any], path: Path) -> list[tuple[int, int | None]]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    out: list[tuple[int, int | None]] = []
-    for entry in entries:
-        if isinstance(entry, int):
-            out.append((entry + HEADER_LINES, None))
-            continue
-        line = entry["line"] + HEADER_LINES
-        index = lines[line - 1].find(entry["at"])
-        assert index >= 0, f"{entry['at']!r} not on line {line}"
-        out.append((line, index + 1))
-    return sorted(out, key=lambda t: (t[0], t[1] or 0))
-
-
 def test_rule(code: str, rule_case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     path = write_checklist(tmp_path, rule_case["body"])
     findings = [f for f in lint(path) if f.code == code]
-    want = _expected(rule_case.get("expect", []), path)
+    want = expected_positions(rule_case.get("expect", []), path, HEADER_LINES)
     pinned = {line for line, col in want if col is not None}
     got = sorted(
         ((f.location.line, f.location.column if f.location.line in pinned else None) for f in findings),

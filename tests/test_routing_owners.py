@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from casefiles import rule_cases
+from casefiles import expected_positions, rule_cases
+from test_cli import SIGNED as RECONCILE  # a signed, fully attested checklist of another kind
 
 from gtmcheck.cli import main
 from gtmcheck.connectors.crm import Owner
@@ -48,24 +49,14 @@ def lint(path: Path) -> list[Finding]:
     return lint_owners(load_checklist(path), OWNERS)
 
 
-def _expected(entries: list[dict[str, Any]], path: Path) -> list[tuple[int, int]]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    out = []
-    for entry in entries:
-        line = entry["line"] + HEADER_LINES
-        index = lines[line - 1].find(entry["at"])
-        assert index >= 0, f"{entry['at']!r} not on line {line}"
-        out.append((line, index + 1))
-    return sorted(out)
-
-
 def test_rule(code: str, rule_case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "case.gtm.yml"
     path.write_text(HEADER + rule_case["body"], encoding="utf-8")
     findings = lint(path)
     got = sorted((f.location.line, f.location.column) for f in findings if f.code == code)
-    assert got == _expected(rule_case.get("expect", []), path), [f"{f.location} {f.message}" for f in findings]
+    want = expected_positions(rule_case.get("expect", []), path, HEADER_LINES)
+    assert got == want, [f"{f.location} {f.message}" for f in findings]
     if not rule_case.get("expect"):
         assert findings == [], [f"{f.location} {f.code} {f.message}" for f in findings]
     for finding in (f for f in findings if f.code == code):
@@ -119,16 +110,6 @@ rules:
     assign: {owner: zoe@acme.example}
 fallback: {queue: inbound-queue@acme.example}
 edge_cases: {unmatched_territory: fallback, duplicate_contact: existing_owner, existing_customer_domain: fallback}
-"""
-RECONCILE = """\
-kind: reconcile
-name: Totals
-owner: revops@acme.example
-built_by: jane@acme.example
-signoff: {by: lee@acme.example, role: revops, on: 2026-11-20}
-manual:
-  - {id: RECONCILE-TOTALS, evidence: "https://bi.acme.example/q/1", attested_by: lee@acme.example}
-  - {id: RECONCILE-HANDOFFS, evidence: "https://bi.acme.example/q/2", attested_by: lee@acme.example}
 """
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -55,16 +56,26 @@ def server() -> object:
                 time.sleep(0.1)
         yield base, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        for stream in (proc.stdout, proc.stderr):  # close the pipes: an open one is a ResourceWarning
-            if stream is not None:
-                stream.close()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[str], before_close: Callable[[], None] | None = None) -> None:
+    """SIGINT, then a kill if the child does not go; then close its pipes (an open one is a ResourceWarning).
+
+    ``before_close`` runs between the two, e.g. to let a reader thread reach the end of the pipe.
+    """
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    if before_close is not None:
+        before_close()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
 
 
 def test_serve_answers_owners_like_hubspot(server: tuple[str, subprocess.Popen[str]]) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from casefiles import rule_cases
+from casefiles import expected_positions, rule_cases
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,21 +63,6 @@ def lint(path: Path) -> list[Finding]:
     return sorted(get_kind("utm").lint(checklist), key=Finding.sort_key)
 
 
-def _expected(entries: list[Any], path: Path, offset: int) -> list[tuple[int, int | None]]:
-    """(line, column or None) per expected entry; ``at`` pins the column to where its text starts."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    out: list[tuple[int, int | None]] = []
-    for entry in entries:
-        if isinstance(entry, int):
-            out.append((entry + offset, None))
-            continue
-        line = entry["line"] + offset
-        index = lines[line - 1].find(entry["at"])
-        assert index >= 0, f"{entry['at']!r} not on line {line} of {path.name}"
-        out.append((line, index + 1))
-    return sorted(out, key=lambda t: (t[0], t[1] or 0))
-
-
 def _got(findings: list[Finding], file: Path, want: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
     mine = [f for f in findings if Path(f.location.file).resolve() == file.resolve()]
     pinned = {line for line, col in want if col is not None}
@@ -89,11 +74,11 @@ def test_rule(code: str, rule_case: dict[str, Any], tmp_path: Path, monkeypatch:
     monkeypatch.chdir(tmp_path)
     path = write_checklist(tmp_path, rule_case["body"], rule_case.get("csv"))
     findings = [f for f in lint(path) if f.code == code]
-    want = _expected(rule_case.get("expect", []), path, HEADER_LINES)
+    want = expected_positions(rule_case.get("expect", []), path, HEADER_LINES)
     assert _got(findings, path, want) == want, [f"{f.location} {f.message}" for f in findings]
     if "csv" in rule_case:
         csv_path = tmp_path / "urls.csv"
-        want_csv = _expected(rule_case.get("expect_csv", []), csv_path, 0)
+        want_csv = expected_positions(rule_case.get("expect_csv", []), csv_path, 0)
         assert _got(findings, csv_path, want_csv) == want_csv, [f"{f.location} {f.message}" for f in findings]
     for finding in findings:
         assert rule_case.get("message", "") in finding.message

@@ -44,23 +44,16 @@ def search_lag_for(environment: Environment) -> float:
     """Seconds until the CRM's search reflects a write: configured, the sandbox scenario's, or the vendor's."""
     crm = environment.crm
     if crm.get("search_lag"):
-        from ..kinds.routing import parse_duration
+        from ..durations import parse_duration
+        from ..errors import Location
 
-        return parse_duration(str(crm["search_lag"]), _where(environment))
+        return parse_duration(str(crm["search_lag"]), Location(str(environment.root / "gtmcheck.yml")))
     if crm.get("type") == "sandbox" and crm.get("scenario"):
-        from ..sandbox.scenario import Scenario
+        from ..sandbox import sandbox_app
 
-        path = environment.path(str(crm["scenario"]))
-        if path.is_file():
-            return float(Scenario.load(path).knobs.get("search_lag_ms", 0)) / 1000
-        return 0.0
+        path = environment.path(str(crm["scenario"]))  # the run's own sandbox (built once per path)
+        return float(sandbox_app(path).knobs.get("search_lag_ms", 0)) / 1000 if path.is_file() else 0.0
     return SEARCH_LAG_S.get(str(crm.get("type")), 10.0)
-
-
-def _where(environment: Environment) -> Any:
-    from ..errors import Location
-
-    return Location(str(environment.root / "gtmcheck.yml"), 1, 1)
 
 
 def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None = None,

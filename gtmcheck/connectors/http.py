@@ -20,6 +20,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -264,6 +265,7 @@ ERROR_PARSERS: dict[str, Callable[[httpx.Response], ErrorInfo]] = {
 
 DAILY_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})  # Salesforce: the org's 24 h API allowance is used up
 DUPLICATE_CODES = frozenset({"DUPLICATES_DETECTED", "DUPLICATE_VALUE", "CONFLICT"})
+EXISTING_ID = re.compile(r"Existing ID:\s*([0-9A-Za-z]+)")
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:
@@ -432,8 +434,12 @@ class ApiClient:
             else:
                 cls = ApiError
         message = f"{self.vendor}: {info.message}" + (f"; {note}" if note else "")
-        return cls(secrets.redact(message), status=status, code=info.code, correlation_id=info.correlation_id,
-                   method=method, url=url)
+        error = cls(secrets.redact(message), status=status, code=info.code, correlation_id=info.correlation_id,
+                    method=method, url=url)
+        if isinstance(error, DuplicateRecord):
+            existing = EXISTING_ID.search(info.message)  # HubSpot: "Contact already exists. Existing ID: 123"
+            error.existing_id = existing.group(1) if existing else None
+        return error
 
     def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
         """``request("GET", ...)`` and its JSON body."""

@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ..durations import SCHEMA as DURATION_SCHEMA
+from ..durations import parse_duration
 from ..errors import CheckFailed, Evidence, Location, SpecError
 from ..findings import Finding, Severity, summarize
 from ..saferegex import compile_pattern
@@ -60,13 +61,6 @@ if TYPE_CHECKING:
 CACHE_KEY = "routing"
 MAX_LIST_BYTES = 16 * 1024 * 1024
 EDGE_CASES = ("unmatched_territory", "duplicate_contact", "existing_customer_domain")
-DURATION = r"^[1-9][0-9]*(ms|s|m|h|d)$"
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION: dict[str, Any] = {
-    "type": "string",
-    "pattern": DURATION,
-    "x-hint": "write a duration such as 30s, 5m or 1h",
-}
 _SCALAR: dict[str, Any] = {"type": ["string", "number", "boolean"]}
 _VALUES: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"type": ["string", "number"]}}
 _CONDITION: dict[str, Any] = {
@@ -159,7 +153,7 @@ SCHEMA: dict[str, Any] = {
     "sla": {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"assigned_within": {**_DURATION, "description": "Time from creation to an owner."}},
+        "properties": {"assigned_within": {**DURATION_SCHEMA, "description": "Time from creation to an owner."}},
     },
     "alerts": {
         "type": "object",
@@ -170,7 +164,7 @@ SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
                 "properties": {
                     "max_count": {"type": "integer", "minimum": 0},
-                    "max_age": _DURATION,
+                    "max_age": DURATION_SCHEMA,
                 },
             }
         },
@@ -191,13 +185,6 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
-
-
-def parse_duration(text: str, where: Location) -> float:
-    m = re.fullmatch(DURATION, text)
-    if m is None:
-        raise SpecError(f"{text!r} is not a duration", where, "write a duration such as 30s, 5m or 1h")
-    return int(text[: -len(m.group(1))]) * _UNITS[m.group(1)]
 
 
 @dataclass
@@ -376,10 +363,10 @@ class RoutingKind(KindBase):
         spec = spec_of(checklist)
         findings = list(self.lint(checklist))
         if ctx is not None and ctx.environment.crm:
-            from .routing_live import LeadRunner
+            from .routing_live import owner_directory
             from .routing_owners import lint_owners
 
-            findings += lint_owners(checklist, list(LeadRunner(ctx, spec).owners().by_id.values()))
+            findings += lint_owners(checklist, list(owner_directory(ctx).by_id.values()))
         findings.sort(key=Finding.sort_key)
         errors = [f for f in findings if f.severity >= Severity.ERROR]
         counts = {"rules": len(spec.rules), "findings": len(findings), "errors": len(errors)}

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from ..connectors.crm import Filter, to_epoch_ms
 from ..errors import CheckError, CheckFailed, ConnectorError, DuplicateRecord, Evidence, NotConfigured
 from ..synthetic import is_synthetic
 from .routing_leads import Expectation, LeadPlan, LeadPlanner, expectation_for
-from .routing_live import _EXISTING_ID, LeadRunner, Outcome, percentile
+from .routing_live import LeadRunner, Outcome, fmt_seconds, owner_directory, percentile
 from .routing_logic import format_lead
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ MIN_SETTLE_S = 1.0
 
 
 def _ms(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds:.1f} s"
+    return "n/a" if seconds is None else fmt_seconds(seconds)
 
 
 def _latencies(outcomes: Sequence[Outcome]) -> list[float]:
@@ -49,7 +50,7 @@ def _fail_on_problems(outcomes: Sequence[Outcome], what: str, data: dict[str, An
     raise CheckFailed(
         f"{len(bad)} of {len(outcomes)} {what} misrouted: {first.problem}{more}" + (f" · {shown}" if shown else ""),
         expected=first.expected_text,
-        received=(first.problem or "").split("received ", 1)[-1].split("; lead", 1)[0],
+        received=first.received_text,
         evidence=Evidence(f"{len(outcomes) - len(bad)} of {len(outcomes)} {what} routed as declared",
                           {**data, "leads": [o.as_dict() for o in outcomes]}),
     )
@@ -147,8 +148,7 @@ def _duplicate(runner: LeadRunner, planner: LeadPlanner, target: str) -> Evidenc
     try:
         second = crm.create(runner.object_type, props, auto_assign=True)
     except DuplicateRecord as exc:
-        existing = _EXISTING_ID.search(str(exc))
-        record_id = existing.group(1) if existing else first.record_id
+        record_id = exc.existing_id or first.record_id
     else:
         ctx.ledger.add(runner.object_type, second.id, ctx.clock())
         raise CheckFailed(
@@ -224,7 +224,7 @@ def check_alerts(ctx: RunContext, spec: RoutingSpec) -> Evidence:
         raise NotConfigured("the default-queue alert needs a `fallback:` owner or queue to watch")
     runner = LeadRunner(ctx, spec)
     email = expect.emails[0]
-    owner = runner.owners().by_email.get(email)
+    owner = owner_directory(ctx).by_email.get(email)
     if owner is None:
         raise CheckFailed(f"the fallback owner {email} is not an owner in the CRM",
                           expected=f"{email} exists", received="no such owner")
@@ -287,12 +287,11 @@ def check_fuzz(ctx: RunContext, spec: RoutingSpec) -> Evidence:
         sent.append(outcome)
         return not outcome.ok
 
+    seeds = [plan.values for i in range(len(spec.rules)) for plan in planner.branch(i)]
     try:
-        seeds = [plan.values for i in range(len(spec.rules)) for plan in LeadPlanner(spec).branch(i)]
         found = find(lead_strategy(planner.solver, seeds), mismatch, settings=settings(
             max_examples=budget, database=None, derandomize=False, phases=[Phase.generate, Phase.shrink],
-            suppress_health_check=list(HealthCheck), deadline=None), random=__import__("random").Random(
-            spec.fuzz_seed))
+            suppress_health_check=list(HealthCheck), deadline=None), random=random.Random(spec.fuzz_seed))
     except NoSuchExample:
         data = {**_summary(sent), "budget": budget}
         return Evidence(f"{len(sent)} random leads all routed as the rules predict", data)
@@ -303,7 +302,7 @@ def check_fuzz(ctx: RunContext, spec: RoutingSpec) -> Evidence:
         f"the live router disagrees with the declared rules on {format_lead(found)} (minimal after "
         f"{len(sent)} leads): {problem}",
         expected=minimal.expected_text if minimal else "",
-        received=(problem or "").split("received ", 1)[-1].split("; lead", 1)[0],
+        received=minimal.received_text if minimal else "",
         evidence=Evidence(f"{len(bad)} of {len(sent)} random leads misrouted",
                           {"minimal": format_lead(found), "leads": [o.as_dict() for o in sent[-20:]]}),
     )

@@ -12,14 +12,14 @@ from __future__ import annotations
 import collections
 import itertools
 import math
-import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..connectors.crm import Filter, ObjectType, Owner, Record, to_epoch_ms
+from ..durations import format_duration
 from ..errors import CheckError, ConnectorError, DuplicateRecord
 from ..synthetic import SYNTHETIC_DOMAIN, is_reserved_domain, synthetic_email, tagged
 from .routing_leads import EMAIL_DOMAIN, Expectation, LeadPlan, crm_properties
@@ -32,7 +32,6 @@ DEFAULT_SLA_S = 300.0
 FIRST_POLL_S = 0.2
 MAX_POLL_S = 5.0
 LATENCY_WINDOW = 20  # recent leads whose median times the first read
-_EXISTING_ID = re.compile(r"Existing ID:\s*([0-9A-Za-z]+)")
 
 
 class Cancelled(Exception):
@@ -56,6 +55,25 @@ class OwnerDirectory:
         return owner.email.lower() if owner and owner.email else None
 
 
+def _run_lock(ctx: RunContext) -> threading.Lock:
+    lock = ctx.cache.setdefault("routing_lock", threading.Lock())  # setdefault is atomic: one lock per run
+    assert isinstance(lock, type(threading.Lock()))
+    return lock
+
+
+def owner_directory(ctx: RunContext) -> OwnerDirectory:
+    """The CRM's owners, read once per run whichever check asks first."""
+    with _run_lock(ctx):
+        found = ctx.cache.get("owners")
+        if not isinstance(found, OwnerDirectory):
+            try:
+                found = OwnerDirectory.of(ctx.crm().owners())
+            except ConnectorError as exc:
+                raise CheckError(f"could not read the CRM's owners: {exc}") from None
+            ctx.cache["owners"] = found
+        return found
+
+
 @dataclass
 class Outcome:
     """What happened to one lead."""
@@ -63,6 +81,7 @@ class Outcome:
     plan: LeadPlan
     expected: tuple[str, ...] = ()  # resolved owner emails (any of them is right)
     expected_text: str = ""
+    received_text: str = ""  # who got it and when: ``inbound-queue@acme.example (fallback) after 0.5 s``
     record_id: str | None = None
     email: str | None = None
     owner_id: str | None = None
@@ -81,15 +100,8 @@ class Outcome:
                 "ok": self.ok, "problem": self.problem}
 
 
-def _fmt_s(seconds: float) -> str:
+def fmt_seconds(seconds: float) -> str:
     return f"{seconds:.1f} s"
-
-
-def _fmt_sla(seconds: float) -> str:
-    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size and float(seconds / size).is_integer():
-            return f"{int(seconds / size)}{unit}"
-    return f"{seconds:g}s"
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -108,9 +120,6 @@ class LeadRunner:
     ctx: RunContext
     spec: RoutingSpec
     sla_s: float = DEFAULT_SLA_S
-    _owners: OwnerDirectory | None = None
-    _accounts: dict[str, str | None] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     _halt: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -128,32 +137,22 @@ class LeadRunner:
     # --- owners -------------------------------------------------------------------------------------------
 
     def owners(self) -> OwnerDirectory:
-        with self._lock:
-            if self._owners is None:
-                cached = self.ctx.cache.get("owners")
-                if not isinstance(cached, OwnerDirectory):
-                    try:
-                        cached = OwnerDirectory.of(self.ctx.crm().owners())
-                    except ConnectorError as exc:
-                        raise CheckError(f"could not read the CRM's owners: {exc}") from None
-                    self.ctx.cache["owners"] = cached
-                self._owners = cached
-            return self._owners
+        return owner_directory(self.ctx)
 
     def account_owner(self, domain: str) -> str | None:
-        """The owner email of the company with ``domain`` (``None``: no such company, or it has no owner)."""
+        """The owner email of the company with ``domain`` (``None``: no such company, or it has no owner).
+
+        Remembered for the run: the branch, the edge case and the volume test ask for the same accounts.
+        """
         key = domain.lower()
-        with self._lock:
-            if key in self._accounts:
-                return self._accounts[key]
+        accounts = self.ctx.cache.setdefault("routing_accounts", {})
+        with _run_lock(self.ctx):
+            if key in accounts:
+                return accounts[key]  # type: ignore[no-any-return]
         companies = self.ctx.crm().search("companies", [[Filter("domain", "EQ", key)]], ["domain", "owner_id"])
-        owner = None
-        for company in companies:
-            owner = self.owners().email(company.properties.get("owner_id"))
-            if owner:
-                break
-        with self._lock:
-            self._accounts[key] = owner
+        owner = next((e for e in (self.owners().email(c.properties.get("owner_id")) for c in companies) if e), None)
+        with _run_lock(self.ctx):
+            accounts[key] = owner
         return owner
 
     def resolve(self, expect: Expectation, values: dict[str, object]) -> tuple[tuple[str, ...], str]:
@@ -180,13 +179,11 @@ class LeadRunner:
         notes = []
         if owner is not None and not owner.active:
             notes.append("deactivated")
-        fb = self.spec.fallback_assign or {}
-        if email in {str(v).lower() for v in fb.values()}:
+        if email in Expectation("fallback", self.spec.fallback_assign or {}).emails:
             notes.append("fallback")
         else:
             rules = [r.id for r, a in zip(self.spec.rules, self.spec.assignments, strict=True)
-                     if email in {str(e).lower() for k, v in a.items() if k != "owner_of"
-                                  for e in (v if isinstance(v, list) else [v])}]
+                     if email in Expectation(r.id, a).emails]
             if rules:
                 notes.append(("rule " if len(rules) == 1 else "rules ") + ", ".join(rules[:3]))
         return f"{email} ({'; '.join(notes)})" if notes else email
@@ -218,11 +215,10 @@ class LeadRunner:
         try:
             record = crm.create(self.object_type, properties, auto_assign=True)
         except DuplicateRecord as exc:
-            existing = _EXISTING_ID.search(str(exc))
-            if existing is None:
+            if exc.existing_id is None:
                 raise
             # our first attempt was written but its answer lost; the address is unique to this lead
-            record = crm.get(self.object_type, existing.group(1), ["email", "owner_id"])
+            record = crm.get(self.object_type, exc.existing_id, ["email", "owner_id"])
             if (record.properties.get("email") or "").lower() != properties["email"].lower():
                 raise
         self.ctx.ledger.add(self.object_type, record.id, self.ctx.clock())
@@ -284,36 +280,35 @@ class LeadRunner:
         if outcome.latency_s is not None:
             self._latencies().append(outcome.latency_s)
         lead = f"; lead {outcome.plan.describe()}"
-        sla = _fmt_sla(self.sla_s)
+        sla = format_duration(self.sla_s)
         if outcome.owner_id is None:
-            outcome.problem = (f"expected {outcome.expected_text}, received no owner within the SLA of {sla} "
-                               f"(waited {_fmt_s(observed)}){lead}")
+            outcome.received_text = f"no owner within the SLA of {sla} (waited {fmt_seconds(observed)})"
+            outcome.problem = f"expected {outcome.expected_text}, received {outcome.received_text}{lead}"
             return
         assert outcome.latency_s is not None
         received = self.who(outcome.owner_email, outcome.owner_id)
+        outcome.received_text = f"{received} after {fmt_seconds(outcome.latency_s)}"
+        owner = self.owners().by_email.get(outcome.owner_email or "")
         if outcome.owner_email not in outcome.expected:
-            outcome.problem = (f"expected {outcome.expected_text}, received {received} after "
-                               f"{_fmt_s(outcome.latency_s)}{lead}")
-        elif received.endswith("(deactivated)") or "deactivated;" in received:
+            outcome.problem = f"expected {outcome.expected_text}, received {outcome.received_text}{lead}"
+        elif owner is not None and not owner.active:
             outcome.problem = f"assigned to {received}, who cannot work the lead{lead}"
         elif outcome.latency_s > self.sla_s:
             outcome.problem = (f"expected {outcome.expected_text} within {sla}, received it after "
-                               f"{_fmt_s(outcome.latency_s)}{lead}")
+                               f"{fmt_seconds(outcome.latency_s)}{lead}")
 
     # --- many leads ---------------------------------------------------------------------------------------
 
-    def send_all(self, plans: Sequence[LeadPlan], send: Callable[[LeadPlan], Outcome] | None = None
-                 ) -> list[Outcome]:
+    def send_all(self, plans: Sequence[LeadPlan]) -> list[Outcome]:
         """Send every plan on the run's worker pool; the first hard error or an interrupt stops the rest."""
-        send = send or self.send
         self._halt.clear()
         workers = max(1, min(self.ctx.workers, len(plans)))
         if workers == 1:
-            return [send(plan) for plan in plans]
+            return [self.send(plan) for plan in plans]
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gtmcheck-lead")
         try:
-            futures = [pool.submit(send, plan) for plan in plans]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            futures = [pool.submit(self.send, plan) for plan in plans]
+            wait(futures, return_when=FIRST_EXCEPTION)
             failed = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
             if failed is not None:
                 raise failed

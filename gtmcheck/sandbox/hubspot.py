@@ -190,7 +190,11 @@ class HubSpotSandbox:
 
     def now_ms(self) -> int:
         """Wall time in ms as the sandbox sees it (start wall time plus the clock's progress)."""
-        return self._wall0 + int((self.clock() - self._t0) * 1000)
+        return self.wall_ms(self.clock())
+
+    def wall_ms(self, moment: float) -> int:
+        """The wall time in ms of a moment on the sandbox's clock."""
+        return self._wall0 + int((moment - self._t0) * 1000)
 
     # --- data ---------------------------------------------------------------------------------------
 
@@ -284,8 +288,8 @@ class HubSpotSandbox:
             stored = self._objects["contacts"].get(record_id)
             if stored is None or stored.archived or stored.properties.get("hubspot_owner_id"):
                 continue
-            at_ms = self._wall0 + int((due_at - self._t0) * 1000)
-            self._apply("contacts", stored, {"hubspot_owner_id": owner_id}, source="AUTOMATION_PLATFORM", at_ms=at_ms)
+            self._apply("contacts", stored, {"hubspot_owner_id": owner_id}, source="AUTOMATION_PLATFORM",
+                        at_ms=self.wall_ms(due_at))
 
     def _apply(self, object_type: str, stored: _Stored, props: Mapping[str, Any], source: str = "API",
                at_ms: int | None = None) -> None:
