@@ -38,3 +38,12 @@ def expected_positions(entries: list[Any], path: Path, offset: int) -> list[tupl
         assert index >= 0, f"{entry['at']!r} not on line {line} of {path.name}"
         out.append((line, index + 1))
     return sorted(out, key=lambda t: (t[0], t[1] or 0))
+
+
+def case_kinds(folder: Path) -> dict[str, set[bool]]:
+    """Per rule code, whether its cases include passing (False) and failing (True) ones."""
+    seen: dict[str, set[bool]] = {}
+    for param in rule_cases(folder):
+        code, case = param.values
+        seen.setdefault(code, set()).add(bool(case.get("expect") or case.get("expect_csv")))
+    return seen

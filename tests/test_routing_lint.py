@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from casefiles import expected_positions, rule_cases
+from casefiles import case_kinds, expected_positions, rule_cases
 
 from gtmcheck.errors import CheckFailed, Location, SpecError
 from gtmcheck.findings import RULES, Finding
@@ -58,10 +58,7 @@ def test_rule(code: str, rule_case: dict[str, Any], tmp_path: Path, monkeypatch:
 
 
 def test_every_route_rule_has_passing_and_failing_cases() -> None:
-    seen: dict[str, set[bool]] = {}
-    for param in rule_cases(CASES):
-        code, case = param.values
-        seen.setdefault(code, set()).add(bool(case.get("expect")))
+    seen = case_kinds(CASES)
     codes = {c for c in RULES if c.startswith("ROUTE1")}  # ROUTE2xx need the CRM: test_routing_owners
     assert codes == set(seen), codes ^ set(seen)
     assert all(v == {True, False} for v in seen.values()), seen

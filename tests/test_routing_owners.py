@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from casefiles import expected_positions, rule_cases
+from casefiles import case_kinds, expected_positions, rule_cases
 from test_cli import SIGNED as RECONCILE  # a signed, fully attested checklist of another kind
 
 from gtmcheck.cli import main
@@ -66,10 +66,7 @@ def test_rule(code: str, rule_case: dict[str, Any], tmp_path: Path, monkeypatch:
 
 
 def test_every_owner_rule_has_passing_and_failing_cases() -> None:
-    seen: dict[str, set[bool]] = {}
-    for param in rule_cases(CASES):
-        code, case = param.values
-        seen.setdefault(code, set()).add(bool(case.get("expect")))
+    seen = case_kinds(CASES)
     codes = {c for c in RULES if c.startswith("ROUTE2")}
     assert codes == {"ROUTE201", "ROUTE202", "ROUTE203", "ROUTE204"}
     assert {c: {False, True} for c in codes} == seen

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from casefiles import expected_positions, rule_cases
+from casefiles import case_kinds, expected_positions, rule_cases
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,11 +86,7 @@ def test_rule(code: str, rule_case: dict[str, Any], tmp_path: Path, monkeypatch:
 
 
 def test_every_utm_rule_has_passing_and_failing_cases() -> None:
-    seen: dict[str, set[bool]] = {}
-    for param in rule_cases(CASES):
-        code, case = param.values
-        fails = bool(case.get("expect") or case.get("expect_csv"))
-        seen.setdefault(code, set()).add(fails)
+    seen = case_kinds(CASES)
     codes = {c for c in RULES if c.startswith("UTM")}
     assert codes == set(seen), codes ^ set(seen)
     assert all(v == {True, False} for v in seen.values()), seen
