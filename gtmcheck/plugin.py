@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import signal
-import threading
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,8 @@ from .errors import (
 from .kinds import Check, get_kind
 from .project import Project, load_project
 from .spec import Checklist, ManualItem, load_checklist
+from .stopsignals import ignoring_stops, stop_like_ctrl_c
+from .stopsignals import restore as restore_signals
 from .synthetic import RunCleanup
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
@@ -51,6 +51,7 @@ class GtmSession:
         self._context: RunContext | None = None
         self._context_error: GtmcheckError | None = None
         self.cleanup: RunCleanup | None = None  # set by ``finish()`` at the end of the session
+        self.stop_signals = stop_like_ctrl_c()  # SIGTERM/SIGHUP end the run as Ctrl-C does (main thread only)
 
     @property
     def project(self) -> Project:
@@ -83,22 +84,17 @@ class GtmSession:
         return self._context.environment.name if self._context else self.config.getoption("gtm_env")
 
     def finish(self) -> RunCleanup | None:
-        """Archive the run's synthetic records (a second Ctrl-C cannot cut this short); ``None`` if none.
+        """Archive the run's synthetic records (a second Ctrl-C or SIGTERM cannot cut this short); ``None`` if none.
 
         The outcome is kept in ``cleanup`` for the terminal summary and the report.
         """
         if self._context is None:
             return None
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            self.cleanup = self._context.finish()
+            with ignoring_stops():  # SIGINT, SIGTERM, SIGHUP
+                self.cleanup = self._context.finish()
         except Exception as exc:  # noqa: BLE001 - the run's verdicts stand; the leftovers are reported
             self.cleanup = RunCleanup(self._context.run_id, error=secrets.redact(f"{type(exc).__name__}: {exc}"))
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
         return self.cleanup
 
     def close(self) -> None:
@@ -186,6 +182,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if SESSION_KEY in config.stash:
         config.stash[SESSION_KEY].close()
+        restore_signals(config.stash[SESSION_KEY].stop_signals)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ChecklistFile | None:

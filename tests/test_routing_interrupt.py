@@ -1,4 +1,4 @@
-"""No synthetic record outlives a run, even one interrupted with SIGINT half-way (issue 4).
+"""No synthetic record outlives a run, even one interrupted half-way: SIGINT (issue 4), SIGTERM, SIGHUP (issue 8).
 
 ``gtmcheck sandbox serve`` plays a real HubSpot on a loopback port; ``gtmcheck run`` talks to it over HTTP as a
 ``hubspot`` CRM, in its own process, exactly as a user runs it. One run is interrupted while its synthetic
@@ -197,9 +197,13 @@ def cleanup_line(output: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
-@pytest.mark.parametrize(("args", "leads"), [((), 3), (("-k", "VOLUME"), 20)], ids=["first-branch", "volume-test"])
-def test_a_run_interrupted_half_way_leaves_no_tagged_record(served: Served, args: tuple[str, ...], leads: int
-                                                             ) -> None:
+@pytest.mark.parametrize(("stop_signal", "args", "leads"), [
+    (signal.SIGINT, (), 3), (signal.SIGINT, ("-k", "VOLUME"), 20),
+    (signal.SIGTERM, (), 3), (signal.SIGHUP, (), 3),  # a CI runner's cancel, a closed terminal: as Ctrl-C
+], ids=["first-branch", "volume-test", "sigterm-first-branch", "sighup-first-branch"])
+def test_a_run_interrupted_half_way_leaves_no_tagged_record(
+    served: Served, stop_signal: signal.Signals, args: tuple[str, ...], leads: int
+) -> None:
     """Interrupted while the first branch's leads wait for owners, or while the volume test's 100 are sent."""
     proc, out = served.start_run(*args)
     deadline = time.monotonic() + 30
@@ -208,7 +212,7 @@ def test_a_run_interrupted_half_way_leaves_no_tagged_record(served: Served, args
         assert proc.poll() is None and time.monotonic() < deadline, out.drain()
         time.sleep(0.2)
         in_flight = served.tagged()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop_signal)
     try:
         proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
