@@ -288,10 +288,17 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         result = cleanup(crm, writes=env.writes, run_id=args.run_id, dry_run=args.dry_run)
     finally:
         crm.close()
+    verb = "Would archive" if args.dry_run else "Archived"
+    for found in result.records:  # one line each, so what goes (or would go) can be read before and after
+        _print(f"{'would archive' if args.dry_run else 'archived'} {found.line()}")
+    for found in result.skipped:
+        _print(f"left alone {found.line()}")
     scope = f"of run {args.run_id}" if args.run_id else "of any run"
     detail = ", ".join(f"{kind}: {len(ids)}" for kind, ids in result.archived.items()) or "none found"
-    verb = "Would archive" if args.dry_run else "Archived"
     _print(f"{verb} {result.total} synthetic record(s) {scope} in environment {env.name!r} ({detail}).")
+    if result.skipped:
+        _print(f"Left alone {len(result.skipped)} tagged record(s) that fail a test of what gtmcheck creates "
+               "(listed above with the reason); check them by hand.")
     return 0
 
 
@@ -379,11 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", help="write to this file instead of standard output")
     report.set_defaults(func=cmd_report)
     clean = sub.add_parser("cleanup", help="archive synthetic records left behind by earlier runs",
-                           description="Find the records gtmcheck created (tagged with a run id, on reserved "
-                           "gtmcheck.example.com addresses) and archive them. Never a GDPR delete.")
+                           description="Find the records gtmcheck created and archive them, each listed: tagged "
+                           "gtmcheck_run_id with a run id (gtm-YYYYMMDDTHHMMSS-xxxxxx), and a contact or lead with "
+                           "one plain address on gtmcheck.example.com (or on a reserved test domain with the run "
+                           "id in it), a company with a reserved domain, a deal whose name starts with "
+                           "[gtmcheck <run id>]. A tagged record that fails a test is listed with the reason and "
+                           "left alone. Never a GDPR delete; only where the environment says writes: true.")
     clean.add_argument("--env", help="environment from gtmcheck.yml (default: $GTMCHECK_ENV, then default_environment)")
     clean.add_argument("--run-id", help="only the records of this run (default: every run's)")
-    clean.add_argument("--dry-run", action="store_true", help="list what would be archived, change nothing")
+    clean.add_argument("--dry-run", action="store_true",
+                       help="list every record that would be archived (type, id, email/domain/name, tag), change "
+                       "nothing")
     clean.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
     clean.set_defaults(func=cmd_cleanup)
 

@@ -26,6 +26,7 @@ from gtmcheck.synthetic import (
 
 REPO = Path(__file__).resolve().parents[1]
 RUN = "gtm-20261123T101500-abcdef"
+OTHER_RUN = "gtm-20261123T091500-0a0b0c"
 
 
 @pytest.fixture(scope="module")
@@ -147,14 +148,14 @@ def test_finish_run_archives_the_ledger_and_what_only_search_knows() -> None:
         ledger.add("contacts", record_id, clock())
     # a create whose answer was lost: the ledger never saw its id, only that contacts were written
     lost = crm.create("contacts", tagged({"email": synthetic_email(RUN, "lost")}, RUN)).id
-    other_run = crm.create("contacts", tagged({"email": synthetic_email("gtm-other", "x")}, "gtm-other")).id
+    other_run = crm.create("contacts", tagged({"email": synthetic_email(OTHER_RUN, "x")}, OTHER_RUN)).id
     result = finish_run(crm, ledger, RUN, search_lag_s=1.0, clock=clock, sleep=clock.sleep)
     assert result.clean, result.summary()
     assert result.archived == 4 and result.found_by_search == 1
     assert "archived 4 synthetic records" in result.summary() and "none remain" in result.summary()
     clock.sleep(2)
     assert list(find_synthetic(crm, RUN, ["contacts"])) == []
-    assert [r.id for _, r in find_synthetic(crm, "gtm-other", ["contacts"])] == [other_run]
+    assert [r.id for _, r in find_synthetic(crm, OTHER_RUN, ["contacts"])] == [other_run]
     assert lost not in known
 
 

@@ -40,6 +40,7 @@ DRIFTED = REPO / "fixtures" / "demo" / "drifted.yml"
 DEMO_CHECKLIST = REPO / "checks" / "routing.gtm.yml"
 # owner ids in the demo scenarios, in the order they are declared
 ANNA, BEN, CARLA, DEV, ERIN, QUEUE = (str(70000001 + i) for i in range(6))
+EARLIER = "gtm-20261122T090000-eeeeee"  # an earlier run's leftovers
 HEADER = "kind: routing\nname: Inbound\nowner: mops@acme.example\nbuilt_by: jane@acme.example\n"
 SMALL = HEADER + """\
 rules:
@@ -456,8 +457,8 @@ def queue_leads(run: Run, real: int, synthetic: int) -> None:
     for i in range(real):
         run.crm.create("contacts", {"email": f"lead{i}@prospect.example", "owner_id": QUEUE})
     for i in range(synthetic):  # an earlier run's leftovers: tagged, on a reserved address; never counted
-        run.crm.create("contacts", tagged({"email": synthetic_email("gtm-earlier", f"l{i}"), "owner_id": QUEUE},
-                                          "gtm-earlier"))
+        run.crm.create("contacts", tagged({"email": synthetic_email(EARLIER, f"l{i}"), "owner_id": QUEUE},
+                                          EARLIER))
     run.clock.sleep(2)  # past the search lag
 
 
@@ -471,7 +472,7 @@ def test_the_default_queue_alert_names_the_owner_the_count_and_the_age(
         live.check_alerts(run.ctx, demo)
     assert failed.value.message == ("inbound-queue@acme.example holds 12 contacts (max 10); the oldest has waited "
                                     "3.0 h (max 1.0 h)")
-    for leftover in run.crm.search("contacts", [[Filter(TAG_PROPERTY, "EQ", "gtm-earlier")]], ["email"]):
+    for leftover in run.crm.search("contacts", [[Filter(TAG_PROPERTY, "EQ", EARLIER)]], ["email"]):
         run.crm.archive("contacts", leftover.id)
 
 
@@ -481,7 +482,7 @@ def test_the_default_queue_alert_passes_within_its_thresholds(sandbox: Callable[
     evidence = live.check_alerts(run.ctx, demo)
     assert evidence.summary.startswith("inbound-queue@acme.example holds 3 contacts, the oldest ")
     assert evidence.summary.endswith(" old: within the alert thresholds")
-    for leftover in run.crm.search("contacts", [[Filter(TAG_PROPERTY, "EQ", "gtm-earlier")]], ["email"]):
+    for leftover in run.crm.search("contacts", [[Filter(TAG_PROPERTY, "EQ", EARLIER)]], ["email"]):
         run.crm.archive("contacts", leftover.id)
 
 

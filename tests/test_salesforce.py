@@ -314,16 +314,19 @@ def test_create_is_not_retried_after_a_server_error(router: respx.MockRouter, sf
 def test_the_synthetic_tag_is_the_custom_field_and_reads_back_under_its_plain_name(
         router: respx.MockRouter, sf: SalesforceConnector) -> None:
     """A synthetic Lead: ``gtmcheck_run_id`` is ``gtmcheck_run_id__c`` in Salesforce; cleanup can recognise it."""
-    from gtmcheck.synthetic import is_synthetic
+    from gtmcheck.synthetic import is_synthetic, synthetic_email
+
+    lead_run = "gtm-20261123T101500-000001"
+    lead_email = synthetic_email(lead_run, "emea-1")
 
     post = router.post("/sobjects/Lead/").respond(201, json={"id": LEAD_ID, "success": True, "errors": []})
     router.get(f"/sobjects/Lead/{LEAD_ID}").respond(200, json={
         "attributes": {"type": "Lead"}, "Id": LEAD_ID, "OwnerId": "0055g00000AnnaAAA",
-        "Email": "emea-1.gtm-1@gtmcheck.example.com", "gtmcheck_run_id__c": "gtm-1"})
-    record = sf.create("leads", {"email": "emea-1.gtm-1@gtmcheck.example.com", "gtmcheck_run_id": "gtm-1",
+        "Email": lead_email, "gtmcheck_run_id__c": lead_run})
+    record = sf.create("leads", {"email": lead_email, "gtmcheck_run_id": lead_run,
                                  "LastName": "emea-1", "Company": "gtmcheck"})
     assert json.loads(post.calls.last.request.content) == {
-        "Email": "emea-1.gtm-1@gtmcheck.example.com", "gtmcheck_run_id__c": "gtm-1", "LastName": "emea-1",
+        "Email": lead_email, "gtmcheck_run_id__c": lead_run, "LastName": "emea-1",
         "Company": "gtmcheck"}
-    assert record.properties["gtmcheck_run_id"] == "gtm-1" and record.properties["email"].endswith("example.com")
+    assert record.properties["gtmcheck_run_id"] == lead_run and record.properties["email"].endswith("example.com")
     assert is_synthetic("leads", record)
