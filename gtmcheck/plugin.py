@@ -34,7 +34,7 @@ from .project import Project, load_project
 from .spec import Checklist, ManualItem, load_checklist
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
 from .stopsignals import restore as restore_signals
-from .synthetic import RunCleanup
+from .synthetic import RunCleanup, is_run_id
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
 STATUSES = ("passed", "failed", "error", "attested", "not_configured")
@@ -162,6 +162,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             gtm_session(config).project.environment(config.getoption("gtm_env"))
         except (ConfigError, SpecError) as exc:
             raise pytest.UsageError(secrets.redact(str(exc))) from None
+    run_id = config.getoption("gtm_run_id")
+    if run_id is not None and not is_run_id(run_id):  # cleanup would not recognise the run's records
+        raise pytest.UsageError(f"--gtm-run-id {run_id!r} is not a gtmcheck run id (gtm-YYYYMMDDTHHMMSS-xxxxxx)")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -270,3 +270,12 @@ def test_cleanup_command_archives_only_what_gtmcheck_created(server: tuple[str, 
     for object_type, record_id, props in drop:
         assert stored(object_type, record_id, archived=False) is None, (object_type, props)
         assert stored(object_type, record_id, archived=True) is not None
+
+
+def test_a_run_id_cleanup_would_not_recognise_is_refused_up_front(pytester: pytest.Pytester) -> None:
+    """The hidden ``--gtm-run-id`` tags a run's records: one of another shape would make them all doubtful."""
+    pytester.makefile(".yml", gtmcheck="version: 1\nenvironments:\n  local: {crm: {type: sandbox}}\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--gtm-run-id", "gtm-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--gtm-run-id 'gtm-1' is not a gtmcheck run id*"])
+    assert pytester.runpytest("-p", "no:cacheprovider", "--gtm-run-id", RUN_A).ret == pytest.ExitCode.NO_TESTS_COLLECTED
