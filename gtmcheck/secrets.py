@@ -60,14 +60,21 @@ def redact(text: str) -> str:
     """Mask registered secrets (in every spelling above), URL passwords, bearer and basic credentials."""
     if not text:
         return text
-    text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
-    text = _BASIC.sub(_mask_basic, text)
+    text = _mask_generic(text)  # first, so that ``Basic`` credentials go whole, not around a masked secret
     known = _known_pattern()
     if known is not None:
-        text = known.sub(MASK, text)
+        text, count = known.subn(MASK, text)
+        if count:  # a masked secret can open a word boundary before ``Bearer`` or ``Basic``: look again
+            text = _mask_generic(text)
+    return text
+
+
+def _mask_generic(text: str) -> str:
+    """URL passwords, bearer tokens and basic credentials, registered or not."""
     if "://" in text:
         text = _URL_PASSWORD.sub(lambda m: f"://{m['user']}:{MASK}@", text)
-    return text
+    text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
+    return _BASIC.sub(_mask_basic, text)
 
 
 def clear() -> None:
