@@ -45,14 +45,23 @@ _JSON_SHORT = {'"', "\\", "/"}
 
 def register(value: str) -> None:
     """Remember ``value`` as secret, and the password inside it if it is a URL."""
+    _add([value, *_passwords(value)])
+
+
+def register_url_passwords(text: str) -> None:
+    """Remember only the passwords of the URLs in ``text`` (a URL written in a file is not itself secret)."""
+    _add(_passwords(text))
+
+
+def _passwords(text: str) -> list[str]:
+    return [m["pw"] for m in _URL_PASSWORD.finditer(text)] if "://" in text else []
+
+
+def _add(values: Iterable[str]) -> None:
     global _stale
     with _lock:
         before = len(_secrets)
-        if len(value) >= MIN_LENGTH:
-            _secrets.add(value)
-        for m in _URL_PASSWORD.finditer(value):
-            if len(m["pw"]) >= MIN_LENGTH:
-                _secrets.add(m["pw"])
+        _secrets.update(v for v in values if len(v) >= MIN_LENGTH)
         _stale = _stale or len(_secrets) != before
 
 

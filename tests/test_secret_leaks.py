@@ -288,4 +288,5 @@ def test_a_crm_echoing_the_token_every_way_leaks_it_nowhere(hostile: tuple[Hosti
     assert {channel: forms for channel, forms in found.items() if forms} == {}
     # the echoes were there and were masked, not lost: the channels show the masks in their place
     assert "***" in outputs["cleanup"] and "***" in outputs["report.json"] and "***" in outputs["debug.log"]
+    assert f"POST {base}/crm/v3/objects/contacts/search" in outputs["cleanup"]  # not masking what is no secret
     assert "X-Echo-Token" in outputs["debug.log"] or "x-echo-token" in outputs["debug.log"].lower()
