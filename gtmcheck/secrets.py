@@ -39,6 +39,7 @@ _BASIC = re.compile(r"(?i)\b(basic)\s+(?P<cred>[A-Za-z0-9+/_\-]{8,}={0,2})")
 MASK = "***"
 MIN_LENGTH = 4  # shorter values would mask ordinary words
 MIN_BASE64_CORE = 8  # base64 pieces shorter than this would mask ordinary words; 8 chars encode 6 bytes
+MIN_ENCODED_LENGTH = 8  # hex and base64 of a shorter value (a port, a flag) could be any number or id
 _ENTITIES = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 _JSON_SHORT = {'"', "\\", "/"}
 
@@ -119,6 +120,8 @@ def _compile(values: Iterable[str]) -> re.Pattern[str] | None:
 def forms(value: str) -> list[str]:
     """Regex sources for every spelling of ``value`` that is masked (letter case matters in base64 only)."""
     out = ["(?i:" + "".join(_char_forms(ch) for ch in value) + ")"]
+    if len(value) < MIN_ENCODED_LENGTH:
+        return out
     variants = dict.fromkeys((value, value.upper(), value.lower()))
     for variant in variants:
         raw = variant.encode("utf-8", "surrogatepass")

@@ -89,6 +89,15 @@ def test_basic_credentials_are_masked_without_registration() -> None:
     assert secrets.redact("Basic Settings page") == "Basic Settings page"
 
 
+def test_ordinary_text_stays_readable() -> None:
+    """Short values are masked as written (any case) but not as hex or base64, which could be any number or id."""
+    secrets.register("5432")
+    assert secrets.redact("port 5432, record 3534333200, id NTQzMg") == "port ***, record 3534333200, id NTQzMg"
+    secrets.register_url_passwords("https://crm.internal/api and postgresql://gtm:S3cret-pw-42@db/gtm")
+    assert secrets.redact("GET https://crm.internal/api/x") == "GET https://crm.internal/api/x"
+    assert secrets.redact("password S3cret-pw-42 (S3CRET-PW-42)") == "password *** (***)"
+
+
 def test_redact_before_cut_leaves_no_prefix_of_a_cut_secret() -> None:
     secrets.register(TOKEN)
     body = ("x" * 180 + TOKEN + "y" * 100)[:250]
