@@ -6,10 +6,10 @@ they are made (``install_log_redaction``).
 
 A vendor may echo a token back in another spelling, so each registered secret is masked in the forms it
 can take: any letter case; percent-encoded (``quote``/``quote_plus``, either hex case); JSON ``\uXXXX`` and
-short escapes; HTML character references; hex; base64 (standard or URL-safe, padded or not, of the secret
-and of its upper/lower-case spelling, and inside a longer base64 text at each of the three byte alignments,
-e.g. ``Basic`` credentials). Independently of what is registered, URL passwords, ``Bearer`` values and
-``Basic`` credentials (base64 of ``user:password``) are masked.
+short escapes; HTML character references; and for values of ``MIN_ENCODED_LENGTH`` or more, hex and base64
+(standard or URL-safe, padded or not, of the secret and of its upper/lower-case spelling, and inside a longer
+base64 text at each of the three byte alignments, e.g. ``Basic`` credentials). Independently of what is
+registered, URL passwords, ``Bearer`` values and ``Basic`` credentials (base64 of ``user:password``) are masked.
 
 ``redact`` is linear in the length of the text: all known forms are one compiled alternation of fixed-length
 pieces (rebuilt on ``register``), and the other patterns have no nested or overlapping quantifiers.
