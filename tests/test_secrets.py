@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gtmcheck import secrets
+from gtmcheck.cli import main
 from gtmcheck.connectors.http import ApiClient, RetryPolicy
 from gtmcheck.errors import ApiError
 from gtmcheck.kinds.utm_url_rules import show_value
@@ -109,6 +111,21 @@ def test_redact_before_cut_leaves_no_prefix_of_a_cut_secret() -> None:
     assert TOKEN[:12] not in str(excinfo.value) and "x***" in str(excinfo.value)
     value = "Campaign-" + TOKEN
     assert TOKEN[:12] not in show_value(value) and show_value(value) == "'Campaign-***'"
+
+
+def test_report_rendered_again_to_a_file_is_redacted(tmp_path: Path) -> None:
+    bearer = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhcHAifQ.c2lnbmF0dXJl"
+    item = {"id": "ROUTING-RULES-EXPLICIT", "dod": "d", "status": "failed", "message": f"sent {bearer}",
+            "evidence": ""}
+    report = {"summary": {"passed": 0, "failed": 1, "error": 0, "attested": 0, "not_configured": 0,
+                          "completeness": 0.0, "go_live": False},
+              "checklists": [{"file": "checks/x.gtm.yml", "kind": "routing", "name": f"x {bearer}",
+                              "owner": "o@acme.example", "signoff": None, "items": [item]}]}
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    for fmt in ("md", "html"):
+        assert main(["report", str(tmp_path / "report.json"), "--format", fmt, "-o", str(tmp_path / "out")]) == 0
+        text = (tmp_path / "out").read_text()
+        assert "eyJhbGciOiJIUzI1NiJ9" not in text and "Bearer ***" in text
 
 
 def test_api_error_redacts_every_vendor_field() -> None:
