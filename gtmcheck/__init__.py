@@ -3,6 +3,7 @@
 The public API is what this module exports; everything else is private and may change.
 """
 
+from . import secrets
 from .context import RunContext
 from .dod import TEMPLATES, DodItem, WorkType
 from .errors import (
@@ -23,6 +24,8 @@ from .project import Environment, Project, load_project
 from .spec import Checklist, load_checklist
 
 __version__ = "0.1.0"
+
+secrets.install_log_redaction()  # every log record of every logger (httpx, httpcore.http11, ...) is redacted
 
 __all__ = [
     "Check",

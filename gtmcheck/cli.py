@@ -265,9 +265,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         _error(f"{path}: not a gtmcheck report.json ({exc}). Fix: give the report.json written by `gtmcheck run`")
         return 2
+    from .report.write import redact_tree
+
+    report = redact_tree(report)  # before rendering: the Markdown may be cut to fit a comment
     text = render_html(report) if args.format == "html" else render_markdown(report)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_text(secrets.redact(text), encoding="utf-8")
     else:
         _print(text)
     return 0

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import secrets
+
 
 class GtmcheckError(Exception):
     """Base class of every error gtmcheck raises on purpose."""
@@ -125,7 +127,7 @@ class ConnectorError(GtmcheckError):
 
 
 class ApiError(ConnectorError):
-    """An HTTP error answer from a vendor API."""
+    """An HTTP error answer from a vendor API. Every field the vendor wrote is redacted here, once."""
 
     def __init__(
         self,
@@ -137,6 +139,9 @@ class ApiError(ConnectorError):
         method: str | None = None,
         url: str | None = None,
     ) -> None:
+        message = secrets.redact(message)
+        code, correlation_id, url = (None if text is None else secrets.redact(text)
+                                     for text in (code, correlation_id, url))
         self.message = message
         self.status = status
         self.code = code

@@ -93,7 +93,7 @@ class Project:
             if path and isinstance(path[-1], str) and secrets.SECRET_KEYS.search(path[-1]):
                 secrets.register(value)
             if "://" in value:
-                secrets.register(value)  # registers only the password part of a URL, if any
+                secrets.register_url_passwords(value)  # a base_url as written is no secret; its password is
         return Environment(
             name=name,
             root=self.root,

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from . import secrets
 from .connectors.crm import CrmConnector, Filter, ObjectType, Record
 from .errors import ConfigError, ConnectorError
 
@@ -284,6 +285,10 @@ class RunCleanup:
         return not self.remaining and self.error is None
 
     def summary(self) -> str:
+        """One line for the terminal and the report; the error text is the vendor's, so it is redacted."""
+        return secrets.redact(self._summary())
+
+    def _summary(self) -> str:
         if self.error:
             return (f"cleanup of run {self.run_id} failed ({self.error}); archived {self.archived} synthetic "
                     f"records; remove the rest with `gtmcheck cleanup --run-id {self.run_id}`")
@@ -336,5 +341,5 @@ def finish_run(
             found = search_settled(clock())
         result.remaining = [(object_type, record.id) for object_type, record in found]
     except ConnectorError as exc:
-        result.error = str(exc)
+        result.error = secrets.redact(str(exc))
     return result

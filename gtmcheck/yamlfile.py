@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import Location, SpecError, relpath
+from .secrets import redact
 
 JsonPath = tuple[str | int, ...]
 
@@ -242,7 +243,8 @@ class _Builder:
             value = self.loader.construct_object(node, deep=True)
         except (yaml.constructor.ConstructorError, ValueError, KeyError, TypeError) as exc:
             # unknown tags, and core tags whose text does not fit (``!!int abc``, ``!!bool maybe``, 5000 digits)
-            text = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+            raw = redact(node.value)  # before the cut: a cut secret would survive as its prefix
+            text = raw if len(raw) <= 40 else raw[:37] + "..."
             if node.tag in _CORE_SCALAR_TAGS:
                 what = _CORE_SCALAR_TAGS[node.tag]
                 raise self.error(

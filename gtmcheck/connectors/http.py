@@ -250,7 +250,8 @@ def parse_generic_error(response: httpx.Response) -> ErrorInfo:
 
 
 def _plain(response: httpx.Response) -> str:
-    text = " ".join(response.text.split())[:200] if response.content else ""
+    """The start of a body that is not JSON, redacted before it is cut (a cut token would survive as a prefix)."""
+    text = secrets.redact(" ".join(response.text.split()))[:200] if response.content else ""
     return text or _reason(response)
 
 

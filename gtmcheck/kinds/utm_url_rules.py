@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..findings import Finding, Rule, Severity, register
+from ..secrets import redact
 from .utm_model import UrlEntry, UtmSpec
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -174,7 +175,8 @@ _SIMPLE_URL = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*)(?::[0-9]{1,5})
 
 
 def show_value(value: str) -> str:
-    """A value quoted for a message, cut to 60 characters."""
+    """A value quoted for a message, redacted and then cut to 60 characters (never a secret's prefix)."""
+    value = redact(value)
     return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
