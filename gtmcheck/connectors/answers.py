@@ -79,8 +79,7 @@ class Answer:
     def wrong(self, path: str, expected: str, value: Any) -> UnexpectedAnswer:
         if path == "$" and self.empty:
             return self.error(f"the answer is empty where {expected} belongs", path)
-        got = "no such key" if value is _ABSENT else kind_of(value)
-        return self.error(f"the answer has {got} at {path} where {expected} belongs{_shown(value)}", path)
+        return self.error(f"the answer has {kind_of(value)} at {path} where {expected} belongs{_shown(value)}", path)
 
     def obj(self, value: Any, path: str = "$") -> dict[str, Any]:
         """``value`` when it is a JSON object."""

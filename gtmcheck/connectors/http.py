@@ -12,7 +12,8 @@ A dead host fails fast. A connection that cannot be made is retried twice (``con
 0.25-0.5 s and 0.5-1 s), and each client has a circuit breaker: after ``trip_after=3`` attempts in a row
 with no answer (refused, DNS, connect or read timeout), across requests and threads, every further request
 raises ``TransportError`` at once, saying why, without dialling. Any HTTP answer, even a 5xx, resets the
-count. A refusing CRM thus costs about 1.5 s per run, not 8 attempts per request.
+count. A refusing CRM thus costs about 1.5 s per run, not 8 attempts per request; one that drops connection
+attempts costs three connect timeouts of ``CONNECT_TIMEOUT_S`` (10 s).
 
 The token lives only in the ``Authorization`` header of the inner client. It is registered with
 ``gtmcheck.secrets`` and every exception message and log line goes through ``redact``, so it never shows.
@@ -77,6 +78,7 @@ RETRY_STATUSES = frozenset({408, 423, 425, 429})  # plus every 5xx; 423: HubSpot
 
 
 MIN_WAIT = 1e-3  # seconds; the smallest sleep the limiter asks for
+CONNECT_TIMEOUT_S = 10.0  # a host that drops connection attempts costs 3 x 10 s, then is given up
 
 
 class RateLimiter:
@@ -341,7 +343,8 @@ class ApiClient:
         kwargs: dict[str, Any] = {}
         if transport is not None:
             kwargs["transport"] = transport
-        self._client = httpx.Client(base_url=base_url, headers=all_headers, timeout=httpx.Timeout(timeout),
+        self._client = httpx.Client(base_url=base_url, headers=all_headers,
+                                    timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_S)),
                                     follow_redirects=False, **kwargs)
 
     def __repr__(self) -> str:

@@ -103,6 +103,11 @@ class HubSpotConnector:
     def __repr__(self) -> str:
         return f"HubSpotConnector({self.http.base_url!r})"
 
+    @property
+    def given_up(self) -> str | None:
+        """Why HubSpot is no longer dialled in this run (``None`` while it is): see ``ApiClient``."""
+        return self.http.given_up
+
     def _call(self, method: str, path: str, **kwargs: Any) -> tuple[Any, Answer]:
         """One request's JSON body and the ``Answer`` that reads it."""
         return read_json("hubspot", self.http.request(method, path, **kwargs))

@@ -176,6 +176,11 @@ class SalesforceConnector:
                 self.limit_info[name.strip()] = (int(used), int(limit))
 
     @property
+    def given_up(self) -> str | None:
+        """Why the org is no longer dialled in this run (``None`` while it is): see ``ApiClient``."""
+        return self.client.given_up
+
+    @property
     def api_usage(self) -> tuple[int, int] | None:
         """``(used, limit)`` of the org's daily API allowance, from the last answer that said it."""
         return self.limit_info.get("api-usage")
