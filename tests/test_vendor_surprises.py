@@ -9,18 +9,36 @@ redacted, shortened snippet of what was received.
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from fakes import FakeClock
 
 from gtmcheck.connectors.crm import Filter
-from gtmcheck.connectors.http import RetryPolicy
+from gtmcheck.connectors.http import RetryPolicy, hubspot_limits
 from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.connectors.salesforce import SalesforceConnector
-from gtmcheck.errors import UnexpectedAnswer
+from gtmcheck.context import RunContext
+from gtmcheck.errors import CheckError, UnexpectedAnswer
+from gtmcheck.kinds import routing_checks
+from gtmcheck.kinds.routing import spec_of
+from gtmcheck.project import Environment, load_project
+from gtmcheck.sandbox import HubSpotSandbox, Scenario
+from gtmcheck.spec import load_checklist
+from gtmcheck.synthetic import TAG_PROPERTY
+
+REPO = Path(__file__).resolve().parent.parent
 
 HUBSPOT = "https://api.hubapi.com"
 HS_TOKEN = "pat-na1-77777777-2222-3333-4444-SURPRISE"
@@ -192,3 +210,121 @@ def test_a_describe_answer_of_the_wrong_shape_stops_a_filtered_search(salesforce
         router.get("/services/data/v62.0/sobjects/Lead/describe/").respond(200, json={"name": "Lead"})
         with pytest.raises(UnexpectedAnswer, match=r"nothing at \$\.fields"):
             list(salesforce.search("leads", [[Filter("Country", "EQ", "DE")]]))
+
+
+# -- a lead the CRM refuses ------------------------------------------------------------------------------
+
+
+class RefusingCreates(httpx.BaseTransport):
+    """The sandbox, except that every contact create after the first ``allowed`` answers HubSpot's 400."""
+
+    def __init__(self, inner: httpx.BaseTransport, allowed: int) -> None:
+        self.inner = inner
+        self.allowed = allowed
+        self.creates = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/crm/v3/objects/contacts":
+            self.creates += 1
+            if self.creates > self.allowed:
+                return httpx.Response(400, json={
+                    "status": "error", "category": "VALIDATION_ERROR", "correlationId": "aaaa-bbbb",
+                    "message": 'Property values were not valid: Property "employees" does not exist',
+                    "errors": [{"message": 'Property "employees" does not exist', "code": "PROPERTY_DOESNT_EXIST"}],
+                })
+        return self.inner.handle_request(request)
+
+
+def test_a_lead_the_crm_refuses_is_a_check_error_naming_the_lead_and_the_sent_one_is_cleaned_up() -> None:
+    clock = FakeClock()
+    app = HubSpotSandbox(Scenario.load(REPO / "fixtures" / "demo" / "healthy.yml"), clock=clock, sleep=clock.sleep)
+    transport = RefusingCreates(httpx.WSGITransport(app=app), allowed=1)
+    crm = HubSpotConnector("pat-test", transport=transport, limiters=hubspot_limits(clock=clock, sleep=clock.sleep),
+                           sleep=clock.sleep)
+    project = load_project(REPO)
+    env = Environment("sandbox", REPO, {"type": "sandbox", "scenario": "fixtures/demo/healthy.yml"}, writes=True)
+    ctx = RunContext(project, env, clock=clock, sleep=clock.sleep, workers=1, crm_connector=crm, search_lag_s=0.0)
+    spec = spec_of(load_checklist(REPO / "checks" / "routing.gtm.yml"))
+    apac = next(i for i, rule in enumerate(spec.rules) if rule.id == "apac")
+    with pytest.raises(CheckError) as info:
+        routing_checks.check_branch(ctx, spec, apac)
+    message = info.value.message
+    assert re.match(r"the CRM did not take the lead apac-\d+ \(\{country: (JP|AU|SG)\}\): "
+                    rf"POST {HUBSPOT}/crm/v3/objects/contacts: hubspot: ", message), message
+    assert 'Property "employees" does not exist' in message
+    assert "HTTP 400" in message and "PROPERTY_DOESNT_EXIST" in message
+    assert transport.creates == 2  # the third lead was never sent
+
+    cleanup = ctx.finish()
+    assert cleanup is not None and cleanup.clean and cleanup.archived == 1, cleanup
+    tagged = [r for r in crm.scan("contacts", [TAG_PROPERTY]) if r.properties.get(TAG_PROPERTY)]
+    assert tagged == []
+    crm.close()
+
+
+# -- as a user sees it: `gtmcheck run` against a CRM that answers something else ---------------------------
+
+
+class OneAnswer(BaseHTTPRequestHandler):
+    """Answers every request with the server's ``answer``: (status, headers, body)."""
+
+    def _reply(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        status, headers, body = self.server.answer  # type: ignore[attr-defined]
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _reply
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        pass
+
+
+RUN_ANSWERS = {
+    "302 to a login page": ((302, {"Location": "https://sso.acme.example/login?next=%2Fcrm"}, b""),
+                            ("redirect to 'https://sso.acme.example/login?next=%2Fcrm'",)),
+    "HTML login page": ((200, {"Content-Type": "text/html"}, LOGIN_PAGE.encode()),
+                        ("not JSON (text/html): ", "<title>Sign in to Acme SSO</title>")),
+    "a JSON list": ((200, {"Content-Type": "application/json"}, b'[{"id": 1}]'),
+                    ("the answer has a list at $ where an object belongs", '[{"id": 1}]')),
+}
+
+
+@pytest.mark.parametrize("answer", list(RUN_ANSWERS))
+def test_a_run_against_a_crm_answering_something_else_errors_each_item_saying_what_came(
+        tmp_path: Path, answer: str) -> None:
+    served, said = RUN_ANSWERS[answer]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OneAnswer)
+    server.answer = served  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        (tmp_path / "checks").mkdir()
+        (tmp_path / "checks" / "routing.gtm.yml").write_text((REPO / "checks" / "routing.gtm.yml").read_text())
+        (tmp_path / "gtmcheck.yml").write_text(
+            "version: 1\nenvironments:\n  odd:\n"
+            f"    crm: {{type: hubspot, base_url: \"http://127.0.0.1:{server.server_port}\", "
+            "token: \"${ODD_TOKEN}\", search_lag: 1s}\n"
+            "    writes: true\ndefault_environment: odd\n")
+        result = subprocess.run([sys.executable, "-m", "gtmcheck.cli", "run", "--report-dir", "out"], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120, env={**os.environ, "ODD_TOKEN": HS_TOKEN})
+    finally:
+        server.shutdown()
+        server.server_close()
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "internal error" not in output and "a bug in gtmcheck" not in output and "Traceback" not in output
+    assert HS_TOKEN not in output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    items = [i for c in report["checklists"] for i in c["items"]]
+    assert len(items) >= 10
+    assert {i["status"] for i in items} == {"error"}
+    status = f"HTTP {served[0]}"
+    for item in items:
+        assert status in item["message"] and all(text in item["message"] for text in said), item
+    assert output.count("could not be verified: ") == len(items)
