@@ -128,6 +128,16 @@ class Answer:
         return str(value)
 
 
+def redirect_error(vendor: str, response: httpx.Response, method: str, url: str) -> UnexpectedAnswer:
+    """A 3xx from an API, naming where it points (redacted): a proxy, single sign-on or a wrong base URL."""
+    location = response.headers.get("Location")
+    where = f"redirect to {snippet(location)!r}" if location else "redirect without a Location header"
+    body = f"; body: {snippet(response.text)!r}" if response.content and not location else ""
+    return UnexpectedAnswer(secrets.redact(
+        f"{vendor}: answered with a {where} where an API answer belongs{body}; check the base URL and any proxy "
+        "or single sign-on in front of the API"), status=response.status_code, method=method, url=url)
+
+
 def read_json(vendor: str, response: httpx.Response,
               parse_float: Callable[[str], Any] | None = None) -> tuple[Any, Answer]:
     """The JSON body of ``response`` (``None`` when empty) and its ``Answer``; a non-JSON body is an error."""

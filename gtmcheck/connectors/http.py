@@ -9,11 +9,11 @@ once because no backoff fits in a run. Error answers become ``ApiError``/``NotFo
 ``UnexpectedAnswer`` naming the ``Location`` (an API does not redirect; a proxy or login page is in the way).
 
 A dead host fails fast. A connection that cannot be made is retried twice (``connect_attempts=3``, after
-0.25-0.5 s and 0.5-1 s), and each client has a circuit breaker: after ``trip_after=3`` attempts in a row
-with no answer (refused, DNS, connect or read timeout), across requests and threads, every further request
-raises ``TransportError`` at once, saying why, without dialling. Any HTTP answer, even a 5xx, resets the
-count. A refusing CRM thus costs about 1.5 s per run, not 8 attempts per request; one that drops connection
-attempts costs three connect timeouts of ``CONNECT_TIMEOUT_S`` (10 s).
+0.25-0.5 s and 0.5-1 s), and each client has a ``CircuitBreaker`` (``breaker.py``): after ``trip_after=3``
+attempts in a row with no answer, across requests and threads, every further request raises
+``TransportError`` at once, saying why, without dialling. A refusing CRM thus costs about 1.5 s per run,
+not 8 attempts per request; one that drops connection attempts costs three connect timeouts of
+``CONNECT_TIMEOUT_S`` (10 s).
 
 The token lives only in the ``Authorization`` header of the inner client. It is registered with
 ``gtmcheck.secrets`` and every exception message and log line goes through ``redact``, so it never shows.
@@ -41,16 +41,9 @@ import httpx
 
 from .. import secrets
 from ..context import USER_AGENT
-from ..errors import (
-    ApiError,
-    ConfigError,
-    DuplicateRecord,
-    NotFound,
-    RateLimited,
-    TransportError,
-    UnexpectedAnswer,
-)
-from .answers import read_json, snippet
+from ..errors import ApiError, ConfigError, DuplicateRecord, NotFound, RateLimited, TransportError
+from .answers import read_json, redirect_error
+from .breaker import CircuitBreaker
 
 log = logging.getLogger("gtmcheck.http")
 
@@ -333,9 +326,7 @@ class ApiClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._parse_error = parse_error or ERROR_PARSERS.get(vendor, parse_generic_error)
-        self._breaker_lock = threading.Lock()
-        self._no_answer = 0  # attempts in a row that got no answer
-        self._given_up: str | None = None  # why the host is no longer dialled
+        self.breaker = CircuitBreaker(vendor, self.retry.trip_after)
         all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         if token:
             secrets.register(token)
@@ -387,7 +378,11 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
-            self._check_breaker(method, path_or_url)
+            try:
+                self.breaker.check(method, path_or_url)
+            except TransportError:
+                self.stats.add(refused_locally=1)
+                raise
             if gate is not None:
                 gate.acquire()
             request = self._client.build_request(method, path_or_url, params=params, json=json, headers=headers)
@@ -401,7 +396,7 @@ class ApiClient:
                 sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 reason = secrets.redact(str(exc)) or type(exc).__name__
                 log.debug("%s %s -> %s (attempt %d)", method, url, type(exc).__name__, attempt)
-                given_up = self._count_no_answer(request, reason)
+                given_up = self.breaker.no_answer(request.url.netloc.decode("ascii", "replace"), reason)
                 limit = policy.max_attempts if sent else min(policy.max_attempts, policy.connect_attempts)
                 if given_up or attempt >= limit or (sent and not idempotent):
                     raise TransportError(
@@ -413,11 +408,11 @@ class ApiClient:
             elapsed_ms = (time.monotonic() - started) * 1000
             log.debug("%s %s -> %d (%.0f ms, attempt %d)", method, url, response.status_code, elapsed_ms, attempt)
             status = response.status_code
-            self._answered()
+            self.breaker.answered()
             if status < 300:
                 return response
-            if status < 400:
-                raise self._redirected(response, method, url)
+            if status < 400:  # an API does not redirect: a proxy, a login page or a wrong base_url answered
+                raise redirect_error(self.vendor, response, method, url)
             info = self._parse_error(response)
             retryable = status in RETRY_STATUSES or status >= 500
             if status == 429:
@@ -447,40 +442,10 @@ class ApiClient:
                       f" ({info.policy})" if info.policy else "")
             self._wait(delay, gate=gate if status == 429 else None)
 
-    def _check_breaker(self, method: str, path_or_url: str) -> None:
-        given_up = self._given_up
-        if given_up is not None:
-            self.stats.add(refused_locally=1)
-            raise TransportError(secrets.redact(f"{method} {path_or_url}: not sent: {given_up}"))
-
-    def _count_no_answer(self, request: httpx.Request, reason: str) -> str | None:
-        """Count an attempt without an answer; the reason the host is given up once ``trip_after`` is reached."""
-        with self._breaker_lock:
-            self._no_answer += 1
-            if self._given_up is None and self._no_answer >= self.retry.trip_after:
-                host = secrets.redact(request.url.netloc.decode("ascii", "replace"))
-                self._given_up = (f"{self.vendor} at {host} gave no answer to {self._no_answer} connection "
-                                  f"attempts in a row (last: {reason}); not dialled again in this run")
-            return self._given_up
-
-    def _answered(self) -> None:
-        with self._breaker_lock:
-            self._no_answer = 0
-
     @property
     def given_up(self) -> str | None:
         """Why this client no longer dials its host (``None`` while it does)."""
-        return self._given_up
-
-    def _redirected(self, response: httpx.Response, method: str, url: str) -> UnexpectedAnswer:
-        """A 3xx from an API: something that is not the API answered (a proxy, SSO, a wrong base_url)."""
-        location = response.headers.get("Location")
-        where = f"redirect to {snippet(location)!r}" if location else "redirect without a Location header"
-        body = f"; body: {snippet(response.text)!r}" if response.content and not location else ""
-        return UnexpectedAnswer(secrets.redact(
-            f"{self.vendor}: answered with a {where} where an API answer belongs{body}; check the base URL "
-            "and any proxy or single sign-on in front of the API"), status=response.status_code, method=method,
-            url=url)
+        return self.breaker.given_up
 
     def _wait(self, delay: float, *, gate: RateLimiter | None) -> None:
         self.stats.add(retries=1, backoff_s=delay)
