@@ -12,7 +12,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -68,24 +70,51 @@ def test_after_three_attempts_without_an_answer_the_host_is_not_dialled_again(cl
 
 
 def test_the_count_runs_across_requests_and_an_answer_resets_it(clock: FakeClock) -> None:
-    api = client(clock, connect_attempts=1)  # every request gives up on its first refusal
+    api = client(clock, connect_attempts=2)  # every request gives up after two refusals
     refused = httpx.ConnectError("refused")
     with respx.mock(base_url=BASE) as router:
-        route = router.get("/x").mock(side_effect=[refused, refused, httpx.Response(503), refused, refused,
-                                                   httpx.Response(200, json={}), refused, refused, refused])
+        route = router.get("/x").mock(side_effect=[refused, refused, httpx.Response(503), httpx.Response(200, json={}),
+                                                   refused, refused, refused, refused])
         outcomes = []
-        for _ in range(7):
+        for _ in range(5):
             try:
-                api.request("GET", "/x", idempotent=False)  # the 503 is not retried: one attempt per request
+                api.request("GET", "/x")
                 outcomes.append("ok")
             except TransportError as exc:
-                outcomes.append("given up" if "not dialled again" in str(exc) else "refused")
-            except Exception as exc:  # noqa: BLE001 - the 503
-                outcomes.append(type(exc).__name__)
-    # any answer, even a 503, means the host is there: the count starts again
-    assert outcomes == ["refused", "refused", "ApiError", "refused", "refused", "ok", "refused"]
+                outcomes.append("not sent" if "not sent" in str(exc) else
+                                "given up" if "not dialled again" in str(exc) else "refused")
+    # two refusals, then an answer (a 503, retried into a 200) starts the count again; then two requests'
+    # refusals make four in a row, and the second request's retry trips the breaker
+    assert outcomes == ["refused", "ok", "refused", "given up", "not sent"]
+    assert route.call_count == 8
+    assert api.given_up is not None and "gave no answer to 4 connection attempts in a row" in api.given_up
+
+
+def test_a_blip_failing_parallel_first_attempts_does_not_give_the_host_up() -> None:
+    """Eight workers hit a reset at once: eight failures in a row, but their retries find the host back."""
+    workers = 8
+    barrier = threading.Barrier(workers)
+    lock = threading.Lock()
+    calls = {"n": 0}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        with lock:
+            calls["n"] += 1
+            first = calls["n"] <= workers
+        if first:
+            barrier.wait(timeout=10)  # all first attempts fail together
+            raise httpx.ConnectError("[Errno 104] Connection reset by peer")
+        return httpx.Response(200, json={"ok": True})
+
+    api = ApiClient(BASE, vendor="hubspot", token=TOKEN, retry=RetryPolicy(jitter=False, base_delay=0.01),
+                    sleep=time.sleep)
+    with respx.mock(base_url=BASE) as router:
+        router.get("/x").mock(side_effect=answer)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda _: api.request("GET", "/x").json(), range(workers)))
+    assert results == [{"ok": True}] * workers
     assert api.given_up is None
-    assert route.call_count == 7
+    assert calls["n"] == 2 * workers
 
 
 def test_read_timeouts_count_too(clock: FakeClock) -> None:

@@ -5,6 +5,9 @@ of 12 CRM items took 11 minutes to error them all. Attempts without an answer (r
 timeout) are counted across requests and threads; at ``trip_after`` in a row the breaker trips, and from
 then on every request raises ``TransportError`` at once, saying why, without dialling. Any HTTP answer, even
 a 5xx or a 429, resets the count: those are retried as before.
+
+Only a retry can trip it (an attempt after the request's first), so a blip that fails the first attempt of
+eight parallel requests at once does not give the host up: their retries, a backoff later, find it back.
 """
 
 from __future__ import annotations
@@ -36,11 +39,14 @@ class CircuitBreaker:
         if given_up is not None:
             raise TransportError(secrets.redact(f"{method} {path_or_url}: not sent: {given_up}"))
 
-    def no_answer(self, host: str, reason: str) -> str | None:
-        """Count an attempt that got no answer; the reason the host is given up once it trips, else ``None``."""
+    def no_answer(self, host: str, reason: str, *, retry: bool) -> str | None:
+        """Count an attempt without an answer; why the host is given up once the breaker trips, else ``None``.
+
+        ``retry``: the attempt is not its request's first (only a retry can trip the breaker).
+        """
         with self._lock:
             self._no_answer += 1
-            if self._given_up is None and self._no_answer >= self.trip_after:
+            if self._given_up is None and retry and self._no_answer >= self.trip_after:
                 self._given_up = secrets.redact(
                     f"{self.vendor} at {host} gave no answer to {self._no_answer} connection attempts in a row "
                     f"(last: {reason}); not dialled again in this run")

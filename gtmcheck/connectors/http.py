@@ -10,8 +10,8 @@ once because no backoff fits in a run. Error answers become ``ApiError``/``NotFo
 
 A dead host fails fast. A connection that cannot be made is retried twice (``connect_attempts=3``, after
 0.25-0.5 s and 0.5-1 s), and each client has a ``CircuitBreaker`` (``breaker.py``): after ``trip_after=3``
-attempts in a row with no answer, across requests and threads, every further request raises
-``TransportError`` at once, saying why, without dialling. A refusing CRM thus costs about 1.5 s per run,
+attempts in a row with no answer, across requests and threads (the last a retry), every further request
+raises ``TransportError`` at once, saying why, without dialling. A refusing CRM thus costs about 1.5 s per run,
 not 8 attempts per request; one that drops connection attempts costs three connect timeouts of
 ``CONNECT_TIMEOUT_S`` (10 s).
 
@@ -396,7 +396,8 @@ class ApiClient:
                 sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 reason = secrets.redact(str(exc)) or type(exc).__name__
                 log.debug("%s %s -> %s (attempt %d)", method, url, type(exc).__name__, attempt)
-                given_up = self.breaker.no_answer(request.url.netloc.decode("ascii", "replace"), reason)
+                given_up = self.breaker.no_answer(request.url.netloc.decode("ascii", "replace"), reason,
+                                                  retry=attempt > 1)
                 limit = policy.max_attempts if sent else min(policy.max_attempts, policy.connect_attempts)
                 if given_up or attempt >= limit or (sent and not idempotent):
                     raise TransportError(
