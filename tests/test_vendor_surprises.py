@@ -212,6 +212,14 @@ def test_a_describe_answer_of_the_wrong_shape_stops_a_filtered_search(salesforce
             list(salesforce.search("leads", [[Filter("Country", "EQ", "DE")]]))
 
 
+
+def test_a_batch_delete_answer_of_the_wrong_shape_is_not_taken_for_success(salesforce: SalesforceConnector) -> None:
+    """Cleanup deletes through composite/sobjects: an object instead of the list of results is not 'all deleted'."""
+    with respx.mock(base_url=INSTANCE) as router:
+        router.delete("/services/data/v62.0/composite/sobjects").respond(200, json={"hasErrors": False})
+        with pytest.raises(UnexpectedAnswer, match=r"an object at \$ where a list of results belongs"):
+            salesforce.archive_batch("leads", [LEAD_ID])
+
 # -- a lead the CRM refuses ------------------------------------------------------------------------------
 
 
