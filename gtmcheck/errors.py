@@ -11,8 +11,10 @@
         ├── ApiError              an HTTP answer that is an error (status, vendor code, correlation id)
         │   ├── RateLimited       429 / REQUEST_LIMIT_EXCEEDED still failing after the retries
         │   ├── NotFound          404: the record or endpoint does not exist
-        │   └── DuplicateRecord   the CRM refused a duplicate (Salesforce DUPLICATES_DETECTED)
-        ├── TransportError        no answer at all (connect error, timeout) after the retries
+        │   ├── DuplicateRecord   the CRM refused a duplicate (Salesforce DUPLICATES_DETECTED)
+        │   └── UnexpectedAnswer  a 3xx, a non-JSON body or JSON of the wrong shape where an API answer belongs
+        ├── TransportError        no answer at all (connect error, timeout) after the retries, or the CRM
+        │                         stopped being dialled after a few connections in a row got no answer
         └── WarehouseError        the warehouse refused a query or could not be reached
 
 User errors are printed at the CLI edge as one line plus a fix hint; check outcomes are shown by the
@@ -170,8 +172,18 @@ class DuplicateRecord(ApiError):
     existing_id: str | None = None
 
 
+class UnexpectedAnswer(ApiError):
+    """An answer the connector cannot read: a redirect, a login page, JSON of another shape.
+
+    Not a bug in gtmcheck and not a verdict on the CRM's data: the item could not be verified. ``path`` is
+    the JSON path that had the wrong type (``$.results[3].id``), when the body was JSON.
+    """
+
+    path: str | None = None
+
+
 class TransportError(ConnectorError):
-    """No answer at all: connection refused, DNS, timeout, after the retries."""
+    """No answer at all: connection refused, DNS, timeout, after the retries (or the CRM is no longer dialled)."""
 
 
 class WarehouseError(ConnectorError):

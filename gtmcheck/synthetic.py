@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from . import secrets
 from .connectors.crm import CrmConnector, Filter, ObjectType, Record
-from .errors import ConfigError, ConnectorError
+from .errors import ConfigError, ConnectorError, TransportError
 
 TAG_PROPERTY = "gtmcheck_run_id"
 SYNTHETIC_DOMAIN = "gtmcheck.example.com"
@@ -324,6 +324,9 @@ def finish_run(
         return sum(len(ids) for ids in ids_by_type.values())
 
     def search_settled(since: float) -> list[tuple[ObjectType, Record]]:
+        given_up = getattr(crm, "given_up", None)  # the CRM is no longer dialled: waiting for its search is moot
+        if isinstance(given_up, str):
+            raise TransportError(given_up)
         wait = since + search_lag_s - clock()
         if wait > 0:
             sleep(wait)

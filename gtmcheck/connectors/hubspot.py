@@ -8,6 +8,10 @@ scans use the list endpoint, which has more throughput and no cap.
 
 ``hubspot_owner_id`` is also given as ``owner_id`` in ``Record.properties``, and ``owner_id`` in outgoing
 properties, filters and sorts means ``hubspot_owner_id``, so kinds can use one name for both vendors.
+
+Every body is read through an ``Answer`` (``answers.py``): an answer of another shape (a list where an object
+belongs, no ``results``, an ``id`` that is an object) raises ``UnexpectedAnswer`` naming the endpoint and the
+JSON path, never a ``KeyError``; a page without ``results`` is never read as "no records".
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import ApiError
+from .answers import Answer, read_json
 from .crm import Filter, FilterGroup, ObjectType, Owner, Property, Record, to_epoch_ms
 from .http import ApiClient, RateLimiter, RetryPolicy, Sleep, hubspot_limits
 
@@ -50,18 +55,18 @@ def filter_json(f: Filter) -> dict[str, Any]:
     return out
 
 
-def record_from(data: Mapping[str, Any]) -> Record:
-    """A HubSpot object JSON as a ``Record`` (values as strings, ``owner_id`` added)."""
-    props: dict[str, str | None] = {
-        str(k): (None if v is None else str(v)) for k, v in (data.get("properties") or {}).items()
-    }
+def record_from(data: Any, answer: Answer, path: str = "$") -> Record:
+    """A HubSpot object JSON at ``path`` of ``answer`` as a ``Record`` (values as strings, ``owner_id`` added)."""
+    data = answer.obj(data, path)
+    raw = answer.sub(data, "properties", path)
+    props: dict[str, str | None] = {str(k): answer.text(raw, k, f"{path}.properties") for k in raw}
     if OWNER_PROPERTY in props:
         props[OWNER_ALIAS] = props[OWNER_PROPERTY]
     return Record(
-        id=str(data["id"]),
+        id=answer.ident(data, "id", path),
         properties=props,
-        created_at=data.get("createdAt"),
-        updated_at=data.get("updatedAt"),
+        created_at=answer.text(data, "createdAt", path),
+        updated_at=answer.text(data, "updatedAt", path),
         archived=bool(data.get("archived", False)),
         owner_assigned_at=props.get(OWNER_ASSIGNED_PROPERTY) or None,
     )
@@ -97,6 +102,22 @@ class HubSpotConnector:
 
     def __repr__(self) -> str:
         return f"HubSpotConnector({self.http.base_url!r})"
+
+    @property
+    def given_up(self) -> str | None:
+        """Why HubSpot is no longer dialled in this run (``None`` while it is): see ``ApiClient``."""
+        return self.http.given_up
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> tuple[Any, Answer]:
+        """One request's JSON body and the ``Answer`` that reads it."""
+        return read_json("hubspot", self.http.request(method, path, **kwargs))
+
+    def _page(self, method: str, path: str, **kwargs: Any) -> tuple[dict[str, Any], Answer]:
+        """A page (an object with ``results``) and its ``Answer``."""
+        body, answer = self._call(method, path, **kwargs)
+        page = answer.obj(body)
+        answer.objects(page, "results", "$")
+        return page, answer
 
     def close(self) -> None:
         self.http.close()
@@ -134,21 +155,19 @@ class HubSpotConnector:
         run's tag and is archived with the other synthetic records.
         """
         body = {"properties": self._outgoing(properties)}
-        return record_from(self.http.post_json(self._path(object_type), json=body))
+        return record_from(*self._call("POST", self._path(object_type), json=body))
 
     def get(self, object_type: ObjectType, record_id: str, properties: Sequence[str] = ()) -> Record:
         """GET ``/crm/v3/objects/{type}/{id}?properties=a,b`` (not search: search lags)."""
         names = list(properties)
         if any(_name(p) == OWNER_PROPERTY for p in names):
             names.append(OWNER_ASSIGNED_PROPERTY)  # fills ``Record.owner_assigned_at``: latency by HubSpot's clock
-        return record_from(self.http.get_json(self._path(object_type, record_id),
-                                              params=self._props_param(names)))
+        return record_from(*self._call("GET", self._path(object_type, record_id), params=self._props_param(names)))
 
     def update(self, object_type: ObjectType, record_id: str, properties: Mapping[str, str]) -> Record:
         """PATCH ``/crm/v3/objects/{type}/{id}``."""
-        response = self.http.request("PATCH", self._path(object_type, record_id),
-                                     json={"properties": self._outgoing(properties)})
-        return record_from(response.json())
+        return record_from(*self._call("PATCH", self._path(object_type, record_id),
+                                       json={"properties": self._outgoing(properties)}))
 
     def archive(self, object_type: ObjectType, record_id: str) -> None:
         """DELETE ``/crm/v3/objects/{type}/{id}`` (204; restorable for 90 days). Never a GDPR delete."""
@@ -169,10 +188,10 @@ class HubSpotConnector:
         while True:
             if after is not None:
                 params["after"] = after
-            page = self.http.get_json(self._path(object_type), params=params)
-            for data in page.get("results") or []:
-                yield record_from(data)
-            after = _next_after(page)
+            page, answer = self._page("GET", self._path(object_type), params=params)
+            for i, data in enumerate(page["results"]):
+                yield record_from(data, answer, f"$.results[{i}]")
+            after = _next_after(page, answer)
             if after is None:
                 return
 
@@ -192,7 +211,7 @@ class HubSpotConnector:
             sorts = [{"propertyName": _name(sort.lstrip("-")),
                       "direction": "DESCENDING" if sort.startswith("-") else "ASCENDING"}]
         first = self._search_page(object_type, base, names, sorts)
-        if int(first.get("total") or 0) <= SEARCH_CAP:
+        if _total(first) <= SEARCH_CAP:
             yield from self._search_rest(object_type, base, names, sorts, first)
             return
         seen: set[str] = set()
@@ -207,7 +226,7 @@ class HubSpotConnector:
         # records without a value for the date property fall outside every window
         undated = _and(base, [{"propertyName": date, "operator": "NOT_HAS_PROPERTY"}])
         page = self._search_page(object_type, undated, names, sorts)
-        if int(page.get("total") or 0) > SEARCH_CAP:
+        if _total(page) > SEARCH_CAP:
             raise ApiError(f"hubspot: more than {SEARCH_CAP} {object_type} match and have no {date}; search "
                            f"cannot page past {SEARCH_CAP}: partition on another date property")
         for record in self._search_rest(object_type, undated, names, sorts, page):
@@ -216,24 +235,27 @@ class HubSpotConnector:
                 yield record
 
     def _search_page(self, object_type: str, groups: list[list[dict[str, Any]]], properties: list[str],
-                     sorts: list[dict[str, str]], after: str | None = None, limit: int = SEARCH_PAGE) -> Any:
+                     sorts: list[dict[str, str]], after: str | None = None,
+                     limit: int = SEARCH_PAGE) -> tuple[dict[str, Any], Answer]:
         body: dict[str, Any] = {"filterGroups": [{"filters": g} for g in groups], "properties": properties,
                                 "limit": limit}
         if sorts:
             body["sorts"] = sorts
         if after is not None:
             body["after"] = after
-        page = self.http.post_json(self._path(object_type, "search"), json=body, limiter="search")
-        if not isinstance(page, dict):
-            raise ApiError("hubspot: search answered without a JSON object")
-        return page
+        page, answer = self._page("POST", self._path(object_type, "search"), json=body, limiter="search")
+        total = page.get("total")
+        if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
+            raise answer.wrong("$.total", "a count (an integer)", total)
+        return page, answer
 
     def _search_rest(self, object_type: str, groups: list[list[dict[str, Any]]], properties: list[str],
-                     sorts: list[dict[str, str]], page: Any) -> Iterator[Record]:
+                     sorts: list[dict[str, str]], page: tuple[dict[str, Any], Answer]) -> Iterator[Record]:
         while True:
-            for data in page.get("results") or []:
-                yield record_from(data)
-            after = _next_after(page)
+            body, answer = page
+            for i, data in enumerate(body["results"]):
+                yield record_from(data, answer, f"$.results[{i}]")
+            after = _next_after(body, answer)
             if after is None:
                 return
             page = self._search_page(object_type, groups, properties, sorts, after)
@@ -241,10 +263,11 @@ class HubSpotConnector:
     def _edge(self, object_type: str, groups: list[list[dict[str, Any]]], date: str, direction: str) -> int | None:
         """The smallest (ASCENDING) or largest (DESCENDING) ``date`` among the matches, in epoch ms."""
         dated = _and(groups, [{"propertyName": date, "operator": "HAS_PROPERTY"}])
-        page = self._search_page(object_type, dated, [date], [{"propertyName": date, "direction": direction}],
-                                 limit=1)
-        for data in page.get("results") or []:
-            return to_epoch_ms((data.get("properties") or {}).get(date))
+        page, answer = self._search_page(object_type, dated, [date], [{"propertyName": date, "direction": direction}],
+                                         limit=1)
+        for data in page["results"]:
+            return to_epoch_ms(answer.text(answer.sub(data, "properties", "$.results[0]"), date,
+                                           "$.results[0].properties"))
         return None
 
     def _window(self, object_type: str, groups: list[list[dict[str, Any]]], properties: list[str],
@@ -253,7 +276,7 @@ class HubSpotConnector:
         windowed = _and(groups, [{"propertyName": date, "operator": "GTE", "value": str(lo)},
                                  {"propertyName": date, "operator": "LT", "value": str(hi)}])
         page = self._search_page(object_type, windowed, properties, sorts)
-        if int(page.get("total") or 0) <= SEARCH_CAP:
+        if _total(page) <= SEARCH_CAP:
             yield from self._search_rest(object_type, windowed, properties, sorts, page)
             return
         if hi - lo <= 1:
@@ -274,19 +297,19 @@ class HubSpotConnector:
                 params: dict[str, Any] = {"limit": LIST_PAGE, "archived": "true" if archived else "false"}
                 if after:
                     params["after"] = after
-                page = self.http.get_json("/crm/v3/owners/", params=params)
-                for data in page.get("results") or []:
-                    owner = _owner(data, archived)
+                page, answer = self._page("GET", "/crm/v3/owners/", params=params)
+                for i, data in enumerate(page["results"]):
+                    owner = _owner(data, archived, answer, f"$.results[{i}]")
                     found.setdefault(owner.id, owner)
-                after = _next_after(page)
+                after = _next_after(page, answer)
                 if after is None:
                     break
         return list(found.values())
 
     def properties(self, object_type: ObjectType) -> list[Property]:
         """GET ``/crm/v3/properties/{type}``."""
-        page = self.http.get_json(f"/crm/v3/properties/{quote(object_type, safe='')}")
-        return [_property(p) for p in page.get("results") or []]
+        page, answer = self._page("GET", f"/crm/v3/properties/{quote(object_type, safe='')}")
+        return [_property(p, answer, f"$.results[{i}]") for i, p in enumerate(page["results"])]
 
 
 def _and(groups: list[list[dict[str, Any]]], extra: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -294,32 +317,38 @@ def _and(groups: list[list[dict[str, Any]]], extra: list[dict[str, Any]]) -> lis
     return [[*g, *extra] for g in groups] if groups else [list(extra)]
 
 
-def _next_after(page: Any) -> str | None:
-    after = ((page.get("paging") or {}).get("next") or {}).get("after")
-    return str(after) if after not in (None, "") else None
+def _total(page: tuple[dict[str, Any], Answer]) -> int:
+    return int(page[0].get("total") or 0)
 
 
-def _owner(data: Mapping[str, Any], archived: bool) -> Owner:
-    teams = tuple(str(t.get("name") or t.get("id")) for t in data.get("teams") or [] if isinstance(t, dict))
+def _next_after(page: Mapping[str, Any], answer: Answer) -> str | None:
+    paging = answer.sub(page, "paging", "$")
+    after = answer.text(answer.sub(paging, "next", "$.paging"), "after", "$.paging.next")
+    return after or None
+
+
+def _owner(data: Mapping[str, Any], archived: bool, answer: Answer, path: str) -> Owner:
+    teams = tuple(str(t.get("name") or t.get("id")) for t in answer.objects(data, "teams", path, required=False))
     kind: Literal["PERSON", "QUEUE"] = "QUEUE" if str(data.get("type", "PERSON")).upper() == "QUEUE" else "PERSON"
     return Owner(
-        id=str(data["id"]),
-        email=data.get("email"),
-        first_name=data.get("firstName"),
-        last_name=data.get("lastName"),
+        id=answer.ident(data, "id", path),
+        email=answer.text(data, "email", path),
+        first_name=answer.text(data, "firstName", path),
+        last_name=answer.text(data, "lastName", path),
         type=kind,
         active=not (archived or bool(data.get("archived", False))),
         teams=teams,
     )
 
 
-def _property(data: Mapping[str, Any]) -> Property:
-    options = tuple(str(o.get("value")) for o in data.get("options") or [] if isinstance(o, dict))
+def _property(data: Mapping[str, Any], answer: Answer, path: str) -> Property:
+    name = answer.ident(data, "name", path, "a property name (a string)")
+    options = tuple(str(o.get("value")) for o in answer.objects(data, "options", path, required=False))
     return Property(
-        name=str(data["name"]),
-        label=str(data.get("label") or data["name"]),
+        name=name,
+        label=str(data.get("label") or name),
         type=str(data.get("type") or "string"),
-        field_type=data.get("fieldType"),
+        field_type=answer.text(data, "fieldType", path),
         options=options,
         hidden=bool(data.get("hidden", False)),
         calculated=bool(data.get("calculated", False)),

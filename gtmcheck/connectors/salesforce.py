@@ -10,7 +10,9 @@ are typed from the object's describe (numbers, dates and booleans go in bare, st
 so no checklist value can change the shape of a query. Errors come from the one HTTP layer: the body is a list
 ``[{"message","errorCode","fields"}]``; ``REQUEST_LIMIT_EXCEEDED`` (the org's 24 h allowance) is
 ``RateLimited`` at once, never retried; ``DUPLICATES_DETECTED`` is ``DuplicateRecord``. The last
-``Sforce-Limit-Info`` header seen is kept in ``limit_info`` (``{"api-usage": (10018, 100000)}``).
+``Sforce-Limit-Info`` header seen is kept in ``limit_info`` (``{"api-usage": (10018, 100000)}``). Every body is
+read through an ``Answer`` (``answers.py``): a query answer without ``records``, a row without an ``Id``, an
+HTML login page raise ``UnexpectedAnswer`` naming the endpoint and the JSON path.
 
 ``base_url`` sends the requests to another host than ``instance_url`` (the sandbox on loopback, a proxy);
 either is the host root, under which the API lives at ``/services/data/{api_version}/``.
@@ -30,6 +32,7 @@ import httpx
 
 from .. import secrets
 from ..errors import ApiError, ConnectorError
+from .answers import Answer, read_json
 from .crm import Filter, FilterGroup, ObjectType, Owner, Property, Record
 from .http import ApiClient, RateLimiter, RetryPolicy
 
@@ -158,15 +161,9 @@ class SalesforceConnector:
         self._read_limits(response)
         return response
 
-    def _json(self, method: str, path_or_url: str, **kwargs: Any) -> Any:
-        response = self._send(method, path_or_url, **kwargs)
-        if not response.content:
-            return None
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError:
-            raise ApiError("salesforce: the answer is not JSON", status=response.status_code, method=method,
-                           url=secrets.redact(str(response.request.url))) from None
+    def _json(self, method: str, path_or_url: str, **kwargs: Any) -> tuple[Any, Answer]:
+        """The JSON body (numbers as ``Decimal``) and the ``Answer`` that reads it."""
+        return read_json("salesforce", self._send(method, path_or_url, **kwargs), parse_float=Decimal)
 
     def _read_limits(self, response: httpx.Response) -> None:
         header = response.headers.get("Sforce-Limit-Info")
@@ -179,11 +176,17 @@ class SalesforceConnector:
                 self.limit_info[name.strip()] = (int(used), int(limit))
 
     @property
+    def given_up(self) -> str | None:
+        """Why the org is no longer dialled in this run (``None`` while it is): see ``ApiClient``."""
+        return self.client.given_up
+
+    @property
     def api_usage(self) -> tuple[int, int] | None:
         """``(used, limit)`` of the org's daily API allowance, from the last answer that said it."""
         return self.limit_info.get("api-usage")
 
-    def _record(self, raw: Mapping[str, Any]) -> Record:
+    def _record(self, raw: Mapping[str, Any], answer: Answer, path: str) -> Record:
+        record_id = answer.ident(raw, "Id", path)
         props: dict[str, str | None] = {k: _text(v) for k, v in raw.items() if k != "attributes"}
         if "OwnerId" in props:
             props["owner_id"] = props["OwnerId"]
@@ -192,7 +195,7 @@ class SalesforceConnector:
         if "Email" in props:
             props["email"] = props["Email"]
         return Record(
-            id=str(raw.get("Id") or ""),
+            id=record_id,
             properties=props,
             created_at=props.get("CreatedDate"),
             updated_at=props.get("LastModifiedDate"),
@@ -211,15 +214,23 @@ class SalesforceConnector:
 
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every row of a SOQL query, following ``nextRecordsUrl`` while ``done`` is false."""
-        body = self._json("GET", "query", params={"q": soql})
+        for row, _answer, _path in self._rows(soql):
+            yield row
+
+    def _rows(self, soql: str) -> Iterator[tuple[dict[str, Any], Answer, str]]:
+        """Every row of a query with the ``Answer`` and JSON path it came from."""
+        body, answer = self._json("GET", "query", params={"q": soql})
         while True:
-            if not isinstance(body, dict):
-                raise ApiError("salesforce: a query answer is not an object")
-            yield from body.get("records") or []
-            next_url = body.get("nextRecordsUrl")
-            if body.get("done", True) or not next_url:
+            page = answer.obj(body)
+            for i, row in enumerate(answer.objects(page, "records", "$")):
+                yield row, answer, f"$.records[{i}]"
+            next_url = answer.text(page, "nextRecordsUrl", "$")
+            done = page.get("done", True)
+            if not isinstance(done, bool):
+                raise answer.wrong("$.done", "true or false", done)
+            if done or not next_url:
                 return
-            body = self._json("GET", f"{self.root}{next_url}")
+            body, answer = self._json("GET", f"{self.root}{next_url}")
 
     def aggregate(self, soql: str) -> list[dict[str, Any]]:
         """Rows of an aggregate query (``SELECT SUM(Amount) total ...``; unaliased columns are ``expr0``...).
@@ -230,9 +241,10 @@ class SalesforceConnector:
 
     def _field_types(self, sobject: str) -> dict[str, dict[str, Any]]:
         if sobject not in self._describe:
-            body = self._json("GET", f"sobjects/{sobject}/describe/")
-            fields = body.get("fields") if isinstance(body, dict) else None
-            self._describe[sobject] = {str(f.get("name")): f for f in fields or [] if isinstance(f, dict)}
+            body, answer = self._json("GET", f"sobjects/{sobject}/describe/")
+            fields = answer.objects(answer.obj(body), "fields", "$")
+            self._describe[sobject] = {answer.ident(f, "name", f"$.fields[{i}]", "a field name (a string)"): f
+                                       for i, f in enumerate(fields)}
         return self._describe[sobject]
 
     def _condition(self, sobject: str, flt: Filter) -> str:
@@ -272,21 +284,19 @@ class SalesforceConnector:
         """Create a record; ``Sforce-Auto-Assign`` says whether the active assignment rule runs."""
         sobject = self._sobject(object_type)
         payload = {_field(k): v for k, v in properties.items()}
-        body = self._json("POST", f"sobjects/{sobject}/", json=payload, idempotent=False,
-                          headers={"Sforce-Auto-Assign": "TRUE" if auto_assign else "FALSE"})
-        if not isinstance(body, dict) or not body.get("id") or body.get("success") is False:
-            errors = body.get("errors") if isinstance(body, dict) else None
-            raise ApiError(f"salesforce: {sobject} was not created: {secrets.redact(str(errors or body))}")
-        return self.get(object_type, str(body["id"]))
+        body, answer = self._json("POST", f"sobjects/{sobject}/", json=payload, idempotent=False,
+                                  headers={"Sforce-Auto-Assign": "TRUE" if auto_assign else "FALSE"})
+        created = answer.obj(body)
+        if created.get("success") is False:
+            raise answer.error(f"{sobject} was not created: {created.get('errors')}")
+        return self.get(object_type, answer.ident(created, "id", "$"))
 
     def get(self, object_type: ObjectType, record_id: str, properties: Sequence[str] = ()) -> Record:
         """One record by id; every field when ``properties`` is empty."""
         sobject = self._sobject(object_type)
         params = {"fields": ",".join(self._fields(properties))} if properties else None
-        body = self._json("GET", f"sobjects/{sobject}/{_record_id(record_id)}", params=params)
-        if not isinstance(body, dict):
-            raise ApiError(f"salesforce: {sobject} {record_id} is not an object")
-        return self._record(body)
+        body, answer = self._json("GET", f"sobjects/{sobject}/{_record_id(record_id)}", params=params)
+        return self._record(answer.obj(body), answer, "$")
 
     def update(self, object_type: ObjectType, record_id: str, properties: Mapping[str, str]) -> Record:
         """``PATCH`` the fields (204), then read the record back."""
@@ -310,9 +320,13 @@ class SalesforceConnector:
         ids = [_record_id(i) for i in record_ids]
         for start in range(0, len(ids), BATCH_DELETE):
             chunk = ids[start:start + BATCH_DELETE]
-            body = self._json("DELETE", "composite/sobjects", params={"ids": ",".join(chunk), "allOrNone": "false"})
-            for result in body if isinstance(body, list) else []:
-                if not isinstance(result, dict) or result.get("success"):
+            body, answer = self._json("DELETE", "composite/sobjects",
+                                      params={"ids": ",".join(chunk), "allOrNone": "false"})
+            if not isinstance(body, list):
+                raise answer.wrong("$", "a list of results", body)
+            for i, item in enumerate(body):
+                result = answer.obj(item, f"$[{i}]")
+                if result.get("success"):
                     continue
                 errors = [e for e in result.get("errors") or [] if isinstance(e, dict)]
                 if any(e.get("statusCode") == "ENTITY_IS_DELETED" for e in errors):
@@ -335,25 +349,26 @@ class SalesforceConnector:
         if sort:
             descending = sort.startswith("-")
             soql += f" ORDER BY {_field(sort.lstrip('-'))} {'DESC' if descending else 'ASC'}"
-        for row in self.query(soql):
-            yield self._record(row)
+        for row, answer, path in self._rows(soql):
+            yield self._record(row, answer, path)
 
     def scan(self, object_type: ObjectType, properties: Sequence[str] = ()) -> Iterator[Record]:
         """Every record of a type (SOQL without a filter, in batches of up to 2,000)."""
         soql = f"SELECT {', '.join(self._fields(properties))} FROM {self._sobject(object_type)}"
-        for row in self.query(soql):
-            yield self._record(row)
+        for row, answer, path in self._rows(soql):
+            yield self._record(row, answer, path)
 
     def owners(self) -> list[Owner]:
         """Users (active or not) and Queues."""
         people = [
-            Owner(id=str(u["Id"]), email=u.get("Email"), first_name=u.get("FirstName"), last_name=u.get("LastName"),
-                  type="PERSON", active=bool(u.get("IsActive", True)))
-            for u in self.query("SELECT Id, Email, FirstName, LastName, IsActive FROM User")
+            Owner(id=a.ident(u, "Id", p), email=a.text(u, "Email", p), first_name=a.text(u, "FirstName", p),
+                  last_name=a.text(u, "LastName", p), type="PERSON", active=bool(u.get("IsActive", True)))
+            for u, a, p in self._rows("SELECT Id, Email, FirstName, LastName, IsActive FROM User")
         ]
         queues = [
-            Owner(id=str(g["Id"]), email=g.get("Email"), first_name=g.get("Name"), type="QUEUE")
-            for g in self.query("SELECT Id, Name, Email FROM Group WHERE Type = 'Queue'")
+            Owner(id=a.ident(g, "Id", p), email=a.text(g, "Email", p), first_name=a.text(g, "Name", p),
+                  type="QUEUE")
+            for g, a, p in self._rows("SELECT Id, Name, Email FROM Group WHERE Type = 'Queue'")
         ]
         return people + queues
 

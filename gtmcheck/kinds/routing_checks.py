@@ -149,6 +149,9 @@ def _duplicate(runner: LeadRunner, planner: LeadPlanner, target: str) -> Evidenc
         second = crm.create(runner.object_type, props, auto_assign=True)
     except DuplicateRecord as exc:
         record_id = exc.existing_id or first.record_id
+    except ConnectorError as exc:
+        raise CheckError(f"the CRM did not take the second submission of the lead {first_plan.label} "
+                         f"({props['email']}): {exc}") from exc
     else:
         ctx.ledger.add(runner.object_type, second.id, ctx.clock())
         raise CheckFailed(

@@ -262,12 +262,19 @@ class LeadRunner:
         outcome.expected, outcome.expected_text = self.resolve(plan.expect, dict(plan.values))
         properties = self.properties(plan)
         outcome.email = properties["email"]
-        record = self.create(properties)
+        try:
+            record = self.create(properties)
+        except ConnectorError as exc:  # a 400 "Property does not exist", a dead CRM: the lead was not sent
+            raise CheckError(f"the CRM did not take the lead {plan.label} ({plan.describe()}): {exc}") from exc
         # the SLA runs from the CRM's creation, which is no earlier than the answer: time spent waiting for
         # our own rate limit or backing off a 429/5xx before the create landed is not the router's
         started = self.ctx.clock()
         outcome.record_id = record.id
-        record, observed = self.wait_for_owner(record, started)
+        try:
+            record, observed = self.wait_for_owner(record, started)
+        except ConnectorError as exc:  # the record is in the ledger: cleanup still archives it
+            raise CheckError(f"could not read the owner of the lead {plan.label} (record {record.id}, "
+                             f"{plan.describe()}): {exc}") from exc
         self.judge(outcome, record, observed)
         return outcome
 

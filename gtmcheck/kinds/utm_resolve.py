@@ -2,7 +2,10 @@
 
 The redirect chain is walked by hand (the client never follows redirects) so that each hop is on record
 and the message can say which hop dropped what. A URL that cannot be reached is the defect under test, so
-after one retry it is a failure, not an error. Headers are never echoed; URLs pass through ``redact``.
+after one retry it is a failure, not an error. A campaign URL that is not an absolute http(s) URL
+(``javascript:``, ``data:``, ``file:``, no scheme) is never dialled: the item could not be verified (an
+error, not a failure), and lint rule UTM101 flags the line. Headers are never echoed; URLs pass through
+``redact``.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 
-from ..errors import CheckFailed, Evidence
+from ..errors import CheckError, CheckFailed, Evidence
 from ..secrets import redact
+from .utm_url_rules import UNPARSEABLE, _split_problem
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+SHOWN_URL_CHARS = 100  # a data: URL can be megabytes long
 
 
 def utm_params(url: str) -> dict[str, str]:
@@ -60,8 +65,20 @@ def _get(client: httpx.Client, url: str) -> tuple[int, str | None]:
     )
 
 
+def _shown(url: str) -> str:
+    text = redact(url)
+    return repr(text if len(text) <= SHOWN_URL_CHARS else text[: SHOWN_URL_CHARS - 3] + "...")
+
+
 def resolve(client: httpx.Client, url: str, max_redirects: int = 10) -> Evidence:
     """Walk ``url``'s redirects; pass on a 2xx final answer that kept every UTM parameter and value."""
+    problem = _split_problem(url)
+    if problem:
+        raise CheckError(
+            f"the campaign URL {_shown(url)} {problem}, so it is not fetched; only absolute http(s) URLs can "
+            f"be checked (lint {UNPARSEABLE.code}). Fix: publish and list the https:// URL",
+            evidence=Evidence(f"not fetched: the URL {problem}", {"url": _shown(url)}),
+        )
     chain: list[dict[str, Any]] = []
     current = url
     while True:

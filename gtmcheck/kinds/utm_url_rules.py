@@ -23,9 +23,10 @@ UNPARSEABLE = register(
     "UTM101",
     "url.unparseable",
     E,
-    "The campaign URL cannot be parsed or has no host.",
+    "The campaign URL is not an absolute http(s) URL: no scheme, another scheme, no host, or unparseable.",
     "write an absolute http(s) URL such as https://www.acme.example/spring?utm_source=...",
-    "Anti-pattern: a relative link, a missing scheme or a pasted fragment in the URL list. "
+    "Anti-pattern: a relative link, a missing scheme, a `javascript:`, `data:` or `file:` link or a pasted "
+    "fragment in the URL list; such a URL is never fetched, so UTM-URLS-RESOLVE cannot verify it. "
     "Best practice: every campaign URL is absolute, with scheme and host, exactly as it is published.",
 )
 NOT_HTTPS = register(
