@@ -25,7 +25,6 @@ TEXT_LIMIT = 1_000
 _MARKUP = str.maketrans({**{c: "\\" + c for c in "\\`*_[]()!#~|"}, "&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # What GitHub turns into links without any markup: ``https://...`` and ``www.``.
 _AUTOLINK = re.compile(r":(?=//)|(?<=www)\.", re.IGNORECASE)
-_BACKTICKS = re.compile(r"`+")
 
 STATUS_LABEL: dict[str, str] = {
     "passed": "✅ passed",
@@ -74,8 +73,11 @@ def _escape(value: object, limit: int) -> str:
     Hidden characters are made visible (:func:`visible`), and a value over ``limit`` characters is
     shortened, so that one pasted CSV cannot push the rest of the report out of a GitHub comment.
     """
-    text = visible(shorten(str(value), limit), keep="\n").translate(_MARKUP)
-    return _AUTOLINK.sub(r"\\\g<0>", text)
+    return _literal(shorten(visible(str(value), keep="\n"), limit))
+
+
+def _literal(text: str) -> str:
+    return _AUTOLINK.sub(r"\\\g<0>", text.translate(_MARKUP))
 
 
 def cell(value: object, limit: int = TEXT_LIMIT) -> str:
@@ -91,15 +93,19 @@ def _inline(value: object, limit: int = TEXT_LIMIT) -> str:
 
 
 def _code(value: object, *, table: bool = False, limit: int = NAME_LIMIT) -> str:
-    """Inline code that no value can close early: the fence is longer than any backtick run inside."""
-    text = " ".join(visible(shorten(str(value), limit), keep="\n\t").split())
+    """Inline code that no value can close early.
+
+    A value with backticks goes in ``<code>`` with its text escaped: a fence longer than the backtick runs
+    inside would do too, but GitHub reads no fence over 80 backticks (cmark-gfm's MAXBACKTICKS).
+    """
+    text = shorten(" ".join(visible(str(value), keep="\n\t").split()), limit)
     if not text:
         return ""
+    if "`" in text:
+        return f"<code>{_literal(text)}</code>"
     if table:
         text = text.replace("|", "\\|")
-    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    return f"`{text}`"
 
 
 def _pct(value: object) -> str:
