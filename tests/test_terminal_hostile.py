@@ -17,6 +17,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 from hostile import EVERYTHING, HOSTILE, raw_hidden
 from hypothesis import HealthCheck, given, settings
@@ -158,6 +159,8 @@ def test_hostile_values_through_run_and_lint(
 # --- the lint formatters, with anything ---------------------------------------------------------------
 
 RULE = Rule(code="TST901", name="test.hostile", severity=Severity.ERROR, summary="s", hint="h")
+_SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+SARIF = jsonschema.validators.validator_for(_SARIF_SCHEMA)(_SARIF_SCHEMA)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -175,5 +178,17 @@ def test_hostile_findings_through_every_lint_format(rows: list[tuple[str, str, s
         out = format_findings(findings, fmt, tool_version="0")
         assert_all_visible(out, fmt)
         json.loads(out)
+    SARIF.validate(json.loads(format_findings(findings, "sarif", tool_version="0")))
     decoded = json.loads(format_findings(findings, "json", tool_version="0"))
     assert sorted(d["message"] for d in decoded) == sorted(f.message for f in findings)  # \u escapes round-trip
+
+
+def test_report_json_keeps_the_exact_campaign_id_that_the_terminal_shows_escaped(tmp_path: Path) -> None:
+    checks = write_project(tmp_path, "n", "mops@acme.example", "ok\x1b[2J\u202e", "x")
+    out = tmp_path / "out"
+    main(["run", "--project", str(tmp_path / "gtmcheck.yml"), "--report-dir", str(out), str(checks)])
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    ids = {item["id"] for checklist in report["checklists"] for item in checklist["items"]}
+    assert "UTM-URLS-RESOLVE[ok\x1b[2J\u202e]" in ids
+    names = {case.get("name") for case in ET.parse(out / "junit.xml").getroot().iter("testcase")}
+    assert "UTM-URLS-RESOLVE[ok\\x1b[2J<U+202E>]" in names
