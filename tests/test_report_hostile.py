@@ -197,6 +197,9 @@ def test_hostile_values_through_markdown(values: list[str]) -> None:
     assert tags - {"a"} <= MARKDOWN_TAGS, tags - MARKDOWN_TAGS
     # GitHub links a plain e-mail address to itself (mailto:); no other link can be made
     assert all(str(attrs.get("href")).startswith("mailto:") for tag, attrs in parsed.tags if tag == "a")
+    # the blocking reasons are two list items, whatever they say
+    blocks = html.split("<details><summary>What blocks go-live (2)</summary>", 1)[1].split("</details>", 1)[0]
+    assert blocks.count("<li>") == 2 and "<ul>" not in blocks.split("<ul>", 1)[1] and "<ol" not in blocks
     # every table row GitHub sees is one the report wrote: summary, overview, and each checklist's DoD
     assert len(re.findall(r"<tr>", html)) == 2 + 3 + 3 * 2
     for checklist in report["checklists"]:

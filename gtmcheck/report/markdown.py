@@ -25,6 +25,8 @@ TEXT_LIMIT = 1_000
 _MARKUP = str.maketrans({**{c: "\\" + c for c in "\\`*_[]()!#~|"}, "&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # What GitHub turns into links without any markup: ``https://...`` and ``www.``.
 _AUTOLINK = re.compile(r":(?=//)|(?<=www)\.", re.IGNORECASE)
+# What would open a nested list or a rule at the start of a list item: ``- x``, ``+ x``, ``1. x``.
+_LIST_MARKER = re.compile(r"^(?:[-+]|\d{1,9}[.)])")
 
 STATUS_LABEL: dict[str, str] = {
     "passed": "✅ passed",
@@ -84,7 +86,8 @@ def cell(value: object, limit: int = TEXT_LIMIT) -> str:
     """Make any value safe inside a table cell: no pipes, no line breaks, no raw HTML, no links."""
     if value is None:
         return ""
-    return "<br>".join(line.strip() for line in _escape(value, limit).strip().splitlines())
+    text = "<br>".join(line.strip() for line in _escape(value, limit).strip().splitlines())
+    return _LIST_MARKER.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], text)  # as a list item: no sublist
 
 
 def _inline(value: object, limit: int = TEXT_LIMIT) -> str:
