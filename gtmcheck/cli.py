@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from . import __version__, secrets
 from .errors import ConfigError, GtmcheckError, SpecError
 from .findings import RULES, Finding, Severity, register
+from .visible import visible
 
 if TYPE_CHECKING:
     from .connectors.crm import Owner
@@ -36,7 +37,8 @@ SPEC_INVALID = register(
 
 
 def _print(text: str, stream: TextIO | None = None) -> None:
-    print(secrets.redact(text), file=stream or sys.stdout)
+    """Every line the CLI writes: secrets redacted, control and bidi characters shown, never obeyed."""
+    print(visible(secrets.redact(text), keep="\n"), file=stream or sys.stdout)
 
 
 def _error(text: str) -> None:
@@ -197,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if args.require_go_live and code == 0 and not summary["go_live"]:
             for reason in summary["blocking"][:10]:
-                _print(f"  blocking: {reason}", sys.stderr)
+                _print(f"  blocking: {visible(reason)}", sys.stderr)
             return 1
     return code
 

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import PurePath, PureWindowsPath
@@ -15,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .findings import RULES, Finding, Rule, Severity
+from .visible import json_text, visible
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
 
@@ -62,7 +62,7 @@ def format_text(findings: list[Finding], tool_version: str = "") -> str:
     lines = []
     for f in findings:
         fix = f" (fix: {_one_line(f.hint)})" if f.hint else ""
-        lines.append(f"{f.location}: {f.code} [{f.severity}] {_one_line(f.message)}{fix}")
+        lines.append(f"{visible(str(f.location))}: {f.code} [{f.severity}] {_one_line(f.message)}{fix}")
     lines.append(summary_line(findings))
     return "\n".join(lines) + "\n"
 
@@ -82,8 +82,8 @@ def summary_line(findings: list[Finding]) -> str:
 
 
 def _one_line(text: str) -> str:
-    """Keep one finding on one line so that ``grep`` and editors' error parsers see it whole."""
-    return " ".join(text.split())
+    """Keep one finding on one line, controls and bidi shown, so that ``grep`` and editors see it whole."""
+    return visible(" ".join(text.split()))
 
 
 # --- json -----------------------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def _one_line(text: str) -> str:
 
 def format_json(findings: list[Finding], tool_version: str = "") -> str:
     """The JSON list other tools rely on (DESIGN.md): one :meth:`Finding.as_dict` per finding."""
-    return json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False) + "\n"
+    return json_text([f.as_dict() for f in findings]) + "\n"
 
 
 # --- sarif ----------------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def sarif_log(findings: list[Finding], tool_version: str) -> dict[str, Any]:
 
 def format_sarif(findings: list[Finding], tool_version: str) -> str:
     """Serialise :func:`sarif_log`."""
-    return json.dumps(sarif_log(findings, tool_version), indent=2, ensure_ascii=False) + "\n"
+    return json_text(sarif_log(findings, tool_version)) + "\n"
 
 
 def _used_rules(findings: list[Finding]) -> list[Rule]:
@@ -209,8 +209,11 @@ def format_github(findings: list[Finding], tool_version: str = "") -> str:
 
 
 def escape_data(text: str) -> str:
-    """Escape a workflow command's message as the Actions runner expects (``%``, CR, LF)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escape a workflow command's message as the Actions runner expects (``%``, CR, LF).
+
+    Other control, bidi and zero-width characters are made visible: the log would pass an ESC on.
+    """
+    return visible(text, keep="\r\n").replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

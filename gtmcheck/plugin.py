@@ -36,6 +36,7 @@ from .spec import Checklist, ManualItem, load_checklist
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
 from .stopsignals import restore as restore_signals
 from .synthetic import RunCleanup, is_run_id
+from .visible import visible
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
 STATUSES = ("passed", "failed", "error", "attested", "not_configured")
@@ -180,7 +181,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     state = gtm_session(terminalreporter.config)
     result = state.cleanup
     if result is not None:
-        terminalreporter.write_line(f"gtmcheck cleanup: {result.summary()}", red=not result.clean)
+        terminalreporter.write_line(f"gtmcheck cleanup: {visible(result.summary())}", red=not result.clean)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -217,7 +218,10 @@ class ChecklistFile(pytest.File):
         for item in checklist.dod:
             if item.id in checks:
                 for check in checks[item.id]:
-                    yield CheckItem.from_parent(self, name=check.name, checklist=checklist, dod=item, check=check)
+                    # The name is the node id pytest prints: a CSV value or URL label in it is made visible.
+                    yield CheckItem.from_parent(
+                        self, name=visible(check.name), checklist=checklist, dod=item, check=check
+                    )
             elif item.id in checklist.manual:
                 yield AttestedItem.from_parent(
                     self, name=item.id, checklist=checklist, dod=item, manual=checklist.manual[item.id]
@@ -227,7 +231,7 @@ class ChecklistFile(pytest.File):
 
     def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, GtmcheckError) and not self.config.getoption("gtm_traceback"):
-            return secrets.redact(str(excinfo.value))
+            return visible(secrets.redact(str(excinfo.value)), keep="\n")
         return super().repr_failure(excinfo)
 
 
@@ -244,7 +248,8 @@ class GtmItem(pytest.Item):
         self.add_marker(checklist.kind)
         self.add_marker("gtmcheck")
         self.user_properties.append(("dod_item", dod.id))
-        self.user_properties.append(("owner", secrets.redact(checklist.owner)))  # junit.xml writes it as is
+        # junit.xml writes properties as they are
+        self.user_properties.append(("owner", visible(secrets.redact(checklist.owner))))
 
     @property
     def line(self) -> int:
@@ -255,26 +260,27 @@ class GtmItem(pytest.Item):
 
     def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         exc = excinfo.value
-        lines = [f"{self.dod.id}: {self.dod.text}", f"  at {self.where.file}:{self.where.line}"]
+        # Every value is one visible line: a CR, ESC or U+202E from a CSV or the CRM cannot redraw the terminal.
+        lines = [f"{self.dod.id}: {self.dod.text}", f"  at {visible(self.where.file)}:{self.where.line}"]
         if isinstance(exc, CheckFailed):
-            lines.append(f"  {exc.message}")
+            lines.append(f"  {visible(exc.message)}")
             if exc.expected is not None:
-                lines.append(f"  expected: {exc.expected}")
+                lines.append(f"  expected: {visible(exc.expected)}")
             if exc.received is not None:
-                lines.append(f"  received: {exc.received}")
+                lines.append(f"  received: {visible(exc.received)}")
             if exc.evidence.summary:
-                lines.append(f"  evidence: {exc.evidence.summary}")
+                lines.append(f"  evidence: {visible(exc.evidence.summary)}")
         elif isinstance(exc, CheckError):
-            lines.append(f"  could not be verified: {exc.message}")
+            lines.append(f"  could not be verified: {visible(exc.message)}")
         elif isinstance(exc, NotConfigured):
-            lines.append(f"  not configured: {exc}")
+            lines.append(f"  not configured: {visible(str(exc))}")
         else:
-            lines.append(f"  internal error: {type(exc).__name__}: {exc}")
+            lines.append(f"  internal error: {type(exc).__name__}: {visible(str(exc))}")
             if not self.config.getoption("gtm_traceback"):
                 lines.append("  (a bug in gtmcheck; rerun with --gtm-traceback and report it)")
         text = secrets.redact("\n".join(lines))
         if self.config.getoption("gtm_traceback"):
-            return f"{text}\n\n{secrets.redact(str(super().repr_failure(excinfo)))}"
+            return f"{text}\n\n{visible(secrets.redact(str(super().repr_failure(excinfo))), keep=chr(10))}"
         return text
 
 

@@ -89,3 +89,33 @@ def test_ready_report_in_chromium(tmp_path: Path) -> None:
     assert seen["requests"] == [seen["url"]]
     assert seen["verdict_visible"]
     assert seen["verdict_text"] == "Ready for go-live"
+
+
+def test_content_security_policy_applies_the_own_style_and_refuses_injected_content(tmp_path: Path) -> None:
+    """The page's stylesheet works under its CSP; markup that got in anyway could not style, load or run."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    html = render_html(_samples().blocked_report()).replace(
+        "</head>",
+        "<style>#verdict { display: none; }</style><script>document.title = 'pwned'</script></head>",
+    ).replace("<main>", '<main><img src="https://evil.example/p.png" alt="">', 1)
+    path = tmp_path / "report.html"
+    path.write_text(html, encoding="utf-8")
+    responses: list[str] = []
+    blocked: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.on("response", lambda r: responses.append(r.url))
+            page.on("requestfailed", lambda r: blocked.append(f"{r.url} {r.failure}"))
+            page.goto(path.as_uri(), wait_until="load")
+            verdict = page.locator("#verdict")
+            background = verdict.evaluate("e => getComputedStyle(e).backgroundImage")
+            visible, title = verdict.is_visible(), page.title()
+        finally:
+            browser.close()
+    assert "linear-gradient" in background  # the report's own CSS, allowed by its hash
+    assert visible  # the injected <style> was refused
+    assert title == "GTM go-live: blocked"  # the injected <script> did not run
+    assert responses == [path.as_uri()]  # and the image was never fetched
+    assert blocked == ["https://evil.example/p.png csp"]  # refused by the Content-Security-Policy

@@ -304,16 +304,17 @@ def test_markdown_failures_in_details_block() -> None:
     blocks = re.findall(r"<details><summary>1 check not done</summary>.*?</details>", md, flags=re.S)
     assert len(blocks) == 2  # routing's error and utm's failure
     block = blocks[1]
-    assert "`UTM-URLS-RESOLVE[webinar-q4]` (checks/utm.gtm.yml:17): utm_campaign dropped by redirect" in block
-    assert "<br>expected utm_campaign=q4-webinar, received no utm_campaign<br>" in block
-    assert "<br>evidence: 301 -&gt; https://acme.example/webinar" in block
+    # User text is Markdown-escaped: it renders as written, never as emphasis, a link or HTML.
+    assert "`UTM-URLS-RESOLVE[webinar-q4]` (checks/utm.gtm.yml:17): utm\\_campaign dropped by redirect" in block
+    assert "<br>expected utm\\_campaign=q4-webinar, received no utm\\_campaign<br>" in block
+    assert "<br>evidence: 301 -&gt; https\\://acme.example/webinar" in block
     assert "What blocks go-live (5)" in md
 
 
 def test_markdown_escapes_html_and_pipes() -> None:
     md = render_markdown(blocked_report())
     assert "<script>" not in md
-    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in md
+    assert "&lt;script&gt;alert\\('x'\\)&lt;/script&gt;" in md
     assert cell("a|b\nc <b>") == "a\\|b<br>c &lt;b&gt;"
     assert cell(None) == ""
 
@@ -426,7 +427,7 @@ def test_html_blocked() -> None:
     assert "attested by jane@acme.example" in html
     assert "UTM-URLS-RESOLVE[webinar-q4]" in html
     assert "expected utm_campaign=q4-webinar · received no utm_campaign" in html
-    assert 'style="width:60.0%"' in html and 'style="width:80.0%"' in html
+    assert '<rect width="60.0" height="1"/>' in html and '<rect width="80.0" height="1"/>' in html
     assert "gtm-20261123T101500-3f9a1c" in html and "environment sandbox" in html
     assert "started 2026-11-23T10:15:00Z" in html
 

@@ -37,12 +37,14 @@ class ReportPlugin:
         item_ref = self.items.get(report.nodeid)
         if item_ref is None:
             return
-        from ..plugin import GtmItem
+        from ..plugin import CheckItem, GtmItem
 
         assert isinstance(item_ref, GtmItem)
+        # The node name shows hidden characters as escapes; report.json keeps the check's exact name.
+        name = item_ref.check.name if isinstance(item_ref, CheckItem) else item_ref.name
         self.results.setdefault(item_ref.checklist.display, []).append(
             ItemResult(
-                id=item_ref.name,
+                id=name,
                 dod=item_ref.dod.id,
                 text=item_ref.dod.text,
                 status=details["status"],

@@ -7,11 +7,14 @@ through :func:`html.escape`, because messages quote CRM data and URLs that anyon
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
 from .. import __version__
+from ..visible import visible
 
 STATUS_TEXT: dict[str, str] = {
     "passed": "Passed",
@@ -79,9 +82,11 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .overview tr:last-child td { border-bottom: 0; }
 .overview a { color: var(--ink); font-weight: 600; text-decoration: none; }
 .bar { height: 10px; border-radius: 5px; background: var(--off-bg); overflow: hidden; min-width: 120px; }
-.bar > span { display: block; height: 100%; border-radius: 5px; background: var(--bad); }
-.bar.full > span { background: var(--ok); }
-.bar.mid > span { background: #f79009; }
+.bar > svg { display: block; width: 100%; height: 100%; }
+.bar rect { fill: var(--bad); }
+.bar.full rect { fill: var(--ok); }
+.bar.mid rect { fill: #f79009; }
+.progress { margin-top: 14px; }
 .barline { display: flex; align-items: center; gap: 10px; }
 .barline .bar { flex: 1; }
 .barline .num { font-weight: 700; min-width: 52px; text-align: right; }
@@ -139,7 +144,7 @@ footer span + span::before { content: "·"; margin: 0 8px; }
   body { background: #fff; font-size: 11pt; }
   main { max-width: none; padding: 0; }
   .verdict { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  .bar, .bar > span, .pill, .signoff, .loaderror {
+  .bar, .bar rect, .pill, .signoff, .loaderror {
     -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .card { border-color: #ccc; break-inside: auto; }
   .card > .head, .dod summary { break-inside: avoid; break-after: avoid; }
@@ -148,6 +153,13 @@ footer span + span::before { content: "·"; margin: 0 8px; }
   .overview a { color: inherit; }
 }
 """
+# Nothing may load or run: no script, font, image, frame or form target, from anywhere. The page's own
+# <style> is allowed by its hash, so an injected <style> or style="" attribute would not apply either.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()}'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -172,6 +184,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
         f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         + "\n".join(part for part in body if part)
         + "\n</body>\n</html>\n"
@@ -179,8 +192,8 @@ def render_html(report: Mapping[str, Any]) -> str:
 
 
 def _e(value: object) -> str:
-    """Escape any value for text or attribute context; ``None`` shows as nothing."""
-    return "" if value is None else escape(str(value), quote=True)
+    """Escape any value for text or attribute context, hidden characters made visible; ``None`` is nothing."""
+    return "" if value is None else escape(visible(str(value), keep="\n"), quote=True)
 
 
 def _num(value: object) -> float:
@@ -205,7 +218,8 @@ def _bar(completeness: object) -> str:
     level = "full" if pct >= 100 else "mid" if pct >= 50 else "low"
     return (
         f'<div class="barline"><div class="bar {level}" role="img" aria-label="{_e(_pct(pct))} done">'
-        f'<span style="width:{pct:.1f}%"></span></div><span class="num">{_e(_pct(pct))}</span></div>'
+        f'<svg viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true"><rect width="{pct:.1f}" height="1"/>'
+        f'</svg></div><span class="num">{_e(_pct(pct))}</span></div>'
     )
 
 
@@ -308,7 +322,7 @@ def _checklist(checklist: Mapping[str, Any], index: int) -> str:
         f'<div class="meta">{"".join(meta)}</div></div>',
         f'<div class="go {"ready" if ready else "blocked"}">{verdict}</div>',
         "</div>",
-        f'<div style="margin-top:14px">{_bar(checklist.get("completeness"))}</div>',
+        f'<div class="progress">{_bar(checklist.get("completeness"))}</div>',
         _signoff(checklist),
     ]
     if checklist.get("error"):

@@ -6,8 +6,11 @@ step by step until the whole fits, with a note saying what was left out and wher
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from ..visible import shorten, visible
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Leave room for a bot's own header or footer around the report.
@@ -15,6 +18,15 @@ DEFAULT_MAX_CHARS = 60_000
 Cap = int | None
 # How many failing checks to list per checklist (None: all), tried in turn until the report fits.
 _FAILURE_CAPS: tuple[Cap, ...] = (None, 100, 25, 5, 0)
+# How much of one value the report shows (names and ids, then messages); report.json keeps all of it.
+NAME_LIMIT = 200
+TEXT_LIMIT = 1_000
+# Markdown's inline syntax, escaped; HTML's three as entities, since GitHub renders raw HTML.
+_MARKUP = str.maketrans({**{c: "\\" + c for c in "\\`*_[]()!#~|"}, "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# What GitHub turns into links without any markup: ``https://...`` and ``www.``.
+_AUTOLINK = re.compile(r":(?=//)|(?<=www)\.", re.IGNORECASE)
+# What would open a nested list or a rule at the start of a list item: ``- x``, ``+ x``, ``1. x``.
+_LIST_MARKER = re.compile(r"^(?:[-+]|\d{1,9}[.)])")
 
 STATUS_LABEL: dict[str, str] = {
     "passed": "✅ passed",
@@ -41,33 +53,62 @@ def render_markdown(report: Mapping[str, Any], *, max_chars: int = DEFAULT_MAX_C
         text = _render(report, failure_cap=cap)
         if len(text) <= max_chars:
             return text
+    return _cut(text, max_chars)
+
+
+def _cut(text: str, max_chars: int) -> str:
+    """The last resort: whole lines only, open ``<details>`` closed, so what is left still renders right."""
     note = "\n\n_Report truncated to fit a GitHub comment; see report.html or report.json for all of it._\n"
-    return text[: max(0, max_chars - len(note))].rstrip() + note
+    lines = text.splitlines()
+    while True:
+        head = "\n".join(lines).rstrip()
+        closing = "\n\n</details>" * max(0, head.count("<details>") - head.count("</details>"))
+        out = head + closing + note
+        if len(out) <= max_chars or not lines:
+            return out if len(out) <= max_chars else note[: max(0, max_chars)]
+        lines.pop()
 
 
-def cell(value: object) -> str:
-    """Make any value safe inside a table cell: no pipes, no line breaks, no raw HTML."""
+def _escape(value: object, limit: int) -> str:
+    """User text as Markdown that renders as itself: no markup, HTML, link, image or autolink.
+
+    Hidden characters are made visible (:func:`visible`), and a value over ``limit`` characters is
+    shortened, so that one pasted CSV cannot push the rest of the report out of a GitHub comment.
+    """
+    return _literal(shorten(visible(str(value), keep="\n"), limit))
+
+
+def _literal(text: str) -> str:
+    return _AUTOLINK.sub(r"\\\g<0>", text.translate(_MARKUP))
+
+
+def cell(value: object, limit: int = TEXT_LIMIT) -> str:
+    """Make any value safe inside a table cell: no pipes, no line breaks, no raw HTML, no links."""
     if value is None:
         return ""
-    text = str(value)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = text.replace("|", "\\|")
-    return "<br>".join(line.strip() for line in text.strip().splitlines())
+    text = "<br>".join(line.strip() for line in _escape(value, limit).strip().splitlines())
+    return _LIST_MARKER.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], text)  # as a list item: no sublist
 
 
-def _inline(value: object) -> str:
-    """Escape text shown outside a table (headings, list items) so that it cannot open HTML."""
-    return cell(value).replace("\\|", "|")
+def _inline(value: object, limit: int = TEXT_LIMIT) -> str:
+    """Escape text shown outside a table (headings, list items) so that it cannot open HTML or links."""
+    return cell(value, limit)
 
 
-def _code(value: object, *, table: bool = False) -> str:
-    """Inline code that survives backticks inside the value (and pipes, in a table)."""
-    text = " ".join(str(value).split())
+def _code(value: object, *, table: bool = False, limit: int = NAME_LIMIT) -> str:
+    """Inline code that no value can close early.
+
+    A value with backticks goes in ``<code>`` with its text escaped: a fence longer than the backtick runs
+    inside would do too, but GitHub reads no fence over 80 backticks (cmark-gfm's MAXBACKTICKS).
+    """
+    text = shorten(" ".join(visible(str(value), keep="\n\t").split()), limit)
+    if not text:
+        return ""
+    if "`" in text:
+        return f"<code>{_literal(text)}</code>"
     if table:
         text = text.replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    return f"`{text}`"
 
 
 def _pct(value: object) -> str:
@@ -110,7 +151,7 @@ def _summary_table(summary: Mapping[str, Any], checklists: Sequence[Mapping[str,
         "| " + " | ".join(label for _, label in _COUNT_KEYS) + " | completeness |",
         "|" + "---:|" * (len(_COUNT_KEYS) + 1),
         "| "
-        + " | ".join(str(summary.get(key, 0)) for key, _ in _COUNT_KEYS)
+        + " | ".join(cell(summary.get(key, 0), NAME_LIMIT) for key, _ in _COUNT_KEYS)
         + f" | {_pct(summary.get('completeness'))} |",
         "",
     ]
@@ -120,8 +161,8 @@ def _summary_table(summary: Mapping[str, Any], checklists: Sequence[Mapping[str,
             name = c.get("name") or c.get("file")
             go = "✅ ready" if c.get("go_live") else "❌ blocked"
             out.append(
-                f"| {cell(name)} | {cell(c.get('kind') or '')} | {_pct(c.get('completeness'))} "
-                f"| {cell(_signoff_text(c))} | {go} |"
+                f"| {cell(name, NAME_LIMIT)} | {cell(c.get('kind') or '', NAME_LIMIT)} | {_pct(c.get('completeness'))} "
+                f"| {_signoff_text(c)} | {go} |"
             )
         out.append("")
     return out
@@ -141,33 +182,34 @@ def _blocking(summary: Mapping[str, Any]) -> list[str]:
 
 
 def _signoff_text(checklist: Mapping[str, Any]) -> str:
+    """Who signed off, in what role, when: Markdown, safe in a table cell (each value escaped)."""
     signoff = checklist.get("signoff")
     if not signoff:
         return "not signed off"
     role = str(signoff.get("role") or "").replace("_", " ")
-    parts = [str(signoff.get("by") or "?")]
+    parts = [cell(signoff.get("by") or "?", NAME_LIMIT)]
     if role:
-        parts.append(f"({role})")
+        parts.append(f"({cell(role, NAME_LIMIT)})")
     if signoff.get("on"):
-        parts.append(f"on {signoff['on']}")
+        parts.append(f"on {cell(signoff['on'], NAME_LIMIT)}")
     return " ".join(parts)
 
 
 def _checklist(checklist: Mapping[str, Any], failure_cap: Cap) -> list[str]:
     name = checklist.get("name") or checklist.get("file") or "checklist"
-    out = [f"### {_inline(name)}", ""]
+    out = [f"### {_inline(name, NAME_LIMIT)}", ""]
     facts = [f"file {_code(checklist.get('file', ''))}"]
     if checklist.get("kind"):
         facts.append(f"kind {_code(checklist['kind'])}")
     if checklist.get("owner"):
-        facts.append(f"owner {_inline(checklist['owner'])}")
+        facts.append(f"owner {_inline(checklist['owner'], NAME_LIMIT)}")
     if checklist.get("built_by"):
-        facts.append(f"built by {_inline(checklist['built_by'])}")
-    facts.append(f"sign-off: {_inline(_signoff_text(checklist))}")
+        facts.append(f"built by {_inline(checklist['built_by'], NAME_LIMIT)}")
+    facts.append(f"sign-off: {_signoff_text(checklist)}")
     facts.append(f"done {_pct(checklist.get('completeness'))}")
     out += [" · ".join(facts), ""]
     if checklist.get("error"):
-        out += [f"❌ **Cannot be loaded:** {_code(checklist['error'])}", ""]
+        out += [f"❌ **Cannot be loaded:** {_code(checklist['error'], limit=TEXT_LIMIT)}", ""]
 
     items: Sequence[Mapping[str, Any]] = checklist.get("items") or []
     dod: Sequence[Mapping[str, Any]] = checklist.get("dod") or []
@@ -193,7 +235,7 @@ def _failures(failing: Sequence[Mapping[str, Any]], checklist: Mapping[str, Any]
     out = [f"<details><summary>{_plural(len(failing), 'check')} not done</summary>", ""]
     for item in shown:
         status = STATUS_LABEL.get(str(item.get("status")), cell(item.get("status")))
-        where = f" ({cell(checklist.get('file', ''))}:{item['line']})" if item.get("line") else ""
+        where = f" ({cell(checklist.get('file', ''), NAME_LIMIT)}:{cell(item['line'])})" if item.get("line") else ""
         line = f"- {status} {_code(item.get('id', ''))}{where}: {_inline(item.get('message') or '')}"
         # One list item per check; <br> keeps the details on their own lines without breaking the list.
         if item.get("expected") or item.get("received"):

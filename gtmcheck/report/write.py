@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from .. import secrets
+from ..visible import json_text
 
 
 def redact_tree(value: Any) -> Any:
@@ -27,7 +27,7 @@ def write_reports(report: dict[str, Any], directory: Path) -> list[Path]:
     clean = redact_tree(report)
     directory.mkdir(parents=True, exist_ok=True)
     outputs = {
-        "report.json": json.dumps(clean, indent=2, ensure_ascii=False) + "\n",
+        "report.json": json_text(clean) + "\n",
         "report.md": render_markdown(clean),
         "report.html": render_html(clean),
     }
