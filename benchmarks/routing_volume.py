@@ -26,10 +26,11 @@ from crm_scan import PER_10S, PERIOD_S, TOKEN, fastest_time, served
 from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.context import DEFAULT_WORKERS, RunContext
 from gtmcheck.errors import CheckFailed, Evidence
-from gtmcheck.kinds import routing_checks, routing_live
+from gtmcheck.kinds.routing import checks as routing_checks
+from gtmcheck.kinds.routing import live as routing_live
 from gtmcheck.kinds.routing import spec_of
-from gtmcheck.kinds.routing_leads import LeadPlan
-from gtmcheck.kinds.routing_live import percentile
+from gtmcheck.kinds.routing.leads import LeadPlan
+from gtmcheck.kinds.routing.live import percentile
 from gtmcheck.project import Environment, Project
 from gtmcheck.spec import load_checklist
 

@@ -100,7 +100,7 @@ class _CrmOwners:
         self.owners: list[Owner] | None = None
 
     def __call__(self, checklist: Checklist) -> list[Finding]:
-        from .kinds.routing_owners import lint_owners
+        from .kinds.routing.owners import lint_owners
 
         if checklist.kind != "routing":
             return []
@@ -238,7 +238,7 @@ def rules_markdown() -> str:
 def _load_all_rules() -> None:
     from . import governance  # noqa: F401  (registers GOV rules)
     from .kinds import all_kinds
-    from .kinds.routing_owners import lint_owners  # noqa: F401  (registers ROUTE2xx, used by lint --env)
+    from .kinds.routing.owners import lint_owners  # noqa: F401  (registers ROUTE2xx, used by lint --env)
 
     all_kinds()  # importing the kinds registers their rules
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .connectors.http import USER_AGENT
 from .errors import CheckError, ConfigError, EnvVarError
 from .project import Environment, Project
 from .synthetic import RunCleanup, SyntheticLedger, finish_run
@@ -19,7 +20,6 @@ from .synthetic import RunCleanup, SyntheticLedger, finish_run
 if TYPE_CHECKING:
     from .connectors.crm import CrmConnector
 
-USER_AGENT = "gtmcheck/0.1 (+https://gtmcheck.example)"
 DEFAULT_WORKERS = 8
 
 

@@ -153,7 +153,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
         if not config.option.xmlpath:  # junit.xml beside the other reports unless asked elsewhere
             config.option.xmlpath = str(Path(report_dir) / "junit.xml")
-        config.pluginmanager.register(ReportPlugin(config, Path(report_dir)), "gtmcheck-report")
+        config.pluginmanager.register(ReportPlugin(config.stash[SESSION_KEY], Path(report_dir)), "gtmcheck-report")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -354,6 +354,14 @@ def pytest_runtest_makereport(
         evidence = item.evidence or getattr(exc, "evidence", None)
         message = getattr(exc, "message", None) or (str(exc) if exc else "")
         details: dict[str, Any] = {
+            # what the report needs of the item, so the report reads results and never the plugin's items
+            "checklist": item.checklist.display,
+            # the node name shows hidden characters as escapes; report.json keeps the check's exact name
+            "id": item.check.name if isinstance(item, CheckItem) else item.name,
+            "dod": item.dod.id,
+            "text": item.dod.text,
+            "line": item.line,
+            "location": str(item.where),
             "status": status,
             "message": secrets.redact(message),
             "evidence": secrets.redact(evidence.summary) if evidence else "",

@@ -10,7 +10,7 @@ from fakes import FakeClock
 
 from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.kinds.routing import spec_of
-from gtmcheck.kinds.routing_leads import LeadPlanner, crm_properties
+from gtmcheck.kinds.routing.leads import LeadPlanner, crm_properties
 from gtmcheck.sandbox import HubSpotSandbox, Scenario
 from gtmcheck.spec import load_checklist
 from gtmcheck.synthetic import (

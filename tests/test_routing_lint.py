@@ -11,7 +11,7 @@ from casefiles import case_kinds, expected_positions, rule_cases
 from gtmcheck.errors import CheckFailed, Location, SpecError
 from gtmcheck.findings import RULES, Finding
 from gtmcheck.kinds import get_kind
-from gtmcheck.kinds.routing_logic import Atom, Rule, Solver, pattern_candidates
+from gtmcheck.kinds.routing.logic import Atom, Rule, Solver, pattern_candidates
 from gtmcheck.saferegex import compile_pattern
 from gtmcheck.spec import load_checklist
 

@@ -27,8 +27,8 @@ from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.connectors.salesforce import SalesforceConnector
 from gtmcheck.context import RunContext
 from gtmcheck.errors import CheckError, CheckFailed
-from gtmcheck.kinds import routing_checks as live
 from gtmcheck.kinds.routing import RoutingSpec, spec_of
+from gtmcheck.kinds.routing import checks as live
 from gtmcheck.project import Environment, Project, load_project
 from gtmcheck.sandbox import HubSpotSandbox, Scenario
 from gtmcheck.spec import load_checklist

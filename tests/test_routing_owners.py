@@ -16,7 +16,7 @@ from gtmcheck.cli import main
 from gtmcheck.connectors.crm import Owner
 from gtmcheck.findings import RULES, Finding
 from gtmcheck.kinds import get_kind
-from gtmcheck.kinds.routing_owners import lint_owners
+from gtmcheck.kinds.routing.owners import lint_owners
 from gtmcheck.spec import load_checklist
 
 CASES = Path(__file__).parent / "cases" / "routing_owners"

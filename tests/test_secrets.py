@@ -22,7 +22,7 @@ from gtmcheck import secrets
 from gtmcheck.cli import main
 from gtmcheck.connectors.http import ApiClient, RetryPolicy
 from gtmcheck.errors import ApiError
-from gtmcheck.kinds.utm_url_rules import show_value
+from gtmcheck.kinds.utm.url_rules import show_value
 from gtmcheck.synthetic import RunCleanup
 
 TOKEN = "pat-na1-0b6f3a52-91c4-4d7e-a8f2-6e1d9c3b7a40"

@@ -172,8 +172,8 @@ _URL_CHARS = st.sampled_from(list("abcAB:/?#&=%+_-. \t20utm_sourcemdiwhps[]@") +
 @given(st.lists(_URL_CHARS, max_size=60).map("".join))
 def test_lint_never_raises(url: str) -> None:
     from gtmcheck.channels import ChannelMap
-    from gtmcheck.kinds.utm_model import Taxonomy, UtmSpec
-    from gtmcheck.kinds.utm_url_rules import UrlLinter
+    from gtmcheck.kinds.utm.model import Taxonomy, UtmSpec
+    from gtmcheck.kinds.utm.url_rules import UrlLinter
 
     taxonomy = Taxonomy(
         required=("utm_source", "utm_medium"),

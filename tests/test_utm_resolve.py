@@ -13,7 +13,7 @@ import respx
 from gtmcheck.context import RunContext
 from gtmcheck.errors import CheckFailed, Location, SpecError
 from gtmcheck.kinds import get_kind
-from gtmcheck.kinds.utm_resolve import resolve
+from gtmcheck.kinds.utm.resolve import resolve
 from gtmcheck.project import Environment, Project, load_project
 from gtmcheck.saferegex import MAX_PATTERN_LENGTH, compile_pattern
 from gtmcheck.sandbox.site import load_site

@@ -31,7 +31,7 @@ from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.connectors.salesforce import SalesforceConnector
 from gtmcheck.context import RunContext
 from gtmcheck.errors import CheckError, UnexpectedAnswer
-from gtmcheck.kinds import routing_checks
+from gtmcheck.kinds.routing import checks as routing_checks
 from gtmcheck.kinds.routing import spec_of
 from gtmcheck.project import Environment, load_project
 from gtmcheck.sandbox import HubSpotSandbox, Scenario

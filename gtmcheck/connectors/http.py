@@ -40,11 +40,12 @@ from typing import Any
 import httpx
 
 from .. import secrets
-from ..context import USER_AGENT
+
 from ..errors import ApiError, ConfigError, DuplicateRecord, NotFound, RateLimited, TransportError
 from .answers import read_json, redirect_error
 from .breaker import CircuitBreaker
 
+USER_AGENT = "gtmcheck/0.1 (+https://gtmcheck.example)"
 log = logging.getLogger("gtmcheck.http")
 
 

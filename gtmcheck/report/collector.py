@@ -1,30 +1,58 @@
-"""The report writer as a pytest plugin: records every checklist item's outcome, writes at session end."""
+"""The report writer as a pytest plugin: records every checklist item's outcome, writes at session end.
+
+It reads what the gtmcheck plugin puts on each call report (``report.gtm``) and the run's state through the
+small ``RunState`` protocol, and never imports the plugin: the report reads results, not pytest items.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
 from .model import ItemResult, RunMeta, build_report
 from .write import write_reports
 
+if TYPE_CHECKING:
+    from ..errors import SpecError
+    from ..spec import Checklist
+    from ..synthetic import RunCleanup
+
+
+class RunState(Protocol):
+    """What the report needs of a run (the plugin's ``GtmSession`` provides it)."""
+
+    @property
+    def checklists(self) -> Mapping[str, Checklist]: ...
+
+    @property
+    def load_errors(self) -> Mapping[str, SpecError]: ...
+
+    @property
+    def run_id(self) -> str | None: ...
+
+    @property
+    def environment_name(self) -> str | None: ...
+
+    @property
+    def cleanup(self) -> RunCleanup | None: ...
+
 
 class ReportPlugin:
     """Registered by ``pytest_configure`` when ``--gtm-report-dir`` is given (like pytest's junitxml)."""
 
-    def __init__(self, config: pytest.Config, directory: Path) -> None:
-        self.config = config
+    def __init__(self, state: RunState, directory: Path) -> None:
+        self.state = state
         self.directory = directory
         self.results: dict[str, list[ItemResult]] = {}
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.deselected = 0
         self.written: list[Path] = []
-        self.items: dict[str, pytest.Item] = {}
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
@@ -34,22 +62,14 @@ class ReportPlugin:
         details: dict[str, Any] | None = getattr(report, "gtm", None)
         if details is None:
             return
-        item_ref = self.items.get(report.nodeid)
-        if item_ref is None:
-            return
-        from ..plugin import CheckItem, GtmItem
-
-        assert isinstance(item_ref, GtmItem)
-        # The node name shows hidden characters as escapes; report.json keeps the check's exact name.
-        name = item_ref.check.name if isinstance(item_ref, CheckItem) else item_ref.name
-        self.results.setdefault(item_ref.checklist.display, []).append(
+        self.results.setdefault(details["checklist"], []).append(
             ItemResult(
-                id=name,
-                dod=item_ref.dod.id,
-                text=item_ref.dod.text,
+                id=details["id"],
+                dod=details["dod"],
+                text=details["text"],
                 status=details["status"],
-                line=item_ref.line,
-                location=str(item_ref.where),
+                line=details["line"],
+                location=details["location"],
                 message=details["message"],
                 evidence=details["evidence"],
                 expected=details.get("expected", ""),
@@ -58,13 +78,8 @@ class ReportPlugin:
             )
         )
 
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.items = {item.nodeid: item for item in session.items}
-
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from ..plugin import gtm_session
-
-        state = gtm_session(self.config)
+        state = self.state
         meta = RunMeta(
             run_id=state.run_id,
             environment=state.environment_name,

@@ -1,6 +1,6 @@
 """Routing lint against the CRM's owners (``ROUTE2xx``): assignees that do not exist, left, or are the wrong type.
 
-The offline lint (``routing_rules``) cannot know who exists; ``gtmcheck lint --env NAME`` fetches the CRM's
+The offline lint (``rules``) cannot know who exists; ``gtmcheck lint --env NAME`` fetches the CRM's
 owners once and passes them here. Assignments are read from the checklist as written, so every finding points
 at the email itself: ``rules[i].assign.owner``, ``rules[i].assign.queue``, ``rules[i].assign.round_robin[k]``
 and ``fallback.owner``/``fallback.queue``. ``owner_of: account`` names nobody and is not checked. Emails are
@@ -13,11 +13,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
-from ..findings import Finding, Severity, register
+from ...findings import Finding, Severity, register
 
 if TYPE_CHECKING:
-    from ..connectors.crm import Owner
-    from ..spec import Checklist
+    from ...connectors.crm import Owner
+    from ...spec import Checklist
 
 E, W = Severity.ERROR, Severity.WARNING
 CLOSE_PART = 0.65  # SequenceMatcher ratio of the local part and of the domain that makes a suggestion

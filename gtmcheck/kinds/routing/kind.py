@@ -28,7 +28,7 @@ property present): ``equals``, ``in``, ``not_in``, ``gt``/``gte``/``lt``/``lte``
 ``@``.
 
 Checks: ``ROUTING-RULES-EXPLICIT`` (offline: the rules lint without errors), then the live run
-(``routing_checks``): ``ROUTING-RULES-EXPLICIT[<rule>]`` per rule, ``ROUTING-EDGE-CASES[<case>]``,
+(``checks``): ``ROUTING-RULES-EXPLICIT[<rule>]`` per rule, ``ROUTING-EDGE-CASES[<case>]``,
 ``ROUTING-FALLBACK-OWNER``, ``ROUTING-VOLUME-TEST`` (with ``volume:``), ``ROUTING-ALERTS`` (with ``alerts:``) and
 the opt-in ``ROUTING-RULES-EXPLICIT[fuzz]`` (with ``fuzz: {leads: 30, seed: 1}``). The live checks create tagged
 synthetic leads, so they need ``writes: true``; every lead is archived at the end of the run.
@@ -43,20 +43,20 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..durations import SCHEMA as DURATION_SCHEMA
-from ..durations import parse_duration
-from ..errors import CheckFailed, Evidence, Location, SpecError
-from ..findings import Finding, Severity, summarize
-from ..saferegex import compile_pattern
-from ..schema import EMAIL
-from ..spec import Checklist, read_relative_file
-from . import KindBase
-from .base import Check
-from .routing_logic import Atom, Rule
-from .routing_rules import lint_routing
+from ...durations import SCHEMA as DURATION_SCHEMA
+from ...durations import parse_duration
+from ...errors import CheckFailed, Evidence, Location, SpecError
+from ...findings import Finding, Severity, summarize
+from ...saferegex import compile_pattern
+from ...schema import EMAIL
+from ...spec import Checklist, read_relative_file
+from .. import KindBase
+from ..base import Check
+from .logic import Atom, Rule
+from .rules import lint_routing
 
 if TYPE_CHECKING:
-    from ..context import RunContext
+    from ...context import RunContext
 
 CACHE_KEY = "routing"
 MAX_LIST_BYTES = 16 * 1024 * 1024
@@ -330,7 +330,7 @@ class RoutingKind(KindBase):
         spec = spec_of(checklist)
         if not spec.has_rules:
             return
-        from . import routing_checks as live
+        from . import checks as live
 
         def at(*path: str | int, key: bool = False) -> Location:
             return checklist.location(path, key=key)
@@ -363,8 +363,8 @@ class RoutingKind(KindBase):
         spec = spec_of(checklist)
         findings = list(self.lint(checklist))
         if ctx is not None and ctx.environment.crm:
-            from .routing_live import owner_directory
-            from .routing_owners import lint_owners
+            from .live import owner_directory
+            from .owners import lint_owners
 
             findings += lint_owners(checklist, list(owner_directory(ctx).by_id.values()))
         findings.sort(key=Finding.sort_key)

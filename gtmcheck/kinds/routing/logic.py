@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..saferegex import SafeRegex
+from ...saferegex import SafeRegex
 
 Value = str | float | int | bool
 ClassKey = tuple[Any, ...]

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..channels import ChannelMap, ChannelRule, Condition
-from ..errors import Location, SpecError, relpath
-from ..saferegex import compile_pattern
-from ..spec import Checklist, read_relative_file
-from ..yamlfile import JsonPath
+from ...channels import ChannelMap, ChannelRule, Condition
+from ...errors import Location, SpecError, relpath
+from ...saferegex import compile_pattern
+from ...spec import Checklist, read_relative_file
+from ...yamlfile import JsonPath
 
 CACHE_KEY = "utm"
 MAX_CSV_BYTES = 64 * 1024 * 1024

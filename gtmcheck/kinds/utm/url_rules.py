@@ -1,4 +1,4 @@
-"""UTM lint rules on campaign URLs (``UTM1xx``); the taxonomy rules (``UTM2xx``) are in ``utm_rules``.
+"""UTM lint rules on campaign URLs (``UTM1xx``); the taxonomy rules (``UTM2xx``) are in ``rules``.
 
 The URL linter is the hot path (100,000 URLs in well under two seconds): the query string is split by
 hand, value-level verdicts are memoised per (parameter, raw value) because campaigns reuse values, and a
@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..findings import Finding, Rule, Severity, register
-from ..secrets import redact
-from .utm_model import UrlEntry, UtmSpec
+from ...findings import Finding, Rule, Severity, register
+from ...secrets import redact
+from .model import UrlEntry, UtmSpec
 
 E, W = Severity.ERROR, Severity.WARNING
 

@@ -40,18 +40,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CheckFailed, Evidence
-from ..findings import Finding, Severity, summarize
-from ..spec import Checklist
-from . import KindBase
-from .base import Check
-from .utm_model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
-from .utm_resolve import resolve
-from .utm_rules import lint_taxonomy
-from .utm_url_rules import lint_urls
+from ...errors import CheckFailed, Evidence
+from ...findings import Finding, Severity, summarize
+from ...spec import Checklist
+from .. import KindBase
+from ..base import Check
+from .model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
+from .resolve import resolve
+from .rules import lint_taxonomy
+from .url_rules import lint_urls
 
 if TYPE_CHECKING:
-    from ..context import RunContext
+    from ...context import RunContext
 
 PARAMS = (
     "utm_source",

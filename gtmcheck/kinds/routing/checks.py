@@ -17,16 +17,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..connectors.crm import Filter, to_epoch_ms
-from ..errors import CheckError, CheckFailed, ConnectorError, DuplicateRecord, Evidence, NotConfigured
-from ..synthetic import is_synthetic
-from .routing_leads import Expectation, LeadPlan, LeadPlanner, expectation_for
-from .routing_live import LeadRunner, Outcome, fmt_seconds, owner_directory, percentile
-from .routing_logic import format_lead
+from ...connectors.crm import Filter, to_epoch_ms
+from ...errors import CheckError, CheckFailed, ConnectorError, DuplicateRecord, Evidence, NotConfigured
+from ...synthetic import is_synthetic
+from .leads import Expectation, LeadPlan, LeadPlanner, expectation_for
+from .live import LeadRunner, Outcome, fmt_seconds, owner_directory, percentile
+from .logic import format_lead
 
 if TYPE_CHECKING:
-    from ..context import RunContext
-    from .routing import RoutingSpec
+    from ...context import RunContext
+    from .kind import RoutingSpec
 
 SHOWN_PROBLEMS = 3
 MIN_SETTLE_S = 1.0
@@ -261,7 +261,7 @@ def check_fuzz(ctx: RunContext, spec: RoutingSpec) -> Evidence:
         from hypothesis.errors import NoSuchExample
     except ImportError:
         raise CheckError("the routing fuzz needs hypothesis: pip install 'gtmcheck[fuzz]'") from None
-    from .routing_leads import lead_strategy
+    from .leads import lead_strategy
 
     budget = spec.fuzz_leads or 0
     planner = LeadPlanner(spec)

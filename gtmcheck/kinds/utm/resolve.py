@@ -15,9 +15,9 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 
-from ..errors import CheckError, CheckFailed, Evidence
-from ..secrets import redact
-from .utm_url_rules import UNPARSEABLE, _split_problem
+from ...errors import CheckError, CheckFailed, Evidence
+from ...secrets import redact
+from .url_rules import UNPARSEABLE, _split_problem
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 SHOWN_URL_CHARS = 100  # a data: URL can be megabytes long

@@ -1,4 +1,4 @@
-"""UTM lint rules on the taxonomy itself (``UTM2xx``); the URL rules (``UTM1xx``) are in ``utm_url_rules``.
+"""UTM lint rules on the taxonomy itself (``UTM2xx``); the URL rules (``UTM1xx``) are in ``url_rules``.
 
 Allowed values are judged by the URL linter's own conventions (case, separator, banned words, length), so
 the taxonomy and the URLs built from it are held to the same rules.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..channels import UNASSIGNED
-from ..findings import Finding, Rule, Severity, register
-from ..spec import Checklist
-from .utm_model import UtmSpec
-from .utm_url_rules import UrlLinter, show_value
+from ...channels import UNASSIGNED
+from ...findings import Finding, Rule, Severity, register
+from ...spec import Checklist
+from .model import UtmSpec
+from .url_rules import UrlLinter, show_value
 
 E = Severity.ERROR
 

@@ -18,15 +18,15 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..connectors.crm import Filter, ObjectType, Owner, Record, to_epoch_ms
-from ..durations import format_duration
-from ..errors import CheckError, ConnectorError, DuplicateRecord
-from ..synthetic import SYNTHETIC_DOMAIN, is_reserved_domain, synthetic_email, tagged
-from .routing_leads import EMAIL_DOMAIN, Expectation, LeadPlan, crm_properties
+from ...connectors.crm import Filter, ObjectType, Owner, Record, to_epoch_ms
+from ...durations import format_duration
+from ...errors import CheckError, ConnectorError, DuplicateRecord
+from ...synthetic import SYNTHETIC_DOMAIN, is_reserved_domain, synthetic_email, tagged
+from .leads import EMAIL_DOMAIN, Expectation, LeadPlan, crm_properties
 
 if TYPE_CHECKING:
-    from ..context import RunContext
-    from .routing import RoutingSpec
+    from ...context import RunContext
+    from .kind import RoutingSpec
 
 DEFAULT_SLA_S = 300.0
 FIRST_POLL_S = 0.2

@@ -1,10 +1,10 @@
 """Synthetic leads for a routing checklist: which leads to send down each branch, and who should get them.
 
-Leads are built from the declared rules by the solver (``routing_logic``): for each rule a lead that matches it
+Leads are built from the declared rules by the solver (``logic``): for each rule a lead that matches it
 and no earlier rule, then variants covering every value its ``in``/``in_list`` conditions name (a territory
 rebuilt without Spain is caught only by a Spanish lead), and for a round-robin rule at least two leads per pool
 member. Hypothesis is the fallback search when a rule's patterns defeat the solver. Nothing here talks to a
-CRM: a lead is a plan, ``routing_live`` sends it.
+CRM: a lead is a plan, ``live`` sends it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .routing_logic import OTHER, Lead, Solver, Value, format_lead
+from .logic import OTHER, Lead, Solver, Value, format_lead
 
 if TYPE_CHECKING:
-    from .routing import RoutingSpec
+    from .kind import RoutingSpec
 
 MAX_BRANCH_LEADS = 12
 TERRITORY_PROPS = ("country", "state", "region", "territory")
@@ -303,7 +303,7 @@ def search_lead(solver: Solver, i: int, max_examples: int = 500) -> Lead | None:
 
 def _sendable(lead: Lead) -> bool:
     """Whether a synthetic lead may be created: its email domain, if it names one, is reserved."""
-    from ..synthetic import is_reserved_domain
+    from ...synthetic import is_reserved_domain
 
     domain = lead.get(EMAIL_DOMAIN)
     return domain is None or is_reserved_domain(str(domain))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ..findings import Finding, Severity, register
-from .routing_logic import Lead, Solver, format_lead
+from ...findings import Finding, Severity, register
+from .logic import Lead, Solver, format_lead
 
 if TYPE_CHECKING:
-    from ..spec import Checklist
-    from .routing import RoutingSpec
+    from ...spec import Checklist
+    from .kind import RoutingSpec
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 SHOWN_OVERLAPS = 3  # rule ids named after the first overlap
