@@ -44,7 +44,7 @@ from ..yamlfile import Document
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
 MAX_RECORDS_BYTES = 64 * 1024 * 1024
-_NUM = {"type": "number", "minimum": 0}
+_MS = {"type": "number", "minimum": 0, "maximum": 3_600_000, "description": "Milliseconds, at most an hour."}
 _CONDITION = {
     "anyOf": [
         {"type": ["string", "number", "boolean"]},
@@ -135,7 +135,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "object": {"const": "contacts"},
-                "delay_ms": _NUM,
+                "delay_ms": _MS,
                 "pools": {"type": "object", "additionalProperties": {"type": "array", "items": EMAIL}},
                 "default": _ASSIGN,
                 "rules": {
@@ -186,11 +186,11 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                         },
                     ]
                 },
-                "latency_ms": _NUM,
+                "latency_ms": _MS,
                 "fault_rate": {"type": "number", "minimum": 0, "maximum": 1},
                 "burst_429": {"type": "integer", "minimum": 0},
-                "retry_after_s": {"type": "integer", "minimum": 0},
-                "search_lag_ms": _NUM,
+                "retry_after_s": {"type": "integer", "minimum": 0, "maximum": 3600},
+                "search_lag_ms": _MS,
                 "seed": {"type": "integer"},
             },
         },
