@@ -215,3 +215,24 @@ def test_pytest_collection_error_at_the_line_of_a_fifo_list_file(pytester: pytes
     )
     assert "Traceback" not in result.stdout.str()
     assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_a_file_that_grows_while_read_is_still_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The size the descriptor reports is not trusted: never more than the cap + 1 bytes are read."""
+    import gtmcheck.safefile as safefile
+
+    path = tmp_path / "growing.csv"
+    path.write_bytes(b"x" * 5000)
+    real_fstat = os.fstat
+
+    def stale_fstat(fd: int) -> os.stat_result:  # as if it was 10 bytes when opened, then grew
+        info = real_fstat(fd)
+        return os.stat_result((info.st_mode, *info[1:6], 10, *info[7:]))
+
+    monkeypatch.setattr(safefile.os, "fstat", stale_fstat)
+    reads: list[int] = []
+    real_read = os.read
+    monkeypatch.setattr(safefile.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    with pytest.raises(UnreadableFile, match="over the 100 byte limit"):
+        read_capped(path, 100)
+    assert sum(reads) <= 101
