@@ -208,6 +208,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    if args.report:
+        from .report.schema import report_schema
+
+        _print(json.dumps(report_schema(), indent=2))
+        return 0
     if args.project:
         from .project import CRM_TYPES
         from .schema import project_schema
@@ -254,18 +259,18 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from .errors import UnreadableFile
     from .report.html import render_html
     from .report.markdown import render_markdown
+    from .report.schema import load_report
 
     path = Path(args.report)
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-        report["summary"], report["checklists"]  # noqa: B018  (shape check)
-    except FileNotFoundError:
-        _error(f"{path}: file not found. Fix: run `gtmcheck run` first or give the path to report.json")
-        return 2
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        _error(f"{path}: not a gtmcheck report.json ({exc}). Fix: give the report.json written by `gtmcheck run`")
+        report = load_report(path)
+    except UnreadableFile as exc:
+        if exc.problem == "does not exist":
+            exc.problem, exc.hint = "file not found", "run `gtmcheck run` first or give the path to report.json"
+        _error(f"{path}: {exc.problem}. Fix: {exc.hint}")
         return 2
     from .report.write import redact_tree
 
@@ -378,14 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     schema = sub.add_parser("schema", help="print the checklist JSON Schema (for editors and CI)")
-    schema.add_argument("--project", action="store_true", help="print the schema of gtmcheck.yml instead")
+    which = schema.add_mutually_exclusive_group()
+    which.add_argument("--project", action="store_true", help="print the schema of gtmcheck.yml instead")
+    which.add_argument("--report", action="store_true", help="print the schema of report.json instead")
     schema.set_defaults(func=cmd_schema)
 
     rules = sub.add_parser("rules", help="list every lint rule with its code, severity and fix")
     rules.add_argument("--format", choices=["text", "markdown"], default="text")
     rules.set_defaults(func=cmd_rules)
 
-    report = sub.add_parser("report", help="render a report.json again as Markdown or HTML")
+    report = sub.add_parser("report", help="render a report.json again as Markdown or HTML",
+                            description="Render a report.json written by `gtmcheck run` again. A file that is "
+                            "not one (see `gtmcheck schema --report`) is refused with exit code 2.")
     report.add_argument("report", help="path to report.json")
     report.add_argument("--format", choices=["md", "html"], default="md")
     report.add_argument("-o", "--output", help="write to this file instead of standard output")

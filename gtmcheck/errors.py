@@ -4,6 +4,7 @@
     ├── SpecError                 a checklist or project file is unusable (exit 2); carries file:line:column
     │   └── EnvVarError           a ``${VAR}`` has no value in the environment
     ├── ConfigError               a usable file asks for something that cannot be had (unknown environment)
+    ├── UnreadableFile            a named file is not a readable regular file (FIFO, device, loop, too big)
     ├── CheckFailed               a DoD item was verified and is not done (expected vs received)
     ├── CheckError                a DoD item could not be verified (network, CRM down): status ``error``
     ├── NotConfigured             a DoD item has no way of being verified in this checklist
@@ -23,6 +24,7 @@ pytest plugin's ``repr_failure``. Neither shows a Python traceback unless asked.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,19 @@ class ConfigError(GtmcheckError):
     """A valid file asks for something that does not exist (an unknown environment, a missing file)."""
 
 
+class UnreadableFile(GtmcheckError):
+    """A file a user named cannot be read (``safefile``): missing, a folder, a FIFO, a device, too big.
+
+    Also a symlink loop, or text that is not UTF-8. The message has no path: the caller says which file,
+    and where.
+    """
+
+    def __init__(self, problem: str, hint: str) -> None:
+        self.problem = problem
+        self.hint = hint
+        super().__init__(f"{problem}. Fix: {hint}")
+
+
 @dataclass
 class Evidence:
     """What a check saw, kept for the report: a short summary plus details for the record."""
@@ -119,7 +134,11 @@ def relpath(path: Path | str) -> str:
     """Show a path relative to the working directory when it is below it, as pytest does."""
     p = Path(path)
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
+        resolved = p.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: name it as written, never a traceback
+        resolved = Path(os.path.abspath(p))
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(p)
 

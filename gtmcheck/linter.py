@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,10 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[SpecError]]:
     errors: list[SpecError] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_checklist(p)))
-        elif path.is_file():
+            # not only regular files: a FIFO or a broken link named *.gtm.yml is reported by the loader,
+            # never silently skipped (nor read: the loader refuses what is not a regular file)
+            files.extend(sorted(p for p in path.rglob("*") if is_checklist(p) and not p.is_dir()))
+        elif os.path.lexists(path):
             files.append(path)
         else:
             errors.append(SpecError("no such file or folder", Location(str(path)), "check the path"))

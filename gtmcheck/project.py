@@ -152,8 +152,12 @@ def load_project(start: Path | None = None, project_file: Path | None = None) ->
         root = (start or Path.cwd()).resolve()
         return Project(root=root if root.is_dir() else root.parent, doc=None, default_environment=None,
                        check_paths=["checks"])
-    if not path.is_file():
+    if not os.path.lexists(path):  # anything else (a folder, a FIFO, a loop) is refused by the reader
         raise SpecError(
             "project file not found", Location(str(path)), f"create {PROJECT_FILE} or fix the path"
         )
-    return _load_project_file(path.resolve())
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the reader says so
+        pass
+    return _load_project_file(path)

@@ -12,13 +12,13 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from . import secrets
 from .dod import KINDS, TEMPLATES, WorkType
 from .durations import SCHEMA as DURATION
 from .errors import SpecError
+from .limits import DATE_FORMAT, FORMATS, MAX_DURATION_KEYWORD, NUMBER_HINT, Validator, bad_numbers
 from .yamlfile import Document
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -27,7 +27,7 @@ EMAIL = {
     "pattern": r"^[^@\s]+@[^@\s]+$",
     "x-hint": "write an email address such as jane@acme.example",
 }
-DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "x-hint": "write the date as YYYY-MM-DD"}
+DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date", "x-hint": "write the date as YYYY-MM-DD"}
 ITEM_ID = {
     "type": "string",
     "pattern": r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
@@ -133,6 +133,7 @@ def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
                     "plan": {"enum": ["starter", "professional", "enterprise"]},
                     "search_lag": {
                         **DURATION,
+                        "x-max-duration": "1h",
                         "description": "How long the CRM's search trails writes (default: HubSpot 10s).",
                     },
                 },
@@ -151,7 +152,8 @@ def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
                 "properties": {
                     "type": {"enum": ["live", "sandbox"]},
                     "site": {"type": "string", "description": "Sandbox only: a scenario file with a `site:`."},
-                    "timeout": {"type": "number", "exclusiveMinimum": 0},
+                    "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 600,
+                                "description": "Seconds to wait for each campaign URL (at most 600)."},
                 },
             },
             "writes": {"type": "boolean", "description": "Synthetic records may be created here."},
@@ -238,6 +240,8 @@ def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
     if v == "type":
         expected: Any = error.validator_value
         names = " or ".join(_TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
+        if isinstance(error.instance, str) and error.instance.lower() == ".nan" and "number" in names:
+            return SpecError(f"{where} is .nan (not a number), which never compares", loc, NUMBER_HINT)
         return SpecError(f"{where} must be {names}, not {_typename(error.instance)}", loc, hint or f"write {names}")
     if v in ("enum", "const"):
         options: list[Any] = list(error.validator_value) if v == "enum" else [error.validator_value]  # type: ignore[arg-type]
@@ -251,17 +255,42 @@ def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
         return SpecError(f"{where}{got} is not allowed; expected one of: {shown}", loc, fix)
     if v == "pattern":
         return SpecError(f"{where} is not in the expected form", loc, hint or f"match {error.validator_value}")
+    if v == "format" and error.validator_value == DATE_FORMAT:
+        cause = str(error.cause).split(" (", 1)[-1].rstrip(")") if error.cause else "no such day"
+        return SpecError(f"{where}{_shown(error.instance)} is not a real calendar date ({cause})", loc,
+                         "write a date that exists, as YYYY-MM-DD")
+    if v == MAX_DURATION_KEYWORD:
+        return SpecError(f"{where}{_shown(error.instance)} is longer than {error.validator_value}, the longest "
+                         "allowed here", loc, f"write at most {error.validator_value}")
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
+                 "exclusiveMaximum": "less than"}[str(v)]
+        return SpecError(f"{where} must be {bound} {error.validator_value}", loc,
+                         f"write a number {bound} {error.validator_value}")
     if v in ("minLength", "minItems", "minProperties"):
         return SpecError(f"{where} must not be empty", loc, hint or "give it a value")
     return SpecError(f"{where}: {error.validator} constraint failed", loc, hint or "see `gtmcheck schema`")
 
 
+def _shown(value: Any) -> str:
+    """`` 'value'`` for a message, or nothing when it is long or came from ``${ENV}`` (never echo a secret)."""
+    if not isinstance(value, str) or len(value) > 40 or secrets.redact(value) != value:
+        return ""
+    return f" {value!r}"
+
+
 def validate(doc: Document, schema: Mapping[str, Any]) -> None:
-    """Raise the first schema violation, in file order, as a SpecError at its line and column."""
-    validator = jsonschema.Draft202012Validator(schema)
+    """Raise the first schema violation, in file order, as a SpecError at its line and column.
+
+    Besides the schema, every number must be finite and within ±10^15, every ``format: date`` a real day
+    and every duration within its ``x-max-duration`` (``limits``).
+    """
+    specs = [SpecError(f"{_where(path)} {problem}", doc.location(path), NUMBER_HINT)
+             for path, problem in bad_numbers(doc.data)]
+    validator = Validator(schema, format_checker=FORMATS)
     errors = [_leaf(e) for e in validator.iter_errors(doc.data)]
-    if not errors:
+    if not errors and not specs:
         return
-    specs = [_to_spec_error(e, doc) for e in errors]
+    specs += [_to_spec_error(e, doc) for e in errors]
     specs.sort(key=lambda s: (s.location.line, s.location.column) if s.location else (0, 0))
     raise specs[0]

@@ -12,7 +12,8 @@ from typing import Any
 
 from . import envvars, yamlfile
 from .dod import DEFAULT_WORK_TYPE, KINDS, TEMPLATES, DodItem, WorkType
-from .errors import Location, SpecError, relpath
+from .errors import Location, SpecError, UnreadableFile, relpath
+from .safefile import read_text_capped
 from .schema import HEADER, validate
 from .yamlfile import Document, JsonPath
 
@@ -142,26 +143,24 @@ def read_relative_file(
 ) -> tuple[Path, str]:
     """Read a file a checklist names (relative to the checklist) as UTF-8 text.
 
-    Every way the file can be unusable (missing, a folder, too big, not UTF-8, unreadable) becomes a
-    SpecError at ``where``, the YAML line that names it. ``what`` names the file in messages
-    ("URL file"), ``expect`` says what to name instead of a folder ("a .csv file").
+    Every way the file can be unusable (missing, a folder, a FIFO or device, a symlink loop, too big, not
+    UTF-8, unreadable) becomes a SpecError at ``where``, the YAML line that names it. ``what`` names the
+    file in messages ("URL file"), ``expect`` says what to name instead of a folder ("a .csv file").
     """
-    path = (checklist.path.parent / relative).resolve()
+    base = checklist.path.parent
+    path = base / relative
     try:
-        if path.stat().st_size > max_bytes:
-            raise SpecError(f"{what} {relative!r} is over {max_bytes >> 20} MB", where, "split the file")
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise SpecError(
-            f"{what} {relative!r} not found (looked in {relpath(path)})",
-            where,
-            "paths are relative to the checklist file; fix the path or create the file",
-        ) from None
-    except IsADirectoryError:
-        raise SpecError(f"{what} {relative!r} is a directory", where, f"name {expect}") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"{what} {relative!r} is not UTF-8", where, "save it as UTF-8") from None
-    except OSError as exc:
-        raise SpecError(f"cannot read {what} {relative!r}: {exc.strerror}", where, "check permissions") from None
+        text = read_text_capped(path, max_bytes, expect=expect)
+    except UnreadableFile as exc:
+        if exc.problem.startswith("does not exist"):
+            raise SpecError(
+                f"{what} {relative!r} not found (looked in {relpath(path)})",
+                where,
+                "paths are relative to the checklist file; fix the path or create the file",
+            ) from None
+        raise SpecError(f"{what} {relative!r} {exc.problem}", where, exc.hint) from None
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError):  # read, so it resolves; kept as named if the link changed meanwhile
+        pass
     return path, text
-

@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from .errors import Location, SpecError, relpath
+from .errors import Location, SpecError, UnreadableFile, relpath
+from .safefile import read_capped
 from .secrets import redact
 
 JsonPath = tuple[str | int, ...]
@@ -368,29 +369,14 @@ def parse_text(text: str, path: Path) -> Document:
 
 
 def load(path: Path) -> Document:
-    """Read and parse a YAML file, refusing files that are missing, huge or not UTF-8."""
+    """Read and parse a YAML file, refusing files that are missing, huge, not regular files or not UTF-8."""
     display = relpath(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SpecError(
-                f"the file is {size:,} bytes, over the {MAX_FILE_BYTES:,} byte limit",
-                Location(display, 1, 1),
-                "split it; move long URL lists into a CSV file",
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError("file not found", Location(display, 1, 1), "check the path") from None
-    except IsADirectoryError:
-        raise SpecError(
-            "is a directory, not a file", Location(display, 1, 1), "name a .gtm.yml file"
-        ) from None
-    except ValueError as exc:  # a NUL in the path
-        raise SpecError(f"unusable path: {exc}", Location(display, 1, 1), "check the path") from None
-    except OSError as exc:
-        raise SpecError(
-            f"cannot read the file: {exc.strerror}", Location(display, 1, 1), "check permissions"
-        ) from None
+        raw = read_capped(path, MAX_FILE_BYTES, expect="a YAML file")
+    except UnreadableFile as exc:
+        hint = "split it; move long URL lists into a CSV file" if "limit" in exc.problem else exc.hint
+        problem = "file not found" if exc.problem == "does not exist" else f"the file {exc.problem}"
+        raise SpecError(problem, Location(display, 1, 1), hint) from None
     return parse_text(_decode(raw, display), path)
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from gtmcheck.report.schema import schema_problem
+
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -23,6 +25,7 @@ def gtmcheck_run(repo: Path, out: Path, *extra: str) -> tuple[int, dict[str, Any
     result = run([sys.executable, "-m", "gtmcheck.cli", "run", "--report-dir", str(out), *extra], repo)
     assert "Traceback" not in result.stdout + result.stderr
     report = json.loads((out / "report.json").read_text())
+    assert schema_problem(report) is None, schema_problem(report)  # every report written fits the published schema
     return result.returncode, report, result.stdout + result.stderr
 
 

@@ -40,7 +40,6 @@ from typing import Any
 import httpx
 
 from .. import secrets
-
 from ..errors import ApiError, ConfigError, DuplicateRecord, NotFound, RateLimited, TransportError
 from .answers import read_json, redirect_error
 from .breaker import CircuitBreaker

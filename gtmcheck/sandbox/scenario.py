@@ -31,17 +31,20 @@ CSV columns: ``id`` becomes the property ``source_id`` (the warehouse's key for 
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import secrets, yamlfile
-from ..errors import SpecError
+from ..errors import SpecError, UnreadableFile
+from ..safefile import read_text_capped
 from ..schema import EMAIL, validate
 from ..yamlfile import Document
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
-_NUM = {"type": "number", "minimum": 0}
+MAX_RECORDS_BYTES = 64 * 1024 * 1024
+_MS = {"type": "number", "minimum": 0, "maximum": 3_600_000, "description": "Milliseconds, at most an hour."}
 _CONDITION = {
     "anyOf": [
         {"type": ["string", "number", "boolean"]},
@@ -132,7 +135,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "object": {"const": "contacts"},
-                "delay_ms": _NUM,
+                "delay_ms": _MS,
                 "pools": {"type": "object", "additionalProperties": {"type": "array", "items": EMAIL}},
                 "default": _ASSIGN,
                 "rules": {
@@ -183,11 +186,11 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                         },
                     ]
                 },
-                "latency_ms": _NUM,
+                "latency_ms": _MS,
                 "fault_rate": {"type": "number", "minimum": 0, "maximum": 1},
                 "burst_429": {"type": "integer", "minimum": 0},
-                "retry_after_s": {"type": "integer", "minimum": 0},
-                "search_lag_ms": _NUM,
+                "retry_after_s": {"type": "integer", "minimum": 0, "maximum": 3600},
+                "search_lag_ms": _MS,
                 "seed": {"type": "integer"},
             },
         },
@@ -251,27 +254,30 @@ class Scenario:
 
         records: dict[str, list[dict[str, str]]] = {t: [] for t in OBJECT_TYPES}
         for object_type, rel in (data.get("records") or {}).items():
-            csv_path = (base / rel).resolve()
-            if not csv_path.is_file():
-                raise SpecError(f"no such file: {rel}", where("records", object_type),
-                                "give a CSV path relative to the scenario file")
-            with csv_path.open(newline="", encoding="utf-8") as fh:
-                for row_no, row in enumerate(csv.DictReader(fh), start=2):
-                    props: dict[str, str] = {}
-                    for key, value in row.items():
-                        if key is None or value is None:
-                            raise SpecError(f"{rel} line {row_no}: wrong number of columns",
-                                            where("records", object_type), "fix the CSV row")
-                        if key == "id":
-                            props["source_id"] = value
-                        elif key == "owner_email":
-                            if value:
-                                props["hubspot_owner_id"] = owner_id(value, "records", object_type)
-                        elif key in ("createdate", "closedate"):
-                            props[key] = iso_datetime(value)
-                        else:
-                            props[key] = value
-                    records[object_type].append(props)
+            try:
+                text = read_text_capped(base / rel, MAX_RECORDS_BYTES, expect="a .csv file")
+            except UnreadableFile as exc:
+                if exc.problem.startswith("does not exist"):
+                    raise SpecError(f"no such file: {rel}", where("records", object_type),
+                                    "give a CSV path relative to the scenario file") from None
+                raise SpecError(f"records file {rel!r} {exc.problem}", where("records", object_type),
+                                exc.hint) from None
+            for row_no, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+                props: dict[str, str] = {}
+                for key, value in row.items():
+                    if key is None or value is None:
+                        raise SpecError(f"{rel} line {row_no}: wrong number of columns",
+                                        where("records", object_type), "fix the CSV row")
+                    if key == "id":
+                        props["source_id"] = value
+                    elif key == "owner_email":
+                        if value:
+                            props["hubspot_owner_id"] = owner_id(value, "records", object_type)
+                    elif key in ("createdate", "closedate"):
+                        props[key] = iso_datetime(value)
+                    else:
+                        props[key] = value
+                records[object_type].append(props)
 
         for object_type, changes in (data.get("overrides") or {}).items():
             index = {r.get("source_id"): r for r in records[object_type]}

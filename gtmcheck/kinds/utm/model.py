@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,10 +78,8 @@ class InlineSource(UrlSource):
 
     def _text_lines(self) -> list[str]:
         if self._lines is None:
-            try:
-                self._lines = self.checklist.path.read_text("utf-8-sig").splitlines()
-            except OSError:
-                self._lines = []
+            # the text already read (never the path again: it may have changed), split as editors count lines
+            self._lines = re.split(r"\r\n?|\n", self.checklist.doc.text)
         return self._lines
 
     def location(self, entry: UrlEntry, offset: int = 0, *, id_field: bool = False) -> Location:
