@@ -12,8 +12,8 @@ from typing import Any
 
 from . import envvars, yamlfile
 from .dod import DEFAULT_WORK_TYPE, KINDS, TEMPLATES, DodItem, WorkType
-from .errors import Location, SpecError, UnreadableFile, relpath
-from .safefile import read_text_capped
+from .errors import Location, SpecError
+from .kinds import get_kind
 from .schema import HEADER, validate
 from .yamlfile import Document, JsonPath
 
@@ -81,8 +81,6 @@ def is_checklist(path: Path) -> bool:
 
 def load_checklist(path: Path) -> Checklist:
     """Parse, expand ``${ENV}``, validate and type one checklist file."""
-    from .kinds import get_kind  # kinds import spec; import late to keep the layers one-way
-
     doc = yamlfile.load(path)
     if not isinstance(doc.data, dict):
         raise SpecError(
@@ -136,31 +134,3 @@ def load_checklist(path: Path) -> Checklist:
 
 def header_keys() -> frozenset[str]:
     return frozenset(HEADER)
-
-
-def read_relative_file(
-    checklist: Checklist, relative: str, where: Location, *, what: str, expect: str, max_bytes: int
-) -> tuple[Path, str]:
-    """Read a file a checklist names (relative to the checklist) as UTF-8 text.
-
-    Every way the file can be unusable (missing, a folder, a FIFO or device, a symlink loop, too big, not
-    UTF-8, unreadable) becomes a SpecError at ``where``, the YAML line that names it. ``what`` names the
-    file in messages ("URL file"), ``expect`` says what to name instead of a folder ("a .csv file").
-    """
-    base = checklist.path.parent
-    path = base / relative
-    try:
-        text = read_text_capped(path, max_bytes, expect=expect)
-    except UnreadableFile as exc:
-        if exc.problem.startswith("does not exist"):
-            raise SpecError(
-                f"{what} {relative!r} not found (looked in {relpath(path)})",
-                where,
-                "paths are relative to the checklist file; fix the path or create the file",
-            ) from None
-        raise SpecError(f"{what} {relative!r} {exc.problem}", where, exc.hint) from None
-    try:
-        path = path.resolve()
-    except (OSError, RuntimeError):  # read, so it resolves; kept as named if the link changed meanwhile
-        pass
-    return path, text

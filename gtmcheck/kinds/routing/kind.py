@@ -49,14 +49,14 @@ from ...errors import CheckFailed, Evidence, Location, SpecError
 from ...findings import Finding, Severity, summarize
 from ...saferegex import compile_pattern
 from ...schema import EMAIL
-from ...spec import Checklist, read_relative_file
-from .. import KindBase
-from ..base import Check
+from ...sidefiles import read_relative_file
+from ..base import Check, KindBase
 from .logic import Atom, Rule
 from .rules import lint_routing
 
 if TYPE_CHECKING:
     from ...context import RunContext
+    from ...spec import Checklist
 
 CACHE_KEY = "routing"
 MAX_LIST_BYTES = 16 * 1024 * 1024

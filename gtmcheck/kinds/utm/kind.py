@@ -42,9 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import CheckFailed, Evidence
 from ...findings import Finding, Severity, summarize
-from ...spec import Checklist
-from .. import KindBase
-from ..base import Check
+from ..base import Check, KindBase
 from .model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
 from .resolve import resolve
 from .rules import lint_taxonomy
@@ -52,6 +50,7 @@ from .url_rules import lint_urls
 
 if TYPE_CHECKING:
     from ...context import RunContext
+    from ...spec import Checklist
 
 PARAMS = (
     "utm_source",

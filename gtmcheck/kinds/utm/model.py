@@ -13,13 +13,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...channels import ChannelMap, ChannelRule, Condition
 from ...errors import Location, SpecError, relpath
 from ...saferegex import compile_pattern
-from ...spec import Checklist, read_relative_file
+from ...sidefiles import read_relative_file
 from ...yamlfile import JsonPath
+
+if TYPE_CHECKING:
+    from ...spec import Checklist
 
 CACHE_KEY = "utm"
 MAX_CSV_BYTES = 64 * 1024 * 1024

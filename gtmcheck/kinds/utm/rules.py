@@ -7,12 +7,15 @@ the taxonomy and the URLs built from it are held to the same rules.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ...channels import UNASSIGNED
 from ...findings import Finding, Rule, Severity, register
-from ...spec import Checklist
 from .model import UtmSpec
 from .url_rules import UrlLinter, show_value
+
+if TYPE_CHECKING:
+    from ...spec import Checklist
 
 E = Severity.ERROR
 
