@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, secrets
+from .dod import KINDS
 from .errors import ConfigError, GtmcheckError, SpecError
 from .findings import RULES, Finding, Severity, register
 from .visible import visible
@@ -405,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--project", action="store_true", help="print the schema of gtmcheck.yml instead")
     which.add_argument("--report", action="store_true", help="print the schema of report.json instead")
     which.add_argument("--scenario", action="store_true", help="print the schema of sandbox scenario files instead")
-    which.add_argument("--kind", choices=["utm", "routing"], help="print the schema of one kind's checklists")
+    which.add_argument("--kind", choices=KINDS, help="print the schema of one kind's checklists")
     schema.add_argument("--format", choices=["json", "markdown"], default="json",
                         help="markdown: the reference page in docs/ (with --kind or --scenario)")
     schema.set_defaults(func=cmd_schema)

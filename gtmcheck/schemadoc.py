@@ -312,6 +312,8 @@ def kind_page(kind: str) -> str:
     from .schema import HEADER
 
     fragment = get_kind(kind).schema
+    if not fragment:
+        return f"# `kind: {kind}` reference\n\nThis kind's checks are not built yet, so it has no keys of its own.\n"
     header = ", ".join(f"`{key}`" for key in HEADER)
     intro = (f"{_GENERATED.format(command=f'gtmcheck schema --kind {kind} --format markdown')}\n\n"
              f"Every key a `kind: {kind}` checklist may have besides the header every checklist shares "
