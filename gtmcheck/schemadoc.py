@@ -153,6 +153,9 @@ def allowed(schema: Mapping[str, Any]) -> str:
     for variant in (*schema.get("anyOf", ()), *schema.get("oneOf", ())):
         words = allowed(variant)
         parts.append(f"{type_of(variant)}{': ' + words if words != 'any' else ''}")
+    if not parts and (schema.get("properties") or isinstance(schema.get("items"), dict)
+                      and (schema["items"].get("properties") or schema["items"].get("anyOf"))):
+        parts.append("the keys below")
     return "; ".join(parts) or "any"
 
 
