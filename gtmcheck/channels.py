@@ -2,9 +2,10 @@
 
 A UTM taxonomy is only useful if every allowed source/medium pair lands in a channel someone reports on;
 a medium such as ``paid-social`` with ``utm_source=linkedin.com`` can quietly fall into GA4's
-"Unassigned". ``classify`` implements the GA4 default channel group exactly as DOMAIN.md lists it (first
-match wins, case-insensitive), with Google's source categories shipped in ``data/`` (see its README for
-the attribution). ``ChannelMap`` puts a team's own ordered rules in front of the preset.
+"Unassigned". ``classify`` implements the GA4 default channel group as Google publishes it (first match
+wins, case-insensitive), with Google's source categories shipped in ``data/`` (see its README for the
+attribution); docs/channels.md compares it with Google's table clause by clause. ``ChannelMap`` puts a
+team's own ordered rules in front of the preset.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ _DISPLAY = frozenset({"display", "banner", "expandable", "interstitial", "cpm"})
 _SOCIAL_MEDIUM = frozenset({"social", "social-network", "social-media", "sm", "social network", "social media"})
 _REFERRAL = frozenset({"referral", "app", "link"})
 _EMAIL = frozenset({"email", "e-mail", "e_mail", "e mail"})
+PUSH_SOURCE = "firebase"  # Firebase Cloud Messaging campaigns: Mobile Push whatever the medium says
 
 
 @cache
@@ -104,7 +106,7 @@ def classify(source: str, medium: str, campaign: str = "") -> str:
         return "Audio"
     if s == "sms" or m == "sms":
         return "SMS"
-    if m.endswith("push") or "mobile" in m or "notification" in m:
+    if m.endswith("push") or "mobile" in m or "notification" in m or s == PUSH_SOURCE:
         return "Mobile Push Notifications"
     return UNASSIGNED
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, secrets
+from .dod import KINDS
 from .errors import ConfigError, GtmcheckError, SpecError
 from .findings import RULES, Finding, Severity, register
 from .visible import visible
@@ -208,6 +209,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    if args.format == "markdown":
+        from . import schemadoc
+
+        if not (args.kind or args.scenario):
+            _error("--format markdown needs --kind KIND or --scenario. Fix: add one, e.g. `--kind routing`")
+            return 2
+        _print(schemadoc.scenario_page() if args.scenario else schemadoc.kind_page(args.kind))
+        return 0
+    if args.scenario:
+        from .sandbox.scenario import SCENARIO_SCHEMA
+
+        _print(json.dumps(SCENARIO_SCHEMA, indent=2))
+        return 0
+    if args.kind:
+        from .kinds import get_kind
+
+        _print(json.dumps(get_kind(args.kind).validation_schema, indent=2))
+        return 0
     if args.report:
         from .report.schema import report_schema
 
@@ -386,6 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
     which = schema.add_mutually_exclusive_group()
     which.add_argument("--project", action="store_true", help="print the schema of gtmcheck.yml instead")
     which.add_argument("--report", action="store_true", help="print the schema of report.json instead")
+    which.add_argument("--scenario", action="store_true", help="print the schema of sandbox scenario files instead")
+    which.add_argument("--kind", choices=KINDS, help="print the schema of one kind's checklists")
+    schema.add_argument("--format", choices=["json", "markdown"], default="json",
+                        help="markdown: the reference page in docs/ (with --kind or --scenario)")
     schema.set_defaults(func=cmd_schema)
 
     rules = sub.add_parser("rules", help="list every lint rule with its code, severity and fix")

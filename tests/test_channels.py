@@ -102,3 +102,18 @@ def test_condition_operators() -> None:
     assert Condition(contains="social").test("paid_social")
     assert Condition(ends_with="push").test("web_push")
     assert not Condition(ends_with="push").test("pushy")
+
+
+@pytest.mark.parametrize(
+    ("source", "medium", "channel"),
+    [
+        ("firebase", "(none)", "Mobile Push Notifications"),  # Google: "OR Source exactly matches firebase"
+        ("firebase", "fcm", "Mobile Push Notifications"),
+        ("Firebase", "campaign", "Mobile Push Notifications"),  # case-insensitive, like every clause
+        ("firebase", "cpc", "Paid Other"),  # earlier clauses still win: first match
+        ("firebase", "email", "Email"),
+        ("firebase.example", "fcm", UNASSIGNED),  # exactly firebase, not a prefix
+    ],
+)
+def test_mobile_push_includes_the_firebase_source(source: str, medium: str, channel: str) -> None:
+    assert classify(source, medium) == channel

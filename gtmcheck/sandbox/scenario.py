@@ -1,5 +1,6 @@
 """Scenario files: what the sandbox CRM holds and how it behaves.
 
+Every key is documented in docs/sandbox-scenario.md, generated from ``SCENARIO_SCHEMA`` (``schemadoc``).
 A scenario is one YAML file (``fixtures/demo/healthy.yml``, ``drifted.yml``). Every section is optional
 except what a consumer needs (the site reads ``site:``, the CRM everything else)::
 
@@ -41,11 +42,17 @@ from ..errors import SpecError, UnreadableFile
 from ..safefile import read_text_capped
 from ..schema import EMAIL, validate
 from ..yamlfile import Document
+from .site import SITE_SCHEMA
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
 MAX_RECORDS_BYTES = 64 * 1024 * 1024
 _MS = {"type": "number", "minimum": 0, "maximum": 3_600_000, "description": "Milliseconds, at most an hour."}
+_NOT_TESTED = {"x-default": "not tested"}
+_VALUE = {"type": ["string", "number"]}
 _CONDITION = {
+    "description": "A plain value (the property equals it), or tests that must all hold. Comparisons are "
+    "numeric when both sides are numbers, else case-insensitive text.",
+    "examples": [{"in": ["DE", "FR", "GB"]}],
     "anyOf": [
         {"type": ["string", "number", "boolean"]},
         {
@@ -53,18 +60,24 @@ _CONDITION = {
             "additionalProperties": False,
             "minProperties": 1,
             "properties": {
-                "equals": {"type": ["string", "number"]},
-                "in": {"type": "array", "items": {"type": ["string", "number"]}},
-                "not_in": {"type": "array", "items": {"type": ["string", "number"]}},
-                "gt": {"type": ["string", "number"]},
-                "gte": {"type": ["string", "number"]},
-                "lt": {"type": ["string", "number"]},
-                "lte": {"type": ["string", "number"]},
-                "exists": {"type": "boolean"},
+                "equals": {**_VALUE, **_NOT_TESTED, "description": "The property equals this.", "examples": ["DE"]},
+                "in": {"type": "array", "items": _VALUE, **_NOT_TESTED,
+                       "description": "The property is one of these.", "examples": [["DE", "FR"]]},
+                "not_in": {"type": "array", "items": _VALUE, **_NOT_TESTED,
+                           "description": "The property is none of these (an empty property passes).",
+                           "examples": [["US", "CA"]]},
+                "gt": {**_VALUE, **_NOT_TESTED, "description": "Greater than this.", "examples": [999]},
+                "gte": {**_VALUE, **_NOT_TESTED, "description": "At least this.", "examples": [1000]},
+                "lt": {**_VALUE, **_NOT_TESTED, "description": "Less than this.", "examples": [1000]},
+                "lte": {**_VALUE, **_NOT_TESTED, "description": "At most this.", "examples": [999]},
+                "exists": {"type": "boolean", **_NOT_TESTED,
+                           "description": "`true`: the property has a value; `false`: it is empty.",
+                           "examples": [True]},
             },
         },
-    ]
+    ],
 }
+_NOT_THIS_FORM = {"x-default": "not this form"}
 _ASSIGN = {
     "type": "object",
     "additionalProperties": False,
@@ -72,50 +85,106 @@ _ASSIGN = {
     "maxProperties": 1,
     "x-hint": "assign one of: owner: EMAIL, queue: EMAIL, round_robin: [EMAIL, ...] or a pool name, "
     "owner_of: account",
+    "examples": [{"round_robin": "na"}],
     "properties": {
-        "owner": EMAIL,
-        "queue": EMAIL,
-        "round_robin": {"anyOf": [{"type": "string"}, {"type": "array", "items": EMAIL, "minItems": 1}]},
-        "owner_of": {"const": "account"},
+        "owner": {**EMAIL, **_NOT_THIS_FORM, "description": "One owner, by email (declared under `owners`).",
+                  "examples": ["anna@acme.example"]},
+        "queue": {**EMAIL, **_NOT_THIS_FORM, "description": "A queue owner, by email.",
+                  "examples": ["inbound-queue@acme.example"]},
+        "round_robin": {"anyOf": [{"type": "string"}, {"type": "array", "items": EMAIL, "minItems": 1}],
+                        **_NOT_THIS_FORM,
+                        "description": "A pool name from `routing.pools`, or a list of owner emails, taken in "
+                        "turn (one counter per rule; deactivated owners are NOT skipped, as in real portals).",
+                        "examples": [["carla@acme.example", "dev@acme.example"]]},
+        "owner_of": {"const": "account", **_NOT_THIS_FORM,
+                     "description": "The owner of the company whose `domain` is the contact's email domain; "
+                     "no such company: the next rule.", "examples": ["account"]},
     },
 }
+_OBJECT_FILES = {
+    "contacts": "data/contacts.csv",
+    "companies": "data/companies.csv",
+    "deals": "data/deals.csv",
+}
 SCENARIO_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://gtmcheck.example/schema/sandbox-scenario-v1.json",
+    "title": "gtmcheck sandbox scenario",
+    "description": "What the sandbox CRM holds and how it behaves; every section is optional.",
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "portal_id": {"type": "integer", "minimum": 1},
-        "token": {"type": ["string", "null"]},
+        "portal_id": {"type": "integer", "minimum": 1, "default": 4242,
+                      "description": "The HubSpot portal (account) id the sandbox reports.", "examples": [4242]},
+        "token": {"type": ["string", "null"], "default": None,
+                  "description": "The one token every request must carry; empty: any non-empty token is accepted.",
+                  "examples": ["${SANDBOX_TOKEN}"]},
         "owners": {
             "type": "array",
+            "x-default": "no owners",
+            "description": "CRM owners: persons and queues. Records, routing and webhooks name them by email.",
             "items": {
                 "type": "object",
                 "required": ["email"],
                 "additionalProperties": False,
                 "properties": {
-                    "id": {"type": ["string", "integer"]},
-                    "email": EMAIL,
-                    "first_name": {"type": "string"},
-                    "last_name": {"type": "string"},
-                    "type": {"enum": ["PERSON", "QUEUE"]},
-                    "active": {"type": "boolean"},
-                    "teams": {"type": "array", "items": {"type": "string"}},
+                    "id": {"type": ["string", "integer"], "x-default": "70000001 + its position in the list",
+                           "description": "The owner id the API shows (`hubspot_owner_id`); unique.",
+                           "examples": [70000001]},
+                    "email": {**EMAIL, "description": "The owner's email; unique.",
+                              "examples": ["anna@acme.example"]},
+                    "first_name": {"type": "string", "default": "", "description": "First name.",
+                                   "examples": ["Anna"]},
+                    "last_name": {"type": "string", "default": "", "description": "Last name.",
+                                  "examples": ["Alvarez"]},
+                    "type": {"enum": ["PERSON", "QUEUE"], "default": "PERSON",
+                             "description": "A person, or a queue (a shared inbox leads wait in).",
+                             "examples": ["QUEUE"]},
+                    "active": {"type": "boolean", "default": True,
+                               "description": "`false`: deactivated; listed only with `archived=true`.",
+                               "examples": [False]},
+                    "teams": {"type": "array", "items": {"type": "string"}, "default": [],
+                              "description": "Team names; the first is the primary team.",
+                              "examples": [["EMEA Enterprise"]]},
                 },
             },
         },
         "records": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {t: {"type": "string", "minLength": 1} for t in OBJECT_TYPES},
+            "x-default": "no records",
+            "description": "CSV files of records, relative to the scenario file; columns become properties "
+            "(`id` becomes `source_id`, `owner_email` becomes `hubspot_owner_id`, `createdate`/`closedate` "
+            "dates become ISO datetimes).",
+            "properties": {t: {"type": "string", "minLength": 1, "x-default": f"no {t}",
+                               "description": f"The {t} CSV.", "examples": [f]}
+                           for t, f in _OBJECT_FILES.items()},
         },
         "overrides": {
             "type": "object",
             "additionalProperties": False,
+            "x-default": "no overrides",
+            "description": "Changes to records after loading, by the CSV's `id` column (one fixture, two states).",
             "properties": {
                 t: {
                     "type": "object",
+                    "x-key-name": "id",
+                    "x-key-example": "d006",
+                    "x-default": "no changes",
+                    "description": f"{t.capitalize()} to change, by CSV `id`.",
+                    "examples": [{"d006": {"dealstage": "closedlost"}}],
                     "additionalProperties": {
                         "type": "object",
-                        "additionalProperties": {"type": ["string", "number", "null"]},
+                        "x-key-name": "property",
+                        "x-key-example": "dealstage",
+                        "description": "Property -> new value.",
+                        "examples": [{"dealstage": "closedlost"}],
+                        "additionalProperties": {
+                            "type": ["string", "number", "null"],
+                            "description": "The new value; empty (`null`) removes the property; under "
+                            "`owner_email`, an owner's email sets `hubspot_owner_id`.",
+                            "examples": ["closedlost"],
+                        },
                     },
                 }
                 for t in OBJECT_TYPES
@@ -124,30 +193,56 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "generate": {
             "type": "object",
             "additionalProperties": False,
+            "x-default": "nothing generated",
+            "description": "Synthetic volume on top of the CSVs (created over 2025-2026, owned by active persons).",
             "properties": {
-                "deals": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-                "contacts": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-                "seed": {"type": "integer"},
+                "deals": {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0,
+                          "description": "How many synthetic deals.", "examples": [20000]},
+                "contacts": {"type": "integer", "minimum": 0, "maximum": 1_000_000, "default": 0,
+                             "description": "How many synthetic contacts.", "examples": [5000]},
+                "seed": {"type": "integer", "default": 0, "description": "The random seed.", "examples": [1]},
             },
         },
         "routing": {
             "type": "object",
             "additionalProperties": False,
+            "x-default": "no workflow: new contacts stay unowned",
+            "description": "The sandbox CRM's own lead routing workflow, run for each contact created without "
+            "an owner. It is independent of any checklist, so a checklist can disagree with it.",
             "properties": {
-                "object": {"const": "contacts"},
-                "delay_ms": _MS,
-                "pools": {"type": "object", "additionalProperties": {"type": "array", "items": EMAIL}},
-                "default": _ASSIGN,
+                "object": {"const": "contacts", "default": "contacts",
+                           "description": "The routed object (contacts only).", "examples": ["contacts"]},
+                "delay_ms": {**_MS, "default": 0,
+                             "description": "The owner appears this long after creation (milliseconds, at most "
+                             "an hour).", "examples": [1500]},
+                "pools": {"type": "object", "x-key-name": "pool", "x-key-example": "na", "x-default": "no pools",
+                          "description": "Named round-robin pools of owner emails.",
+                          "examples": [{"na": ["carla@acme.example", "dev@acme.example"]}],
+                          "additionalProperties": {"type": "array", "items": EMAIL,
+                                                   "description": "The pool's members, in turn order.",
+                                                   "examples": [["carla@acme.example", "dev@acme.example"]]}},
+                "default": {**_ASSIGN, "x-default": "none: unmatched contacts stay unowned",
+                            "description": "Who gets contacts that match no rule.",
+                            "examples": [{"queue": "inbound-queue@acme.example"}]},
                 "rules": {
                     "type": "array",
+                    "x-default": "no rules",
+                    "description": "Ordered rules; the first match wins.",
                     "items": {
                         "type": "object",
                         "required": ["id", "assign"],
                         "additionalProperties": False,
                         "properties": {
-                            "id": {"type": "string", "minLength": 1},
-                            "when": {"type": "object", "additionalProperties": _CONDITION},
-                            "assign": _ASSIGN,
+                            "id": {"type": "string", "minLength": 1, "description": "The rule's name.",
+                                   "examples": ["enterprise-emea"]},
+                            "when": {"type": "object", "additionalProperties": _CONDITION,
+                                     "x-key-name": "property", "x-key-example": "country",
+                                     "x-default": "every contact matches",
+                                     "description": "Contact property -> condition; all must hold. "
+                                     "`email_domain` is the part of `email` after `@`.",
+                                     "examples": [{"country": {"in": ["DE", "FR"]}, "employees": {"gte": 1000}}]},
+                            "assign": {**_ASSIGN, "description": "Who gets the rule's contacts.",
+                                       "examples": [{"owner": "anna@acme.example"}]},
                         },
                     },
                 },
@@ -156,45 +251,84 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "webhooks": {
             "type": "object",
             "additionalProperties": False,
+            "x-default": "none: no webhooks are sent",
+            "description": "Webhook deliveries to a receiver; only `gtmcheck sandbox serve` sends them.",
             "properties": {
-                "url": {"type": "string", "pattern": "^https?://"},
-                "secret": {"type": "string"},
-                "app_id": {"type": "integer"},
-                "events": {"type": "array", "items": {
-                    "enum": ["contact.creation", "contact.propertyChange", "contact.deletion"]}},
-                "properties": {"type": "array", "items": {"type": "string"}},
-                "signature_version": {"enum": ["v1", "v2", "v3"]},
+                "url": {"type": "string", "pattern": "^https?://", "x-default": "none: nothing is sent",
+                        "description": "Where events are POSTed.",
+                        "examples": ["http://127.0.0.1:8766/webhooks/hubspot"]},
+                "secret": {"type": "string", "default": "",
+                           "description": "The app secret deliveries are signed with.",
+                           "examples": ["${WEBHOOK_SECRET}"]},
+                "app_id": {"type": "integer", "default": 424242, "description": "The app id in each event.",
+                           "examples": [424242]},
+                "events": {"type": "array", "default": [],
+                           "description": "The subscriptions to send.",
+                           "examples": [["contact.creation", "contact.propertyChange"]],
+                           "items": {"enum": ["contact.creation", "contact.propertyChange", "contact.deletion"]}},
+                "properties": {"type": "array", "items": {"type": "string"}, "x-default": "every property",
+                               "description": "Only changes of these properties are sent.",
+                               "examples": [["hubspot_owner_id", "lifecyclestage"]]},
+                "signature_version": {"enum": ["v1", "v2", "v3"], "default": "v3",
+                                      "description": "HubSpot's signature scheme for `X-HubSpot-Signature*`.",
+                                      "examples": ["v3"]},
                 "sender_version": {"type": "string", "pattern": r"^[a-z_.]+@v\d+(\.\d+)*$",
-                                   "x-hint": "write event@version, such as account.updated@v2.1"},
+                                   "x-hint": "write event@version, such as account.updated@v2.1",
+                                   "x-default": "none",
+                                   "description": "The event schema version the sender emits (recorded for the "
+                                   "webhooks kind; the sandbox does not use it yet).",
+                                   "examples": ["account.updated@v2.1"]},
                 "receiver_version": {"type": "string", "pattern": r"^[a-z_.]+@v\d+(\.\d+)*$",
-                                     "x-hint": "write event@version, such as account.updated@v2.0"},
+                                     "x-hint": "write event@version, such as account.updated@v2.0",
+                                     "x-default": "none",
+                                     "description": "The event schema version the receiver expects (recorded "
+                                     "for the webhooks kind; the sandbox does not use it yet).",
+                                     "examples": ["account.updated@v2.0"]},
             },
         },
         "knobs": {
             "type": "object",
             "additionalProperties": False,
+            "x-default": "every knob at its default",
+            "description": "How the sandbox CRM misbehaves: rate limits, latency, faults, search lag.",
             "properties": {
                 "rate_limit": {
+                    "x-default": "190 requests per rolling 10 s, 5 searches per second",
+                    "description": "HubSpot's rate limits; past them, a 429 with `policyName`. `false` or empty: off.",
+                    "examples": [{"per_10s": 190, "search_per_s": 5}],
                     "anyOf": [
                         {"type": "null"},
                         {"const": False},
                         {
                             "type": "object",
                             "additionalProperties": False,
-                            "properties": {"per_10s": {"type": "integer", "minimum": 1},
-                                           "search_per_s": {"type": "integer", "minimum": 1}},
+                            "properties": {
+                                "per_10s": {"type": "integer", "minimum": 1, "default": 190,
+                                            "description": "Requests per rolling 10 seconds.", "examples": [100]},
+                                "search_per_s": {"type": "integer", "minimum": 1, "default": 5,
+                                                 "description": "Search requests per second.", "examples": [5]}},
                         },
-                    ]
+                    ],
                 },
-                "latency_ms": _MS,
-                "fault_rate": {"type": "number", "minimum": 0, "maximum": 1},
-                "burst_429": {"type": "integer", "minimum": 0},
-                "retry_after_s": {"type": "integer", "minimum": 0, "maximum": 3600},
-                "search_lag_ms": _MS,
-                "seed": {"type": "integer"},
+                "latency_ms": {**_MS, "default": 0, "description": "Every request waits this long first "
+                               "(milliseconds, at most an hour).", "examples": [250]},
+                "fault_rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 0,
+                               "description": "The share of requests answered 502/503/504 before anything is "
+                               "written (seeded by `seed`).", "examples": [0.05]},
+                "burst_429": {"type": "integer", "minimum": 0, "default": 0,
+                              "description": "Every Nth request is a 429 (0: never).", "examples": [10]},
+                "retry_after_s": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 1,
+                                  "description": "The `Retry-After` seconds of `burst_429` answers.",
+                                  "examples": [2]},
+                "search_lag_ms": {**_MS, "default": 0, "description": "New and changed records reach search "
+                                  "this long after the write (`GET` by id sees them at once).",
+                                  "examples": [1000]},
+                "seed": {"type": "integer", "default": 0, "description": "The seed of the fault dice.",
+                         "examples": [7]},
             },
         },
-        "site": {"type": "object"},  # validated by site.py
+        "site": {**SITE_SCHEMA["properties"]["site"],
+                 "x-default": "no site (a `web: {type: sandbox}` environment needs one)"},
     },
 }
 
@@ -221,7 +355,7 @@ class Scenario:
         data = doc.data if doc.data is not None else {}
         if not isinstance(data, dict):
             raise SpecError("a scenario is a mapping of sections", doc.location(()),
-                            "start with `owners:`, `records:` ... (see gtmcheck/sandbox/scenario.py)")
+                            "start with `owners:`, `records:` ... (see docs/sandbox-scenario.md)")
         validate(doc, SCENARIO_SCHEMA)
         return cls.from_data(data, path, doc)
 

@@ -38,9 +38,14 @@ SITE_SCHEMA: dict[str, Any] = {
         "site": {
             "type": "object",
             "additionalProperties": False,
+            "description": "The landing-page site campaign URLs resolve against (`web: {type: sandbox}`); the "
+            "host is ignored, and any path not listed answers 404.",
             "properties": {
                 "pages": {
                     "type": "array",
+                    "default": [],
+                    "description": "Paths that answer: a path (200), or `{path, status, title}`.",
+                    "examples": [["/spring", {"path": "/gone", "status": 410}]],
                     "items": {
                         "anyOf": [
                             _PATH,
@@ -49,9 +54,12 @@ SITE_SCHEMA: dict[str, Any] = {
                                 "required": ["path"],
                                 "additionalProperties": False,
                                 "properties": {
-                                    "path": _PATH,
-                                    "status": {"type": "integer", "minimum": 200, "maximum": 599},
-                                    "title": {"type": "string"},
+                                    "path": {**_PATH, "description": "The page's path.", "examples": ["/gone"]},
+                                    "status": {"type": "integer", "minimum": 200, "maximum": 599, "default": 200,
+                                               "description": "The HTTP status it answers.", "examples": [410]},
+                                    "title": {"type": "string", "x-default": "Landing page <path>",
+                                              "description": "The page's HTML title.",
+                                              "examples": ["Spring launch"]},
                                 },
                             },
                         ]
@@ -59,15 +67,23 @@ SITE_SCHEMA: dict[str, Any] = {
                 },
                 "redirects": {
                     "type": "array",
+                    "default": [],
+                    "description": "Paths that redirect elsewhere.",
                     "items": {
                         "type": "object",
                         "required": ["from", "to"],
                         "additionalProperties": False,
                         "properties": {
-                            "from": _PATH,
-                            "to": {"type": "string", "minLength": 1},
-                            "status": {"enum": [301, 302, 303, 307, 308]},
-                            "keep_query": {"type": "boolean"},
+                            "from": {**_PATH, "description": "The path that redirects.", "examples": ["/summer"]},
+                            "to": {"type": "string", "minLength": 1,
+                                   "description": "Where to: a path on this site, or a full URL.",
+                                   "examples": ["/summer/"]},
+                            "status": {"enum": [301, 302, 303, 307, 308], "default": 301,
+                                       "description": "The redirect's HTTP status.", "examples": [302]},
+                            "keep_query": {"type": "boolean", "default": True,
+                                           "description": "`false` drops the query string, and with it the "
+                                           "UTM parameters: the classic bug a resolve check catches.",
+                                           "examples": [False]},
                         },
                     },
                 },

@@ -63,22 +63,39 @@ MAX_LIST_BYTES = 16 * 1024 * 1024
 EDGE_CASES = ("unmatched_territory", "duplicate_contact", "existing_customer_domain")
 _SCALAR: dict[str, Any] = {"type": ["string", "number", "boolean"]}
 _VALUES: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"type": ["string", "number"]}}
+_NUMBER: dict[str, Any] = {"type": "number"}
+_OP = {"x-default": "not tested"}
 _CONDITION: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
     "x-hint": "use equals, in, not_in, gt, gte, lt, lte, matches, exists or in_list",
+    "description": "The tests one property must pass; with several operators, all must hold. A test other "
+    "than `exists: false` needs the property present on the lead.",
+    "examples": [{"in": ["DE", "FR", "GB"]}],
     "properties": {
-        "equals": _SCALAR,
-        "in": _VALUES,
-        "not_in": _VALUES,
-        "gt": {"type": "number"},
-        "gte": {"type": "number"},
-        "lt": {"type": "number"},
-        "lte": {"type": "number"},
-        "matches": {"type": "string", "minLength": 1, "description": "RE2 pattern, searched, case-sensitive."},
-        "exists": {"type": "boolean"},
-        "in_list": {"type": "string", "minLength": 1, "description": "The name of a list under `lists:`."},
+        "equals": {**_SCALAR, **_OP, "description": "The property equals this value.", "examples": ["DE"]},
+        "in": {**_VALUES, **_OP, "description": "The property is one of these values.",
+               "examples": [["DE", "FR", "GB"]]},
+        "not_in": {**_VALUES, **_OP, "description": "The property is none of these values.",
+                   "examples": [["US", "CA"]]},
+        "gt": {**_NUMBER, **_OP, "description": "The property, as a number, is greater than this.",
+               "examples": [999]},
+        "gte": {**_NUMBER, **_OP, "description": "The property, as a number, is at least this.",
+                "examples": [1000]},
+        "lt": {**_NUMBER, **_OP, "description": "The property, as a number, is less than this.",
+               "examples": [1000]},
+        "lte": {**_NUMBER, **_OP, "description": "The property, as a number, is at most this.",
+                "examples": [999]},
+        "matches": {"type": "string", "minLength": 1, **_OP,
+                    "description": "RE2 pattern, searched (not anchored), case-sensitive.",
+                    "examples": ["(?i)^vp|chief"]},
+        "exists": {"type": "boolean", **_OP,
+                   "description": "`true`: the property has a value; `false`: it is empty or missing.",
+                   "examples": [True]},
+        "in_list": {"type": "string", "minLength": 1, **_OP,
+                    "description": "The property is one of the values of this list under `lists:`.",
+                    "examples": ["customer_domains"]},
     },
 }
 _ASSIGN: dict[str, Any] = {
@@ -87,18 +104,32 @@ _ASSIGN: dict[str, Any] = {
     "minProperties": 1,
     "maxProperties": 1,
     "x-hint": "write one of {owner: email}, {queue: email}, {round_robin: [emails]} or {owner_of: account}",
+    "description": "Who gets the rule's leads: exactly one of `owner`, `queue`, `round_robin`, `owner_of`.",
+    "examples": [{"owner": "anna@acme.example"}],
     "properties": {
-        "owner": EMAIL,
-        "queue": EMAIL,
-        "round_robin": {"type": "array", "minItems": 1, "items": EMAIL},
-        "owner_of": {"enum": ["account"]},
+        "owner": {**EMAIL, "x-default": "not this form", "description": "One CRM owner, by email.",
+                  "examples": ["anna@acme.example"]},
+        "queue": {**EMAIL, "x-default": "not this form", "description": "A queue owner, by email.",
+                  "examples": ["inbound-queue@acme.example"]},
+        "round_robin": {"type": "array", "minItems": 1, "items": EMAIL, "x-default": "not this form",
+                        "description": "Owners that take turns, by email; every one must be active.",
+                        "examples": [["carla@acme.example", "dev@acme.example"]]},
+        "owner_of": {"enum": ["account"], "x-default": "not this form",
+                     "description": "The owner of the company whose domain is the lead's email domain.",
+                     "examples": ["account"]},
     },
 }
 SCHEMA: dict[str, Any] = {
-    "object": {"enum": ["contacts", "leads"], "description": "The CRM object leads are created as."},
+    "object": {"enum": ["contacts", "leads"], "default": "contacts",
+               "description": "The CRM object leads are created as.", "examples": ["contacts"]},
     "lists": {
         "type": "object",
+        "x-key-name": "list",
+        "x-key-example": "customer_domains",
+        "x-default": "no lists",
         "description": "Named value lists for `in_list`: inline, or {file: path} relative to the checklist.",
+        "examples": [{"customer_domains": ["globex.example", "initech.example"],
+                      "partner_domains": {"file": "partners.csv"}}],
         "additionalProperties": {
             "oneOf": [
                 {"type": "array", "items": {"type": ["string", "number"]}},
@@ -106,14 +137,21 @@ SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "required": ["file"],
                     "additionalProperties": False,
-                    "properties": {"file": {"type": "string", "minLength": 1}},
+                    "properties": {"file": {
+                        "type": "string", "minLength": 1,
+                        "description": "A file relative to the checklist: one value per line, or a .csv's first "
+                        "column (its first row is a header); blank and `#` lines are skipped.",
+                        "examples": ["partners.csv"]}},
                 },
             ],
             "x-hint": "write the values inline as [a, b] or point at a file with {file: domains.csv}",
+            "description": "The list's values inline, or `{file: path}`.",
+            "examples": [["globex.example", "initech.example"]],
         },
     },
     "rules": {
         "type": "array",
+        "x-default": "no rules: no routing checks run",
         "description": "Ordered routing rules; the first match wins.",
         "items": {
             "type": "object",
@@ -124,14 +162,24 @@ SCHEMA: dict[str, Any] = {
                     "type": "string",
                     "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
                     "x-hint": "use letters, digits, '-', '_' or '.'",
+                    "description": "The rule's name: unique, shown in check ids such as "
+                    "`ROUTING-RULES-EXPLICIT[enterprise-emea]`, and usable as an edge case target.",
+                    "examples": ["enterprise-emea"],
                 },
                 "when": {
                     "type": "object",
-                    "description": "Property -> condition; all must hold. `{}` or no `when` matches every lead.",
+                    "x-key-name": "property",
+                    "x-key-example": "country",
+                    "x-default": "`{}`: every lead matches",
+                    "description": "Property -> condition; all must hold. `{}` or no `when` matches every lead. "
+                    "`email_domain` is the part of the email after `@`.",
+                    "examples": [{"country": {"in": ["DE", "FR", "GB"]}, "employees": {"gte": 1000}}],
                     "additionalProperties": _CONDITION,
                 },
                 "assign": _ASSIGN,
-                "description": {"type": "string"},
+                "description": {"type": "string", "x-default": "none",
+                                "description": "A note for people; not used by the checks.",
+                                "examples": ["Enterprise accounts in EMEA go to Anna"]},
             },
         },
     },
@@ -140,31 +188,60 @@ SCHEMA: dict[str, Any] = {
         "additionalProperties": False,
         "minProperties": 1,
         "maxProperties": 1,
+        "x-default": "none: leads that match no rule stay unassigned (the lint flags it)",
         "description": "Who gets leads that match no rule.",
         "x-hint": "write {owner: email} or {queue: email}",
-        "properties": {"owner": EMAIL, "queue": EMAIL},
+        "examples": [{"queue": "inbound-queue@acme.example"}],
+        "properties": {
+            "owner": {**EMAIL, "x-default": "not this form", "description": "An owner, by email.",
+                      "examples": ["inbound@acme.example"]},
+            "queue": {**EMAIL, "x-default": "not this form", "description": "A queue owner, by email.",
+                      "examples": ["inbound-queue@acme.example"]},
+        },
     },
     "edge_cases": {
         "type": "object",
         "additionalProperties": False,
+        "x-default": "none declared: each edge case check fails until it is",
         "description": "Where each edge case goes: `fallback`, `existing_owner` or a rule id.",
-        "properties": {name: {"type": "string", "minLength": 1} for name in EDGE_CASES},
+        "properties": {
+            "unmatched_territory": {
+                "type": "string", "minLength": 1, "x-default": "not declared",
+                "description": "A lead from a country no rule names.", "examples": ["fallback"]},
+            "duplicate_contact": {
+                "type": "string", "minLength": 1, "x-default": "not declared",
+                "description": "A lead whose email already exists in the CRM.", "examples": ["existing_owner"]},
+            "existing_customer_domain": {
+                "type": "string", "minLength": 1, "x-default": "not declared",
+                "description": "A lead whose email domain is a customer's (a company in the CRM).",
+                "examples": ["existing-customer"]},
+        },
     },
     "sla": {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"assigned_within": {**DURATION_SCHEMA, "description": "Time from creation to an owner."}},
+        "x-default": "no SLA: any delay passes",
+        "description": "How soon a lead must have its owner.",
+        "properties": {"assigned_within": {**DURATION_SCHEMA, "x-default": "no SLA",
+                                           "description": "Time from creation to an owner.",
+                                           "examples": ["5m"]}},
     },
     "alerts": {
         "type": "object",
         "additionalProperties": False,
+        "x-default": "none: no ROUTING-ALERTS check",
+        "description": "Thresholds the live CRM must stay within (`ROUTING-ALERTS`).",
         "properties": {
             "default_queue": {
                 "type": "object",
                 "additionalProperties": False,
+                "x-default": "not checked",
+                "description": "The fallback queue: how many leads it may hold, and for how long.",
                 "properties": {
-                    "max_count": {"type": "integer", "minimum": 0},
-                    "max_age": DURATION_SCHEMA,
+                    "max_count": {"type": "integer", "minimum": 0, "x-default": "no limit",
+                                  "description": "At most this many open leads in the queue.", "examples": [10]},
+                    "max_age": {**DURATION_SCHEMA, "x-default": "no limit",
+                                "description": "No lead waits in the queue longer than this.", "examples": ["1h"]},
                 },
             }
         },
@@ -172,16 +249,21 @@ SCHEMA: dict[str, Any] = {
     "volume": {
         "type": "object",
         "additionalProperties": False,
+        "x-default": "none: no ROUTING-VOLUME-TEST check",
         "description": "The volume test: this many synthetic leads across every branch, at the CRM's rate limit.",
-        "properties": {"leads": {"type": "integer", "minimum": 1, "maximum": 100000}},
+        "properties": {"leads": {"type": "integer", "minimum": 1, "maximum": 100000, "x-default": "no volume test",
+                                 "description": "How many leads to create.", "examples": [50]}},
     },
     "fuzz": {
         "type": "object",
         "additionalProperties": False,
+        "x-default": "none: no fuzz check",
         "description": "Opt-in model-based fuzz: random leads, the declared rules predict the owner, the CRM answers.",
         "properties": {
-            "leads": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "The lead budget."},
-            "seed": {"type": "integer", "minimum": 0},
+            "leads": {"type": "integer", "minimum": 1, "maximum": 1000, "x-default": "no fuzz",
+                      "description": "The lead budget.", "examples": [30]},
+            "seed": {"type": "integer", "minimum": 0, "default": 0,
+                     "description": "The random seed: the same seed sends the same leads.", "examples": [1]},
         },
     },
 }
