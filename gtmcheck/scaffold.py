@@ -64,6 +64,10 @@ def scaffold(folder: Path) -> list[Path]:
     for dest, text in texts:
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a folder should be, no permission
+            raise GtmcheckError(f"cannot write {dest}: {exc.strerror or exc}. Fix: choose a folder you can "
+                                f"write to") from None
+        try:
             fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
         except FileExistsError:
             raise ScaffoldExists([dest]) from None
