@@ -16,8 +16,8 @@ from gtmcheck.sandbox import serve
 from gtmcheck.sandbox.site import load_site
 
 
-def bare_sandbox(root: Path, **extra: object) -> Environment:
-    return Environment(name="sandbox", root=root, crm={"type": "sandbox"}, writes=True, **extra)  # type: ignore[arg-type]
+def bare_sandbox(root: Path) -> Environment:
+    return Environment(name="sandbox", root=root, crm={"type": "sandbox"}, writes=True)
 
 
 def test_the_demo_lives_in_the_package(repo: Path) -> None:

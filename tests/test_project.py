@@ -76,7 +76,7 @@ def test_production_with_its_variables(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_literal_dollar_survives_repeated_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GTMCHECK_TEST_HUBSPOT_TOKEN", "tok${NOT_A_VAR}en")
-    proj = load(tmp_path, PROJECT.replace("duckdb:///fixtures", "duckdb:///$${x}"))
+    proj = load(tmp_path, PROJECT.replace("duckdb:///gtmcheck", "duckdb:///$${x}"))
     for _ in range(2):
         assert proj.environment("sandbox").warehouse == {"url": "duckdb:///${x}/demo/warehouse.duckdb"}
     monkeypatch.setenv("GTMCHECK_TEST_WAREHOUSE_URL", "duckdb://")
