@@ -86,7 +86,7 @@ class Project:
             if name not in (None, "live"):
                 raise ConfigError(
                     f"environment {name!r} requested but there is no {PROJECT_FILE} in {self.root} or above"
-                    f"; create one (see README) or drop --env"
+                    f"; create one with `gtmcheck init` or drop --env"
                 )
             return Environment(name="live", root=self.root, web={"type": "live"})
         envs = self.doc.data["environments"]

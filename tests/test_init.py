@@ -204,3 +204,9 @@ def test_help_points_at_documentation_an_installed_user_can_reach(command: list[
     assert "README.md" not in result.stdout
     if command in ([], ["init"]):
         assert DOCS_URL in result.stdout and DOCS_URL.startswith("https://")
+
+
+def test_asking_for_an_environment_without_a_project_file_suggests_init(tmp_path: Path) -> None:
+    result = gtmcheck("run", "--env", "sandbox", cwd=tmp_path)
+    assert result.returncode == 4
+    assert "gtmcheck init" in result.stderr and "README" not in result.stderr
