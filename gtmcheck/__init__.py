@@ -1,6 +1,9 @@
 """gtmcheck: definition-of-done checklists for GTM infrastructure, compiled into pytest checks.
 
 The public API is what this module exports; everything else is private and may change.
+
+PYTEST_DONT_REWRITE: an installed gtmcheck is a pytest11 plugin that ``gtmcheck run`` has imported before
+pytest starts; its code relies on no assertion rewriting, and pytest would otherwise warn on every run.
 """
 
 from . import secrets

@@ -1,4 +1,4 @@
-"""The ``gtmcheck`` command: lint, run, schema, rules, report, cleanup, sandbox.
+"""The ``gtmcheck`` command: init, lint, run, schema, rules, report, cleanup, sandbox.
 
 User errors are printed here, at the edge, as one ``file:line:column: message. Fix: hint`` line with exit
 code 2 (4 for ``run``, which speaks pytest's exit codes). Nothing below this module prints or exits.
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, secrets
+from .about import DOCS_URL
 from .dod import KINDS
 from .errors import ConfigError, GtmcheckError, SpecError
 from .findings import RULES, Finding, Severity, register
@@ -356,6 +357,22 @@ def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- init ---------------------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .scaffold import scaffold
+
+    folder = Path(args.dir)
+    written = scaffold(folder)
+    for path in written:
+        _print(f"wrote {path}")
+    where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {args.dir} && "
+    _print(f"\nNext: {where}gtmcheck lint && gtmcheck run   (the sandbox; no account needed)\n"
+           f"Then point the production environment in gtmcheck.yml at your CRM. Docs: {DOCS_URL}")
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------------
 
 
@@ -364,10 +381,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gtmcheck",
         description="Definition-of-done checklists for GTM infrastructure (CRM, UTM, routing, webhooks, "
         "attribution), linted offline and run as pytest checks against your stack.",
-        epilog="Start with `gtmcheck lint` then `gtmcheck run --env sandbox`. Docs: README.md.",
+        epilog=f"Start with `gtmcheck init` (in your repository), then `gtmcheck lint` and `gtmcheck run`. "
+        f"Docs: {DOCS_URL}",
     )
     parser.add_argument("--version", action="version", version=f"gtmcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init = sub.add_parser("init", help="scaffold gtmcheck.yml, example checklists and CI workflows",
+                          description="Write gtmcheck.yml (sandbox and production environments), one commented "
+                          "example checklist per kind under checks/, and .github/workflows/gtm-golive.yml and "
+                          "gtm-nightly.yml. The examples pass on the bundled sandbox. Existing files are never "
+                          "overwritten: if any is there, nothing is written (exit 2).",
+                          epilog=f"Docs: {DOCS_URL}")
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR", help="where to write (default: here)")
+    init.set_defaults(func=cmd_init)
 
     lint = sub.add_parser("lint", help="check checklists offline; exit 0 clean, 1 findings, 2 unusable input",
                           description="Lint checklists and campaign URLs without touching any system; with "
@@ -444,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Serve the HubSpot CRM v3 subset of the sandbox over HTTP, so curl "
                                    "and other tools can use it as they would api.hubapi.com.")
     serve.add_argument("--scenario", metavar="PATH",
-                       help="scenario file (default: the `sandbox` environment's, else fixtures/demo/healthy.yml)")
+                       help="scenario file (default: the `sandbox` environment's, else the bundled demo's healthy one)")
     serve.add_argument("--port", type=int, default=8765, help="default: 8765 (0 picks a free port)")
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback only)")
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")

@@ -43,6 +43,16 @@ class Environment:
         """A path named in the project file, relative to the project root."""
         return (self.root / relative).resolve()
 
+    def sandbox_scenario(self) -> Path | None:
+        """The sandbox CRM's scenario file: the one named, else the bundled demo's; ``None`` for a real CRM."""
+        if not self.is_sandbox:
+            return None
+        if self.crm.get("scenario"):
+            return self.path(str(self.crm["scenario"]))
+        from .bundled import demo_scenario
+
+        return demo_scenario()
+
     def site_scenario(self) -> Path | None:
         """The scenario whose ``site:`` serves campaign URLs, when the web is the sandbox's."""
         web = self.web or {}
@@ -50,10 +60,8 @@ class Environment:
             return None
         if web.get("type") == "sandbox":
             site = web.get("site") or self.crm.get("scenario")
-            return self.path(site) if site else None
-        if self.is_sandbox and self.crm.get("scenario"):
-            return self.path(self.crm["scenario"])
-        return None
+            return self.path(site) if site else self.sandbox_scenario()
+        return self.sandbox_scenario()
 
 
 @dataclass
@@ -78,7 +86,7 @@ class Project:
             if name not in (None, "live"):
                 raise ConfigError(
                     f"environment {name!r} requested but there is no {PROJECT_FILE} in {self.root} or above"
-                    f"; create one (see README) or drop --env"
+                    f"; create one with `gtmcheck init` or drop --env"
                 )
             return Environment(name="live", root=self.root, web={"type": "live"})
         envs = self.doc.data["environments"]

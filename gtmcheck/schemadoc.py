@@ -331,7 +331,7 @@ def scenario_page() -> str:
 
     intro = (f"{_GENERATED.format(command='gtmcheck schema --scenario --format markdown')}\n\n"
              f"{SCENARIO_SCHEMA['description']} A scenario is one YAML file, such as "
-             "`fixtures/demo/healthy.yml`; the `sandbox` CRM type loads it (`crm: {type: sandbox, scenario: "
+             "`gtmcheck/demo/healthy.yml`; the `sandbox` CRM type loads it (`crm: {type: sandbox, scenario: "
              "...}`), and so does `gtmcheck sandbox serve --scenario`. Unknown keys and wrong values are errors "
              "at their line, with a fix. `gtmcheck schema --scenario` prints the JSON Schema for editors. "
              "How the emulator behaves: [sandbox.md](sandbox.md).")

@@ -112,7 +112,7 @@ def recordings() -> Iterator[dict[str, list[dict[str, Any]]]]:
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_against_the_sandbox(name: str, recordings: dict[str, list[dict[str, Any]]]) -> None:
-    app = HubSpotSandbox(Scenario.load(ROOT / "fixtures" / "demo" / "healthy.yml"), seed=1,
+    app = HubSpotSandbox(Scenario.load(ROOT / "gtmcheck" / "demo" / "healthy.yml"), seed=1,
                          search_lag_ms=0, rate_limit=False)
     recorder = Recorder(httpx.WSGITransport(app=app))
     crm = sandbox_connector(recorder)

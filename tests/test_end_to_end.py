@@ -101,7 +101,7 @@ def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Pa
 def test_a_known_token_appears_in_no_output_or_report(repo: Path, tmp_path: Path) -> None:
     """Every CLI command, with the token in the CRM config, a warehouse password and a checklist name."""
     token = "pat-na1-11111111-2222-3333-4444-555555555555"
-    scenario = repo / "fixtures" / "demo" / "healthy.yml"
+    scenario = repo / "gtmcheck" / "demo" / "healthy.yml"
     (tmp_path / "gtmcheck.yml").write_text(
         "version: 1\nenvironments:\n  prod:\n"
         f"    crm: {{type: sandbox, scenario: \"{scenario}\", token: \"${{GTM_E2E_TOKEN}}\"}}\n"

@@ -379,7 +379,7 @@ def test_crm_for_sandbox_needs_its_scenario(tmp_path: Path) -> None:
 def test_against_the_sandbox(repo: Path) -> None:
     pytest.importorskip("gtmcheck.sandbox.hubspot")
     environment = Environment(name="sandbox", root=repo,
-                              crm={"type": "sandbox", "scenario": "fixtures/demo/healthy.yml"})
+                              crm={"type": "sandbox", "scenario": "gtmcheck/demo/healthy.yml"})
     connector = crm_for(environment)
     try:
         owners = connector.owners()

@@ -1,8 +1,9 @@
 """Fuzz the checklist loader: any input is a Checklist or a SpecError at a real place, never a traceback.
 
 Two sources of input: random YAML documents (random JSON-like trees dumped by PyYAML, and random text built
-from YAML punctuation), and random mutations of real checklists (every ``*.gtm.yml`` under ``checks/`` and
-``fixtures/``, plus a built-in one so the test never depends on other people's files).
+from YAML punctuation), and random mutations of real checklists (every ``*.gtm.yml`` under ``checks/``,
+``fixtures/`` and ``gtmcheck/`` (the bundled demo and the init templates), plus a built-in one so the test
+never depends on other people's files).
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ def test_header_then_punctuation(case_path: Path) -> None:
 def seed_texts() -> tuple[str, ...]:
     """Every checklist in the repository, globbed when the test runs, plus the built-in one."""
     found = [BUILTIN_CHECKLIST]
-    for folder in (REPO / "checks", REPO / "fixtures"):
+    for folder in (REPO / "checks", REPO / "fixtures", REPO / "gtmcheck"):
         for path in sorted(folder.rglob("*.gtm.y*ml")) if folder.is_dir() else []:
             try:
                 found.append(path.read_text(encoding="utf-8"))
@@ -350,8 +351,8 @@ version: 1
 environments:
   sandbox:
     description: the embedded demo stack
-    crm: {type: sandbox, scenario: fixtures/demo/healthy.yml}
-    warehouse: {url: "duckdb:///fixtures/demo/warehouse.duckdb"}
+    crm: {type: sandbox, scenario: gtmcheck/demo/healthy.yml}
+    warehouse: {url: "duckdb:///gtmcheck/demo/warehouse.duckdb"}
     web: {type: sandbox, timeout: 5}
   production:
     crm: {type: hubspot, token: "${GTMCHECK_FUZZ_TOKEN}", base_url: "https://api.hubapi.com"}

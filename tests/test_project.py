@@ -13,8 +13,8 @@ PROJECT = """\
 version: 1
 environments:
   sandbox:
-    crm: {type: sandbox, scenario: fixtures/demo/healthy.yml}
-    warehouse: {url: "duckdb:///fixtures/demo/warehouse.duckdb"}
+    crm: {type: sandbox, scenario: gtmcheck/demo/healthy.yml}
+    warehouse: {url: "duckdb:///gtmcheck/demo/warehouse.duckdb"}
   production:
     crm: {type: hubspot, token: "${GTMCHECK_TEST_HUBSPOT_TOKEN}"}
     warehouse: {url: "${GTMCHECK_TEST_WAREHOUSE_URL}"}
@@ -47,8 +47,8 @@ def test_environments_and_default(tmp_path: Path) -> None:
     assert proj.environment_names == ["sandbox", "production"]
     env = proj.environment()
     assert env.name == "sandbox" and env.is_sandbox and not env.writes
-    assert env.crm["scenario"] == "fixtures/demo/healthy.yml"
-    assert env.site_scenario() == (tmp_path / "fixtures/demo/healthy.yml").resolve()
+    assert env.crm["scenario"] == "gtmcheck/demo/healthy.yml"
+    assert env.site_scenario() == (tmp_path / "gtmcheck/demo/healthy.yml").resolve()
     assert proj.check_paths == ["checks"]
 
 
@@ -76,7 +76,7 @@ def test_production_with_its_variables(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_literal_dollar_survives_repeated_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GTMCHECK_TEST_HUBSPOT_TOKEN", "tok${NOT_A_VAR}en")
-    proj = load(tmp_path, PROJECT.replace("duckdb:///fixtures", "duckdb:///$${x}"))
+    proj = load(tmp_path, PROJECT.replace("duckdb:///gtmcheck", "duckdb:///$${x}"))
     for _ in range(2):
         assert proj.environment("sandbox").warehouse == {"url": "duckdb:///${x}/demo/warehouse.duckdb"}
     monkeypatch.setenv("GTMCHECK_TEST_WAREHOUSE_URL", "duckdb://")

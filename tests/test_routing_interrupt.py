@@ -32,7 +32,7 @@ from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.synthetic import TAG_PROPERTY, find_synthetic, is_reserved_domain
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "fixtures" / "demo"
+DEMO = REPO / "gtmcheck" / "demo"
 TOKEN = "pat-na1-interrupt-test-0000-1111"  # the served sandbox takes any bearer token; this one must not leak
 ROUTING_DELAY_MS = 1500  # owners appear 1.5 s after creation: leads stay in flight long enough to interrupt
 SEARCH_LAG_MS = 300

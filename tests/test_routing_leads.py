@@ -134,7 +134,7 @@ def test_a_tagged_contact_at_a_customer_domain_is_synthetic_only_when_its_addres
 
 
 def sandbox(clock: FakeClock) -> tuple[HubSpotSandbox, HubSpotConnector]:
-    app = HubSpotSandbox(Scenario.load(REPO / "fixtures" / "demo" / "healthy.yml"), clock=clock,
+    app = HubSpotSandbox(Scenario.load(REPO / "gtmcheck" / "demo" / "healthy.yml"), clock=clock,
                          search_lag_ms=1000, rate_limit=False)
     return app, HubSpotConnector("pat-test", transport=httpx.WSGITransport(app=app), sleep=clock.sleep)
 

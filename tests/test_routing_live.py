@@ -35,8 +35,8 @@ from gtmcheck.spec import load_checklist
 from gtmcheck.synthetic import TAG_PROPERTY, synthetic_email, tagged
 
 REPO = Path(__file__).resolve().parents[1]
-HEALTHY = REPO / "fixtures" / "demo" / "healthy.yml"
-DRIFTED = REPO / "fixtures" / "demo" / "drifted.yml"
+HEALTHY = REPO / "gtmcheck" / "demo" / "healthy.yml"
+DRIFTED = REPO / "gtmcheck" / "demo" / "drifted.yml"
 DEMO_CHECKLIST = REPO / "checks" / "routing.gtm.yml"
 # owner ids in the demo scenarios, in the order they are declared
 ANNA, BEN, CARLA, DEV, ERIN, QUEUE = (str(70000001 + i) for i in range(6))

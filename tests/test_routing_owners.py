@@ -129,7 +129,7 @@ def lint_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list
 def test_lint_env_sandbox_reports_inactive_and_unknown_owners(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], repo: Path
 ) -> None:
-    scenario = repo / "fixtures" / "demo" / "healthy.yml"  # erin@acme.example has left the company there
+    scenario = repo / "gtmcheck" / "demo" / "healthy.yml"  # erin@acme.example has left the company there
     project(tmp_path, monkeypatch, f"  sandbox:\n    crm: {{type: sandbox, scenario: {scenario}}}\n", routing=ROUTING)
     assert lint_json(capsys) == (0, [], "")  # offline: nothing to say
     code, found, err = lint_json(capsys, "--env", "sandbox")

@@ -19,7 +19,7 @@ from gtmcheck.sandbox import HubSpotSandbox, Scenario, hubspot_transport
 from gtmcheck.sandbox import signatures as sig
 from gtmcheck.sandbox.site import load_site
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+DEMO = Path(__file__).resolve().parent.parent / "gtmcheck" / "demo"
 AUTH = {"Authorization": "Bearer test-token"}
 
 

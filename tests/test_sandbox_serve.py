@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+DEMO = Path(__file__).resolve().parent.parent / "gtmcheck" / "demo"
 
 
 def free_port() -> int:

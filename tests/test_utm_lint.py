@@ -107,13 +107,13 @@ def test_demo_checklist_is_clean(repo: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_broken_demo_points_at_its_lines(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
-    findings = lint(repo / "fixtures" / "demo" / "broken" / "utm.gtm.yml")
+    findings = lint(repo / "gtmcheck" / "demo" / "broken" / "utm.gtm.yml")
     codes = {f.code for f in findings}
     assert {c for c in RULES if c.startswith("UTM")} <= codes
     csv_lines = {f.location.line for f in findings if f.location.file.endswith("campaign_urls.csv")}
     assert csv_lines == set(range(3, 19))  # every broken row, and not the good one on line 2
     for f in findings:
-        assert f.location.file.startswith("fixtures/demo/broken/")
+        assert f.location.file.startswith("gtmcheck/demo/broken/")
 
 
 # Load-time errors: a SpecError at the right line, never a traceback.

@@ -207,7 +207,7 @@ def test_checks_point_at_inline_and_csv_lines(repo: Path, monkeypatch: pytest.Mo
     lines = (repo / "checks" / "utm.gtm.yml").read_text(encoding="utf-8").splitlines()
     assert lines[inline.line - 1].strip().startswith("url: https://www.acme.example/spring")
     row = checks["UTM-URLS-RESOLVE[fy26q1-emea-launch-bing]"].location
-    assert (row.file, row.line) == ("fixtures/demo/campaign_urls.csv", 3)
+    assert (row.file, row.line) == ("gtmcheck/demo/campaign_urls.csv", 3)
 
 
 def test_taxonomy_check_fails_listing_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

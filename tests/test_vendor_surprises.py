@@ -245,12 +245,12 @@ class RefusingCreates(httpx.BaseTransport):
 
 def test_a_lead_the_crm_refuses_is_a_check_error_naming_the_lead_and_the_sent_one_is_cleaned_up() -> None:
     clock = FakeClock()
-    app = HubSpotSandbox(Scenario.load(REPO / "fixtures" / "demo" / "healthy.yml"), clock=clock, sleep=clock.sleep)
+    app = HubSpotSandbox(Scenario.load(REPO / "gtmcheck" / "demo" / "healthy.yml"), clock=clock, sleep=clock.sleep)
     transport = RefusingCreates(httpx.WSGITransport(app=app), allowed=1)
     crm = HubSpotConnector("pat-test", transport=transport, limiters=hubspot_limits(clock=clock, sleep=clock.sleep),
                            sleep=clock.sleep)
     project = load_project(REPO)
-    env = Environment("sandbox", REPO, {"type": "sandbox", "scenario": "fixtures/demo/healthy.yml"}, writes=True)
+    env = Environment("sandbox", REPO, {"type": "sandbox", "scenario": "gtmcheck/demo/healthy.yml"}, writes=True)
     ctx = RunContext(project, env, clock=clock, sleep=clock.sleep, workers=1, crm_connector=crm, search_lag_s=0.0)
     spec = spec_of(load_checklist(REPO / "checks" / "routing.gtm.yml"))
     apac = next(i for i, rule in enumerate(spec.rules) if rule.id == "apac")

@@ -185,7 +185,7 @@ def test_relative_duckdb_path_resolves_against_root(tmp_path: Path) -> None:
 # --- the demo warehouse ---------------------------------------------------------------------------------------
 
 def test_demo_warehouse_matches_its_csvs(tmp_path: Path, repo: Path) -> None:
-    target = build_demo_warehouse(repo / "fixtures/demo/data", tmp_path / "w.duckdb")
+    target = build_demo_warehouse(repo / "gtmcheck/demo/data", tmp_path / "w.duckdb")
     with Warehouse(f"duckdb:///{target}") as wh:
         assert wh.tables() == ["companies", "contacts", "deals", "events", "touchpoints"]
         assert wh.total("deals", "amount", "dealstage = 'closedwon'") == Decimal(428000)
@@ -219,10 +219,10 @@ def test_demo_warehouse_is_built_once_and_rebuilt_when_a_csv_changes(tmp_path: P
 
 
 def test_for_environment_builds_the_demo_warehouse(tmp_path: Path, repo: Path) -> None:
-    demo = tmp_path / "fixtures" / "demo"
+    demo = tmp_path / "gtmcheck" / "demo"
     (demo / "data").mkdir(parents=True)
     (demo / "data" / "deals.csv").write_text("id,amount,dealstage\nd1,7,closedwon\n")
-    env = Environment(name="sandbox", root=tmp_path, warehouse={"url": "duckdb:///fixtures/demo/warehouse.duckdb"})
+    env = Environment(name="sandbox", root=tmp_path, warehouse={"url": "duckdb:///gtmcheck/demo/warehouse.duckdb"})
     with Warehouse.for_environment(env) as wh:
         assert wh.total("deals", "amount") == 7
     assert (demo / "warehouse.duckdb").is_file()
@@ -234,4 +234,4 @@ def test_for_environment_without_a_warehouse() -> None:
 
 
 def test_demo_warehouse_is_ignored_by_git(repo: Path) -> None:
-    assert "fixtures/demo/warehouse.duckdb" in (repo / ".gitignore").read_text().split()
+    assert "gtmcheck/demo/warehouse.duckdb" in (repo / ".gitignore").read_text().split()

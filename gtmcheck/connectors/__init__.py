@@ -4,7 +4,7 @@
 
     crm: {type: hubspot, token: "${HUBSPOT_TOKEN}", plan: starter, base_url: "https://api.hubapi.com"}
     crm: {type: salesforce, token: "${SF_TOKEN}", instance_url: "https://acme.my.salesforce.com"}
-    crm: {type: sandbox, scenario: fixtures/demo/healthy.yml}
+    crm: {type: sandbox, scenario: my/scenario.yml}     # no scenario: the bundled demo (gtmcheck/demo/healthy.yml)
 
 ``search_lag_for(environment)`` says how long the CRM's search takes to see a write (``search_lag: 20s`` in
 the ``crm:`` block overrides it): cleanup waits that long before it trusts a search for leftovers.
@@ -48,10 +48,11 @@ def search_lag_for(environment: Environment) -> float:
         from ..errors import Location
 
         return parse_duration(str(crm["search_lag"]), Location(str(environment.root / "gtmcheck.yml")))
-    if crm.get("type") == "sandbox" and crm.get("scenario"):
+    path = environment.sandbox_scenario()
+    if path is not None:
         from ..sandbox import sandbox_app
 
-        path = environment.path(str(crm["scenario"]))  # the run's own sandbox (built once per path)
+        # the run's own sandbox (built once per path)
         return float(sandbox_app(path).knobs.get("search_lag_ms", 0)) / 1000 if path.is_file() else 0.0
     return SEARCH_LAG_S.get(str(crm.get("type")), 10.0)
 
@@ -91,14 +92,8 @@ def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None =
         from .hubspot import HubSpotConnector
 
         if transport is None:
-            scenario = crm.get("scenario")
-            if not scenario:
-                raise ConfigError(
-                    f"environment {environment.name!r}: the sandbox CRM needs `scenario:` (such as "
-                    f"fixtures/demo/healthy.yml) under environments.{environment.name}.crm in gtmcheck.yml"
-                )
-            path = environment.path(str(scenario))
-            if not path.is_file():
+            path = environment.sandbox_scenario()
+            if path is None or not path.is_file():
                 raise ConfigError(f"environment {environment.name!r}: sandbox scenario {path} does not exist")
             try:
                 from ..sandbox import hubspot_transport

@@ -1,4 +1,4 @@
-"""The demo stack's DuckDB warehouse, built from the CSVs in ``fixtures/demo/data`` at first use.
+"""The demo stack's DuckDB warehouse, built from the CSVs in ``gtmcheck/demo/data`` at first use.
 
 Every ``*.csv`` becomes a table of the same name (``deals``, ``contacts``, ``companies``, ``events``,
 ``touchpoints``). The file is never committed: it is built when missing or older than any CSV, into a

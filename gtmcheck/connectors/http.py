@@ -40,11 +40,12 @@ from typing import Any
 import httpx
 
 from .. import secrets
+from ..about import HOMEPAGE
 from ..errors import ApiError, ConfigError, DuplicateRecord, NotFound, RateLimited, TransportError
 from .answers import read_json, redirect_error
 from .breaker import CircuitBreaker
 
-USER_AGENT = "gtmcheck/0.1 (+https://gtmcheck.example)"
+USER_AGENT = f"gtmcheck/0.1 (+{HOMEPAGE})"
 log = logging.getLogger("gtmcheck.http")
 
 

@@ -7,7 +7,8 @@ are the checklist author's own SQL over their own warehouse; their values go in 
 
 URLs (extras install the dialects)::
 
-    duckdb:///fixtures/demo/warehouse.duckdb          relative to the project root (built-in)
+    duckdb:///gtmcheck/demo/warehouse.duckdb          relative to the project root (the repository's demo)
+    (no warehouse: in a sandbox environment)          the bundled demo, built in ~/.cache/gtmcheck
     postgresql+psycopg://user:pass@host:5432/db       pip install 'gtmcheck[postgres]'
     snowflake://user:pass@account/db/schema?warehouse=wh   pip install 'gtmcheck[snowflake]'
     bigquery://project/dataset                        pip install 'gtmcheck[bigquery]'
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["DEMO_WAREHOUSE", "MAX_SAMPLE", "Warehouse", "quote_identifier"]
 
 MAX_SAMPLE = 1000  # the most rows ``sample`` ever pulls, whatever it is asked
-DEMO_WAREHOUSE = "fixtures/demo/warehouse.duckdb"
+DEMO_WAREHOUSE = "gtmcheck/demo/warehouse.duckdb"
 Period = Literal["day", "week", "month", "quarter", "year"]
 PERIODS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$\-]{0,127}")
@@ -149,6 +150,12 @@ class Warehouse:
         """The environment's warehouse; the demo DuckDB file is built from its CSVs when missing or stale."""
         conf = env.warehouse or {}
         url = conf.get("url")
+        if not url and env.warehouse is None and env.is_sandbox:  # the bundled demo's, built where we may write
+            from ..bundled import DEMO_DIR, demo_warehouse_path
+            from .demo_warehouse import build_demo_warehouse
+
+            target = build_demo_warehouse(DEMO_DIR / "data", demo_warehouse_path())
+            return cls(f"duckdb:///{target.as_posix()}", read_only=True)
         if not url:
             raise ConfigError(f"environment {env.name!r} has no warehouse url; add warehouse: {{url: ...}}")
         wh_url = cls._resolve(make_url(url), env.root) if url.startswith(_FILE_DIALECTS) else None

@@ -1,7 +1,7 @@
 """Scenario files: what the sandbox CRM holds and how it behaves.
 
 Every key is documented in docs/sandbox-scenario.md, generated from ``SCENARIO_SCHEMA`` (``schemadoc``).
-A scenario is one YAML file (``fixtures/demo/healthy.yml``, ``drifted.yml``). Every section is optional
+A scenario is one YAML file (``gtmcheck/demo/healthy.yml``, ``drifted.yml``). Every section is optional
 except what a consumer needs (the site reads ``site:``, the CRM everything else)::
 
     portal_id: 4242

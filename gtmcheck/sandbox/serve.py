@@ -21,7 +21,6 @@ from .hubspot import HubSpotSandbox
 from .scenario import Scenario
 
 DEFAULT_PORT = 8765
-DEFAULT_SCENARIO = Path("fixtures/demo/healthy.yml")
 
 
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -65,7 +64,8 @@ def loopback_deliverer(timeout: float = 5.0) -> Any:
 
 
 def default_scenario() -> Path:
-    """The ``sandbox`` environment's scenario in the project file, else ``fixtures/demo/healthy.yml``."""
+    """The ``sandbox`` environment's scenario in the project file, else the bundled demo's healthy one."""
+    from ..bundled import demo_scenario
     from ..project import load_project
 
     project = load_project()
@@ -73,8 +73,7 @@ def default_scenario() -> Path:
         env = project.environment("sandbox")
         if env.crm.get("scenario"):
             return env.path(str(env.crm["scenario"]))
-    candidate = project.root / DEFAULT_SCENARIO
-    return candidate if candidate.is_file() else DEFAULT_SCENARIO
+    return demo_scenario()
 
 
 def build(scenario_path: Path, *, fault_rate: float | None = None, latency_ms: float | None = None,
