@@ -7,6 +7,7 @@ pytest starts; its code relies on no assertion rewriting, and pytest would other
 """
 
 from . import secrets
+from .about import __version__
 from .context import RunContext
 from .dod import TEMPLATES, DodItem, WorkType
 from .errors import (
@@ -25,8 +26,6 @@ from .kinds import Check, Kind, get_kind
 from .linter import LintResult, lint_paths
 from .project import Environment, Project, load_project
 from .spec import Checklist, load_checklist
-
-__version__ = "0.1.0"
 
 secrets.install_log_redaction()  # every log record of every logger (httpx, httpcore.http11, ...) is redacted
 

@@ -33,6 +33,6 @@ def cache_dir() -> Path:
 
 def demo_warehouse_path() -> Path:
     """The bundled demo warehouse's DuckDB file, per installed version (built on first use)."""
-    from . import __version__  # late: this module is imported while the package itself loads
+    from .about import __version__
 
     return cache_dir() / f"demo-{__version__}" / "warehouse.duckdb"

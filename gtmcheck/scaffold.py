@@ -16,7 +16,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from . import __version__
+from .about import __version__
 from .errors import GtmcheckError
 
 __all__ = ["SCAFFOLD", "ScaffoldExists", "scaffold"]

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .. import __version__
+from ..about import __version__
 from ..visible import visible
 
 STATUS_TEXT: dict[str, str] = {
