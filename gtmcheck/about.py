@@ -1,6 +1,4 @@
-"""What gtmcheck is and where an installed user finds its documentation: named once, shown by ``--version``,
-``--help``, the report and the User-Agent.
-"""
+"""The version and where an installed user finds the docs: named once, for ``--help``, reports and the User-Agent."""
 
 __version__ = "0.1.0"
 
