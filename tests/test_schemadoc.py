@@ -96,7 +96,7 @@ def test_the_scenario_schema_validates_the_demo_scenarios_for_editors(
     assert main(["schema", "--scenario"]) == 0
     validator = jsonschema.Draft202012Validator(json.loads(capsys.readouterr().out))
     for name in ("healthy", "drifted"):
-        assert not list(validator.iter_errors(load(repo / "fixtures" / "demo" / f"{name}.yml").data))
+        assert not list(validator.iter_errors(load(repo / "gtmcheck" / "demo" / f"{name}.yml").data))
     assert list(validator.iter_errors({"knobs": {"search_lag": 5}}))
 
 
