@@ -16,6 +16,7 @@ from .errors import (
     Location,
     NotConfigured,
     SpecError,
+    SpecErrors,
 )
 from .findings import Finding, Rule, Severity
 from .kinds import Check, Kind, get_kind
@@ -48,6 +49,7 @@ __all__ = [
     "RunContext",
     "Severity",
     "SpecError",
+    "SpecErrors",
     "TEMPLATES",
     "WorkType",
     "get_kind",

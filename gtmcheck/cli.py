@@ -49,7 +49,7 @@ def _error(text: str) -> None:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from .linter import lint_paths
+    from .linter import CHECKLIST_PATTERNS, lint_paths
     from .lintformat import format_findings
     from .project import load_project
 
@@ -71,8 +71,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
         Path(args.output).write_text(secrets.redact(output) + ("" if output.endswith("\n") else "\n"))
     else:
         _print(output.rstrip("\n"))
-    if args.format == "text" and result.files == 0 and not result.errors:
-        _print("No checklists found (looked for *.gtm.yml / *.gtm.yaml).", sys.stderr)
+    if result.files == 0 and not result.errors:  # on stderr in every format: a JSON or SARIF consumer still gets valid output
+        _error(f"no checklists found (looked for {CHECKLIST_PATTERNS} in {', '.join(map(str, paths)) or 'nothing'})"
+               ". Fix: name a checklist file or a folder that holds some")
     return result.exit_code(Severity.parse(args.fail_on))
 
 
@@ -444,7 +445,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except SpecError as exc:
-        _error(exc.format())
+        for error in exc.errors:  # several problems of one file (SpecErrors): one line each
+            _error(error.format())
         return EXIT_USAGE if args.command == "run" else 2
     except (ConfigError, GtmcheckError) as exc:
         _error(str(exc))

@@ -13,6 +13,8 @@ from .findings import Finding, Severity
 from .kinds import get_kind
 from .spec import Checklist, is_checklist, load_checklist
 
+CHECKLIST_PATTERNS = "*.gtm.yml / *.gtm.yaml"
+
 
 @dataclass
 class LintResult:
@@ -23,7 +25,7 @@ class LintResult:
     files: int = 0
 
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
-        if self.errors:
+        if self.errors or self.files == 0:  # nothing to lint is unusable input, never a clean bill
             return 2
         return 1 if any(f.severity >= fail_on for f in self.findings) else 0
 
@@ -36,7 +38,11 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[SpecError]]:
         if path.is_dir():
             # not only regular files: a FIFO or a broken link named *.gtm.yml is reported by the loader,
             # never silently skipped (nor read: the loader refuses what is not a regular file)
-            files.extend(sorted(p for p in path.rglob("*") if is_checklist(p) and not p.is_dir()))
+            found = sorted(p for p in path.rglob("*") if is_checklist(p) and not p.is_dir())
+            if not found:
+                errors.append(SpecError(f"no checklist in this folder (looked for {CHECKLIST_PATTERNS})",
+                                        Location(str(path)), "name the folder that holds your *.gtm.yml files"))
+            files.extend(found)
         elif os.path.lexists(path):
             files.append(path)
         else:
@@ -63,7 +69,7 @@ def lint_paths(
         try:
             checklist = load_checklist(path)
         except SpecError as exc:
-            result.errors.append(exc)
+            result.errors.extend(exc.errors)  # every schema error of the file, one GTM001 finding each
             continue
         result.findings.extend(lint_checklist(checklist))
         if extra is not None:
