@@ -54,11 +54,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from .project import load_project
 
     paths = [Path(p) for p in args.paths]
-    project = load_project() if args.env or not paths else None
-    if project is not None and not paths:
+    project = load_project()  # its `lint:` section, when there is a gtmcheck.yml; lint works without one
+    if not paths:
         paths = [project.root / p for p in project.check_paths]
-    owners = _CrmOwners(project, args.env) if project is not None and args.env else None
-    result = lint_paths(paths, extra=owners)
+    owners = _CrmOwners(project, args.env) if args.env else None
+    result = lint_paths(paths, extra=owners, config=project.lint)
     findings = list(result.findings)
     for err in result.errors:
         loc = err.location
@@ -71,7 +71,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
         Path(args.output).write_text(secrets.redact(output) + ("" if output.endswith("\n") else "\n"))
     else:
         _print(output.rstrip("\n"))
-    if result.files == 0 and not result.errors:  # on stderr in every format: a JSON or SARIF consumer still gets valid output
+    if args.format == "text" and result.suppressed:
+        _print(f"{len(result.suppressed)} finding(s) silenced by `# gtmcheck: ignore` comments.", sys.stderr)
+    if result.files == 0 and not result.errors:  # on stderr: a JSON or SARIF consumer still gets valid output
         _error(f"no checklists found (looked for {CHECKLIST_PATTERNS} in {', '.join(map(str, paths)) or 'nothing'})"
                ". Fix: name a checklist file or a folder that holds some")
     return result.exit_code(Severity.parse(args.fail_on))
@@ -242,11 +244,9 @@ def rules_markdown() -> str:
 
 
 def _load_all_rules() -> None:
-    from . import governance  # noqa: F401  (registers GOV rules)
-    from .kinds import all_kinds
-    from .kinds.routing.owners import lint_owners  # noqa: F401  (registers ROUTE2xx, used by lint --env)
+    from .lintconfig import load_rules
 
-    all_kinds()  # importing the kinds registers their rules
+    load_rules()  # importing governance and the kinds registers their rules (GTM002 with lintconfig)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from . import governance
 from .errors import Location, SpecError
 from .findings import Finding, Severity
 from .kinds import get_kind
+from .lintconfig import LintConfig, settle
 from .spec import Checklist, is_checklist, load_checklist
 
 CHECKLIST_PATTERNS = "*.gtm.yml / *.gtm.yaml"
@@ -23,6 +24,7 @@ class LintResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[SpecError] = field(default_factory=list)
     files: int = 0
+    suppressed: list[Finding] = field(default_factory=list)  # silenced by `# gtmcheck: ignore`; never counted
 
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
         if self.errors or self.files == 0:  # nothing to lint is unusable input, never a clean bill
@@ -60,9 +62,15 @@ def lint_checklist(checklist: Checklist) -> list[Finding]:
 
 
 def lint_paths(
-    paths: Iterable[Path], extra: Callable[[Checklist], Iterable[Finding]] | None = None
+    paths: Iterable[Path],
+    extra: Callable[[Checklist], Iterable[Finding]] | None = None,
+    config: LintConfig | None = None,
 ) -> LintResult:
-    """Lint every checklist under ``paths``; ``extra`` adds findings per loaded checklist (the CRM's owners)."""
+    """Lint every checklist under ``paths``; ``extra`` adds findings per loaded checklist (the CRM's owners).
+
+    ``config`` (gtmcheck.yml's ``lint:``) sets rules' severities or turns them off; ``# gtmcheck: ignore``
+    comments silence findings on their line. Unusable input (GTM001) is neither.
+    """
     files, errors = discover(paths)
     result = LintResult(errors=errors, files=len(files))
     for path in files:
@@ -71,8 +79,11 @@ def lint_paths(
         except SpecError as exc:
             result.errors.extend(exc.errors)  # every schema error of the file, one GTM001 finding each
             continue
-        result.findings.extend(lint_checklist(checklist))
+        findings = lint_checklist(checklist)
         if extra is not None:
-            result.findings.extend(extra(checklist))
+            findings.extend(extra(checklist))
+        kept, silenced = settle(findings, checklist.doc, config)
+        result.findings.extend(kept)
+        result.suppressed.extend(silenced)
     result.findings.sort(key=Finding.sort_key)
     return result

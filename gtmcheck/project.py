@@ -15,6 +15,7 @@ from typing import Any
 
 from . import envvars, secrets, yamlfile
 from .errors import ConfigError, Location, SpecError
+from .lintconfig import LintConfig
 from .schema import project_schema, validate
 from .spec import is_checklist
 from .yamlfile import Document, walk_strings
@@ -64,6 +65,7 @@ class Project:
     doc: Document | None
     default_environment: str | None
     check_paths: list[str]
+    lint: LintConfig = field(default_factory=LintConfig)  # ``lint:``: rules' severities, rules turned off
 
     @property
     def environment_names(self) -> list[str]:
@@ -142,6 +144,7 @@ def _load_project_file(path: Path) -> Project:
         doc=doc,
         default_environment=default,
         check_paths=list(data.get("checks", ["checks"])),
+        lint=LintConfig.from_section(data.get("lint")),
     )
 
 

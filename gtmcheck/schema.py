@@ -113,6 +113,8 @@ def checklist_schema(fragments: Mapping[str, tuple[Mapping[str, Any], bool]]) ->
 
 def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
     """The schema of ``gtmcheck.yml``."""
+    from .lintconfig import rules_section_schema  # the rule registry imports the kinds, which import this
+
     secret = {"type": "string", "description": "Write it as ${ENV_VAR}; never commit a token."}
     environment = {
         "type": "object",
@@ -175,6 +177,7 @@ def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
                 "items": {"type": "string"},
                 "description": "Folders or files holding checklists; default [checks].",
             },
+            "lint": rules_section_schema(),
         },
     }
 
