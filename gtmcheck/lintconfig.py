@@ -41,6 +41,38 @@ UNKNOWN_SUPPRESSION = register(
     "as if it did something. Best practice: name the exact codes a comment silences, as ruff's `# noqa: E501`.",
 )
 
+# the part of docs/rules.md (``gtmcheck rules --format markdown``) that says how findings are tuned
+MARKDOWN = """\
+## Severity, turning rules off, silencing one finding
+
+As in ruff and sqlfluff. In `gtmcheck.yml`, the `lint:` section changes a rule's severity (`error`, `warning`,
+`info`) or turns it off (`off`); `gtmcheck lint` applies it whenever it finds a `gtmcheck.yml` in the working
+directory or above (with or without paths), and works as before without one:
+
+```yaml
+lint:
+  rules: {ROUTE103: off, UTM204: warning, ROUTE110: error}
+```
+
+The section is closed: an unknown key, an unknown rule code (`ROUTE13: off`, "did you mean `ROUTE103`?") or
+an unknown severity is an error at its line, exit code 2 (`gtmcheck schema --project` lists every code).
+
+One finding is silenced by a YAML comment on the line it points at (the line of `gtmcheck lint`'s output):
+
+```yaml
+  - id: emea   # gtmcheck: ignore[ROUTE103]
+  - id: apac   # gtmcheck: ignore[ROUTE103, ROUTE105]
+  - id: dach   # gtmcheck: ignore              (every rule on this line)
+```
+
+Silenced findings are not shown and do not count for the exit code; `gtmcheck lint` says on stderr how many
+it silenced. A comment naming a code that is no rule is itself a finding (GTM002), so a typo never silences
+nothing quietly. The run's `ROUTING-RULES-EXPLICIT` check counts routing findings the same way (the project's
+`lint:` severities and the file's comments). GTM001 (unusable input: malformed YAML, unknown keys, a folder
+without checklists) can be neither changed nor silenced. Comments work in checklist files; a finding in a
+URL CSV file is tuned with `lint:`.
+"""
+
 
 def load_rules() -> Mapping[str, Rule]:
     """The whole rule registry: importing governance and the kinds registers their rules."""
