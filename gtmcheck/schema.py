@@ -22,6 +22,7 @@ from .limits import DATE_FORMAT, FORMATS, MAX_DURATION_KEYWORD, NUMBER_HINT, Val
 from .yamlfile import Document
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+SHOWN_KEYS = 20  # allowed keys named in an unknown-key fix (lint.rules has one per rule code)
 EMAIL = {
     "type": "string",
     "pattern": r"^[^@\s]+@[^@\s]+$",
@@ -224,9 +225,12 @@ def _to_spec_errors(error: ValidationError, doc: Document) -> list[SpecError]:
         allowed = sorted((error.schema.get("properties") or {}).keys()) if isinstance(error.schema, dict) else []
         extra = [k for k in error.instance if k not in allowed] or list(error.instance)
         out = []
+        shown = ", ".join(allowed[:SHOWN_KEYS]) + (f" and {len(allowed) - SHOWN_KEYS} more (`gtmcheck schema`)"
+                                                    if len(allowed) > SHOWN_KEYS else "")
         for key in extra:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            fix = f"did you mean `{close[0]}`?" if close else f"remove it; allowed keys here: {', '.join(allowed)}"
+            close = [a for a in allowed if a.lower() == str(key).lower()]  # `route103` for `ROUTE103`
+            close = close or difflib.get_close_matches(str(key), allowed, n=1)
+            fix = f"did you mean `{close[0]}`?" if close else f"remove it; allowed keys here: {shown}"
             out.append(SpecError(f"unknown key {key!r} in {where}", doc.location((*path, key), key=True), fix))
         return out
     return [_to_spec_error(error, doc)]

@@ -11,6 +11,7 @@ import pytest
 from gtmcheck import project
 from gtmcheck.cli import main
 from gtmcheck.errors import SpecError, SpecErrors
+from gtmcheck.findings import RULES
 from gtmcheck.kinds import get_kind
 from gtmcheck.project import load_project
 from gtmcheck.spec import load_checklist
@@ -260,6 +261,15 @@ def test_an_unknown_rule_code_in_the_lint_section_is_an_error_at_its_line(
     assert str(raised.value) == "gtmcheck.yml:7:5: unknown key 'ROUTE13' in lint.rules. Fix: did you mean `ROUTE103`?"
     assert main(["lint", "r.gtm.yml"]) == 2
     assert "unknown key 'ROUTE13' in lint.rules" in capsys.readouterr().err
+    write(tmp_path / "gtmcheck.yml", PROJECT + "lint:\n  rules: {route103: off, NOPE1: off}\n")
+    with pytest.raises(SpecErrors) as several:
+        load_project(tmp_path)
+    assert [e.hint for e in several.value.errors] == [
+        "did you mean `ROUTE103`?",  # the code in another case
+        "remove it; allowed keys here: GOV001, GOV002, GOV003, GOV004, GOV005, GOV006, GOV007, GOV008, GTM001, "
+        "GTM002, ROUTE101, ROUTE102, ROUTE103, ROUTE104, ROUTE105, ROUTE106, ROUTE107, ROUTE108, ROUTE109, ROUTE110 "
+        f"and {len(RULES) - 20} more (`gtmcheck schema`)",
+    ]
     write(tmp_path / "gtmcheck.yml", PROJECT + "lint:\n  rules: {ROUTE101: eror, GTM001: off}\n  rule: {}\n")
     assert main(["lint", "r.gtm.yml"]) == 2
     assert capsys.readouterr().err.splitlines() == [
