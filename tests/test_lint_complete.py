@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import jsonschema
 import pytest
@@ -232,6 +234,49 @@ def test_a_suppressed_finding_does_not_fail_the_routing_rules_check(tmp_path: Pa
     silenced = edit(edit(ROUTING, 10, "# gtmcheck: ignore[ROUTE101]"), 16, "# gtmcheck: ignore[ROUTE101]")
     evidence = kind._rules_check(load_checklist(write(tmp_path / "b.gtm.yml", silenced)))
     assert evidence.details["errors"] == 0
+
+
+UTM = """\
+kind: utm
+name: Campaigns
+owner: mops@acme.example
+built_by: jane@acme.example
+taxonomy:
+  required: [utm_source, utm_medium, utm_campaign]
+  parameters:
+    utm_source: {allowed: [google]}
+    utm_medium: {allowed: [cpc]}
+    utm_campaign: {pattern: "^[a-z_]+$"}
+urls:
+  - {id: http, url: "http://www.acme.example/?utm_source=google&utm_medium=cpc&utm_campaign=spring"}
+"""
+
+
+def run_context(tmp_path: Path, lint: str = "") -> Any:
+    """What the kinds' lint-backed checks read of a run: the project (and its `lint:` section)."""
+    write(tmp_path / "gtmcheck.yml", PROJECT + lint)
+    return SimpleNamespace(project=load_project(tmp_path), environment=SimpleNamespace(crm={}))  # no CRM: offline
+
+
+def test_the_runs_lint_backed_checks_count_findings_as_lint_does(tmp_path: Path) -> None:
+    """ROUTING-RULES-EXPLICIT and UTM-PARAMS-DOCUMENTED honour `lint:` and ignore comments, as `gtmcheck lint`."""
+    from gtmcheck.errors import CheckFailed
+    from gtmcheck.kinds.routing.kind import RoutingKind
+    from gtmcheck.kinds.utm.kind import UtmKind
+
+    routing, utm = get_kind("routing"), get_kind("utm")
+    assert isinstance(routing, RoutingKind) and isinstance(utm, UtmKind)
+    route = load_checklist(write(tmp_path / "r.gtm.yml", ROUTING))
+    with pytest.raises(CheckFailed, match="2 error findings"):
+        routing._rules_check(route, run_context(tmp_path))
+    evidence = routing._rules_check(route, run_context(tmp_path, "lint: {rules: {ROUTE101: warning}}\n"))
+    assert evidence.details["errors"] == 0
+    campaigns = load_checklist(write(tmp_path / "u.gtm.yml", UTM))
+    with pytest.raises(CheckFailed, match="UTM102"):
+        utm._taxonomy_check(campaigns, run_context(tmp_path))
+    assert utm._taxonomy_check(campaigns, run_context(tmp_path, "lint: {rules: {UTM102: off}}\n"))
+    silenced = load_checklist(write(tmp_path / "v.gtm.yml", edit(UTM, 12, "# gtmcheck: ignore[UTM102]")))
+    assert utm._taxonomy_check(silenced, run_context(tmp_path)).details["errors"] == 0
 
 
 # --- the lint: section of gtmcheck.yml ------------------------------------------------------------------------
