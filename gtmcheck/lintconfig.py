@@ -67,10 +67,10 @@ One finding is silenced by a YAML comment on the line it points at (the line of 
 
 Silenced findings are not shown and do not count for the exit code; in the text format `gtmcheck lint` says
 on stderr how many it silenced. A comment naming a code that is no rule is itself a finding (GTM002), so a
-typo never silences nothing quietly. The run's `ROUTING-RULES-EXPLICIT` check counts routing findings the
-same way (the project's `lint:` severities and the file's comments). GTM001 (unusable input: malformed
-YAML, unknown keys, a folder without checklists) can be neither changed nor silenced. Comments work in
-checklist files; a finding in a URL CSV file is tuned with `lint:`.
+typo never silences nothing quietly. The run's checks built on the lint (`ROUTING-RULES-EXPLICIT`,
+`UTM-TAXONOMY-DOCUMENTED`) count findings the same way: the project's `lint:` severities and the file's
+comments. GTM001 (unusable input: malformed YAML, unknown keys, a folder without checklists) can be neither
+changed nor silenced. Comments work in checklist files; a finding in a URL CSV file is tuned with `lint:`.
 """
 
 

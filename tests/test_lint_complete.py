@@ -259,7 +259,7 @@ def run_context(tmp_path: Path, lint: str = "") -> Any:
 
 
 def test_the_runs_lint_backed_checks_count_findings_as_lint_does(tmp_path: Path) -> None:
-    """ROUTING-RULES-EXPLICIT and UTM-PARAMS-DOCUMENTED honour `lint:` and ignore comments, as `gtmcheck lint`."""
+    """ROUTING-RULES-EXPLICIT and UTM-TAXONOMY-DOCUMENTED honour `lint:` and ignore comments, as `gtmcheck lint`."""
     from gtmcheck.errors import CheckFailed
     from gtmcheck.kinds.routing.kind import RoutingKind
     from gtmcheck.kinds.utm.kind import UtmKind
