@@ -20,6 +20,7 @@ from .errors import (
     Location,
     NotConfigured,
     SpecError,
+    SpecErrors,
 )
 from .findings import Finding, Rule, Severity
 from .kinds import Check, Kind, get_kind
@@ -50,6 +51,7 @@ __all__ = [
     "RunContext",
     "Severity",
     "SpecError",
+    "SpecErrors",
     "TEMPLATES",
     "WorkType",
     "get_kind",

@@ -2,6 +2,7 @@
 
     GtmcheckError                 anything gtmcheck raises on purpose
     ├── SpecError                 a checklist or project file is unusable (exit 2); carries file:line:column
+    │   ├── SpecErrors            several such problems in one file, each at its own line
     │   └── EnvVarError           a ``${VAR}`` has no value in the environment
     ├── ConfigError               a usable file asks for something that cannot be had (unknown environment)
     ├── UnreadableFile            a named file is not a readable regular file (FIFO, device, loop, too big)
@@ -65,6 +66,33 @@ class SpecError(GtmcheckError):
         where = f"{self.location}: " if self.location else ""
         fix = f" Fix: {self.hint}" if self.hint else ""
         return f"{where}{self.message.rstrip('.')}.{fix}"
+
+    @property
+    def errors(self) -> list[SpecError]:
+        """Every problem this error stands for, each at its line (one, except for ``SpecErrors``)."""
+        return [self]
+
+
+class SpecErrors(SpecError):
+    """Every schema problem of one file, in file order, so that one fix-and-rerun fixes them all.
+
+    It reads as its first error (``message``, ``location``, ``hint``), so code that shows one error still
+    works; ``str()`` and ``format()`` give one ``file:line:column: message. Fix: hint`` line per error.
+    """
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        if not errors:
+            raise ValueError("SpecErrors needs at least one error")
+        self._errors = [e for err in errors for e in err.errors]
+        first = self._errors[0]
+        super().__init__(first.message, first.location, first.hint)
+
+    @property
+    def errors(self) -> list[SpecError]:
+        return list(self._errors)
+
+    def format(self) -> str:
+        return "\n".join(error.format() for error in self._errors)
 
 
 class EnvVarError(SpecError):

@@ -11,7 +11,11 @@ from . import governance
 from .errors import Location, SpecError
 from .findings import Finding, Severity
 from .kinds import get_kind
+from .lintconfig import LintConfig, settle
+from .ruleset import load_rules
 from .spec import Checklist, is_checklist, load_checklist
+
+CHECKLIST_PATTERNS = "*.gtm.yml / *.gtm.yaml"
 
 
 @dataclass
@@ -21,9 +25,10 @@ class LintResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[SpecError] = field(default_factory=list)
     files: int = 0
+    suppressed: list[Finding] = field(default_factory=list)  # silenced by `# gtmcheck: ignore`; never counted
 
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
-        if self.errors:
+        if self.errors or self.files == 0:  # nothing to lint is unusable input, never a clean bill
             return 2
         return 1 if any(f.severity >= fail_on for f in self.findings) else 0
 
@@ -36,7 +41,11 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[SpecError]]:
         if path.is_dir():
             # not only regular files: a FIFO or a broken link named *.gtm.yml is reported by the loader,
             # never silently skipped (nor read: the loader refuses what is not a regular file)
-            files.extend(sorted(p for p in path.rglob("*") if is_checklist(p) and not p.is_dir()))
+            found = sorted(p for p in path.rglob("*") if is_checklist(p) and not p.is_dir())
+            if not found:
+                errors.append(SpecError(f"no checklist in this folder (looked for {CHECKLIST_PATTERNS})",
+                                        Location(str(path)), "name the folder that holds your *.gtm.yml files"))
+            files.extend(found)
         elif os.path.lexists(path):
             files.append(path)
         else:
@@ -54,19 +63,29 @@ def lint_checklist(checklist: Checklist) -> list[Finding]:
 
 
 def lint_paths(
-    paths: Iterable[Path], extra: Callable[[Checklist], Iterable[Finding]] | None = None
+    paths: Iterable[Path],
+    extra: Callable[[Checklist], Iterable[Finding]] | None = None,
+    config: LintConfig | None = None,
 ) -> LintResult:
-    """Lint every checklist under ``paths``; ``extra`` adds findings per loaded checklist (the CRM's owners)."""
+    """Lint every checklist under ``paths``; ``extra`` adds findings per loaded checklist (the CRM's owners).
+
+    ``config`` (gtmcheck.yml's ``lint:``) sets rules' severities or turns them off; ``# gtmcheck: ignore``
+    comments silence findings on their line. Unusable input (GTM001) is neither.
+    """
+    load_rules()  # every rule known, so an ignore comment naming one of any kind is not taken for a typo
     files, errors = discover(paths)
     result = LintResult(errors=errors, files=len(files))
     for path in files:
         try:
             checklist = load_checklist(path)
         except SpecError as exc:
-            result.errors.append(exc)
+            result.errors.extend(exc.errors)  # every schema error of the file, one GTM001 finding each
             continue
-        result.findings.extend(lint_checklist(checklist))
+        findings = lint_checklist(checklist)
         if extra is not None:
-            result.findings.extend(extra(checklist))
+            findings.extend(extra(checklist))
+        kept, silenced = settle(findings, checklist.doc, config)
+        result.findings.extend(kept)
+        result.suppressed.extend(silenced)
     result.findings.sort(key=Finding.sort_key)
     return result

@@ -32,6 +32,7 @@ from .errors import (
 )
 from .kinds import Check, get_kind
 from .project import Project, load_project
+from .ruleset import load_rules
 from .spec import Checklist, ManualItem, load_checklist
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
 from .stopsignals import restore as restore_signals
@@ -146,6 +147,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gtmcheck: every item that comes from a gtmcheck checklist")
     for kind in KINDS:
         config.addinivalue_line("markers", f"{kind}: items of gtmcheck {kind} checklists")
+    load_rules()  # the run's lint-based checks read ignore comments against every known rule
     config.stash[SESSION_KEY] = GtmSession(config)
     report_dir = config.getoption("gtm_report_dir")
     if report_dir and not getattr(config, "workerinput", None):

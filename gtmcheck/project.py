@@ -15,6 +15,8 @@ from typing import Any
 
 from . import envvars, secrets, yamlfile
 from .errors import ConfigError, Location, SpecError
+from .lintconfig import LintConfig
+from .ruleset import rules_section_schema
 from .schema import project_schema, validate
 from .spec import is_checklist
 from .yamlfile import Document, walk_strings
@@ -72,6 +74,7 @@ class Project:
     doc: Document | None
     default_environment: str | None
     check_paths: list[str]
+    lint: LintConfig = field(default_factory=LintConfig)  # ``lint:``: rules' severities, rules turned off
 
     @property
     def environment_names(self) -> list[str]:
@@ -136,7 +139,7 @@ def find_project_file(start: Path) -> Path | None:
 @cache
 def _load_project_file(path: Path) -> Project:
     doc = yamlfile.load(path)
-    validate(doc, project_schema(CRM_TYPES))
+    validate(doc, project_schema(CRM_TYPES, rules_section_schema()))
     data = doc.data
     default = data.get("default_environment")
     if default is not None and default not in data["environments"]:
@@ -150,6 +153,7 @@ def _load_project_file(path: Path) -> Project:
         doc=doc,
         default_environment=default,
         check_paths=list(data.get("checks", ["checks"])),
+        lint=LintConfig.from_section(data.get("lint")),
     )
 
 

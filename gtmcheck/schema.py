@@ -17,11 +17,12 @@ from jsonschema.exceptions import ValidationError, best_match
 from . import secrets
 from .dod import KINDS, TEMPLATES, WorkType
 from .durations import SCHEMA as DURATION
-from .errors import SpecError
+from .errors import SpecError, SpecErrors
 from .limits import DATE_FORMAT, FORMATS, MAX_DURATION_KEYWORD, NUMBER_HINT, Validator, bad_numbers
 from .yamlfile import Document
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+SHOWN_KEYS = 20  # allowed keys named in an unknown-key fix (lint.rules has one per rule code)
 EMAIL = {
     "type": "string",
     "pattern": r"^[^@\s]+@[^@\s]+$",
@@ -111,8 +112,8 @@ def checklist_schema(fragments: Mapping[str, tuple[Mapping[str, Any], bool]]) ->
     return schema
 
 
-def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
-    """The schema of ``gtmcheck.yml``."""
+def project_schema(crm_types: Iterable[str], lint_section: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The schema of ``gtmcheck.yml``; ``lint_section`` is that of ``lint:`` (``ruleset`` knows every rule)."""
     secret = {"type": "string", "description": "Write it as ${ENV_VAR}; never commit a token."}
     environment = {
         "type": "object",
@@ -175,6 +176,7 @@ def project_schema(crm_types: Iterable[str]) -> dict[str, Any]:
                 "items": {"type": "string"},
                 "description": "Folders or files holding checklists; default [checks].",
             },
+            "lint": dict(lint_section) if lint_section is not None else {"type": "object"},
         },
     }
 
@@ -212,18 +214,31 @@ def _leaf(error: ValidationError) -> ValidationError:
     return error
 
 
+def _to_spec_errors(error: ValidationError, doc: Document) -> list[SpecError]:
+    """The errors one schema violation stands for: one per unknown key, else one."""
+    v = error.validator
+    if v in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
+        path = tuple(error.absolute_path)
+        where = _where(path)
+        allowed = sorted((error.schema.get("properties") or {}).keys()) if isinstance(error.schema, dict) else []
+        extra = [k for k in error.instance if k not in allowed] or list(error.instance)
+        out = []
+        shown = ", ".join(allowed[:SHOWN_KEYS]) + (f" and {len(allowed) - SHOWN_KEYS} more (`gtmcheck schema`)"
+                                                    if len(allowed) > SHOWN_KEYS else "")
+        for key in extra:
+            close = [a for a in allowed if a.lower() == str(key).lower()]  # `route103` for `ROUTE103`
+            close = close or difflib.get_close_matches(str(key), allowed, n=1)
+            fix = f"did you mean `{close[0]}`?" if close else f"remove it; allowed keys here: {shown}"
+            out.append(SpecError(f"unknown key {key!r} in {where}", doc.location((*path, key), key=True), fix))
+        return out
+    return [_to_spec_error(error, doc)]
+
+
 def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
     path = tuple(error.absolute_path)
     where = _where(path)
     hint = str(error.schema.get("x-hint", "")) if isinstance(error.schema, dict) else ""
     v = error.validator
-    if v in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
-        allowed = sorted((error.schema.get("properties") or {}).keys()) if isinstance(error.schema, dict) else []
-        extra = [k for k in error.instance if k not in allowed] or list(error.instance)
-        key = extra[0]
-        close = difflib.get_close_matches(key, allowed, n=1)
-        fix = f"did you mean `{close[0]}`?" if close else f"remove it; allowed keys here: {', '.join(allowed)}"
-        return SpecError(f"unknown key {key!r} in {where}", doc.location((*path, key), key=True), fix)
     loc = doc.location(path, key=False)
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
@@ -280,7 +295,10 @@ def _shown(value: Any) -> str:
 
 
 def validate(doc: Document, schema: Mapping[str, Any]) -> None:
-    """Raise the first schema violation, in file order, as a SpecError at its line and column.
+    """Raise every schema violation, in file order, each at its line and column.
+
+    One violation is a ``SpecError``; several are one ``SpecErrors`` listing each (a file is fixed in one
+    pass, not one error per run).
 
     Besides the schema, every number must be finite and within ±10^15, every ``format: date`` a real day
     and every duration within its ``x-max-duration`` (``limits``).
@@ -291,6 +309,10 @@ def validate(doc: Document, schema: Mapping[str, Any]) -> None:
     errors = [_leaf(e) for e in validator.iter_errors(doc.data)]
     if not errors and not specs:
         return
-    specs += [_to_spec_error(e, doc) for e in errors]
+    specs += [spec for e in errors for spec in _to_spec_errors(e, doc)]
     specs.sort(key=lambda s: (s.location.line, s.location.column) if s.location else (0, 0))
-    raise specs[0]
+    unique: dict[str, SpecError] = {}
+    for spec in specs:  # ``rol:`` for ``role:`` is found as an unknown key and as a missing one: say it once
+        unique.setdefault(spec.format(), spec)
+    found = list(unique.values())
+    raise found[0] if len(found) == 1 else SpecErrors(found)

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import envvars, yamlfile
 from .dod import DEFAULT_WORK_TYPE, KINDS, TEMPLATES, DodItem, WorkType
-from .errors import Location, SpecError
+from .errors import Location, SpecError, SpecErrors
 from .kinds import get_kind
 from .schema import HEADER, validate
 from .yamlfile import Document, JsonPath
@@ -102,22 +102,27 @@ def load_checklist(path: Path) -> Checklist:
     signoff = Signoff(**data["signoff"]) if "signoff" in data else None
     manual: dict[str, ManualItem] = {}
     ids = {item.id for item in TEMPLATES[kind_name]}
+    problems: list[SpecError] = []
     for i, entry in enumerate(data.get("manual", [])):
         if entry["id"] not in ids:
-            raise SpecError(
+            problems.append(SpecError(
                 f"manual item {entry['id']!r} is not in the {kind_name} definition of done",
                 doc.location(("manual", i, "id")),
                 f"use one of: {', '.join(sorted(ids))}",
-            )
+            ))
+            continue
         if entry["id"] in manual:
-            raise SpecError(
+            problems.append(SpecError(
                 f"manual item {entry['id']!r} is attested twice",
                 doc.location(("manual", i, "id")),
                 "keep one entry per DoD item",
-            )
+            ))
+            continue
         manual[entry["id"]] = ManualItem(
             entry["id"], entry.get("evidence"), entry.get("attested_by"), entry.get("on"), i
         )
+    if problems:
+        raise problems[0] if len(problems) == 1 else SpecErrors(problems)
     checklist = Checklist(
         doc=doc,
         kind=kind_name,

@@ -98,17 +98,19 @@ def assert_loads_or_spec_error(path: Path, raw: bytes) -> None:
     lines = text_lines(raw)
     try:
         checklist = spec.load_checklist(path)
-    except SpecError as err:
-        loc = err.location
-        assert loc is not None, f"no location: {err}"
-        assert loc.file == relpath(path), str(err)
-        assert 1 <= loc.line <= len(lines) + 1, f"line out of range: {err}"
-        assert loc.column >= 1, str(err)
-        if loc.line <= len(lines):
-            assert loc.column <= len(lines[loc.line - 1]) + 2, f"column out of range: {err}"
-        assert err.message.strip(), "empty message"
-        note_outcome("SpecError: " + err.message.split("'")[0][:40])
-        assert "\n" not in str(err) and "\r" not in str(err), f"not one line: {err!r}"  # file:line:column: message
+    except SpecError as raised:
+        assert len(str(raised).split("\n")) == len(raised.errors), repr(raised)  # one line per error
+        for err in raised.errors:  # every schema error of the file (SpecErrors), each at a real place
+            loc = err.location
+            assert loc is not None, f"no location: {err}"
+            assert loc.file == relpath(path), str(err)
+            assert 1 <= loc.line <= len(lines) + 1, f"line out of range: {err}"
+            assert loc.column >= 1, str(err)
+            if loc.line <= len(lines):
+                assert loc.column <= len(lines[loc.line - 1]) + 2, f"column out of range: {err}"
+            assert err.message.strip(), "empty message"
+            note_outcome("SpecError: " + err.message.split("'")[0][:40])
+            assert "\n" not in str(err) and "\r" not in str(err), f"not one line: {err!r}"  # file:line:column: message
     else:
         assert isinstance(checklist, spec.Checklist)
         note_outcome("loaded")

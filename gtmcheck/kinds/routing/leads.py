@@ -212,6 +212,35 @@ class LeadPlanner:
                     return self._plan(first, self.spec.rules[i].id, label="duplicate-contact"), second
         return None
 
+    def edge_case_gap(self, name: str, target: str) -> str | None:
+        """Why no synthetic lead can exercise edge case ``name`` -> ``target``; ``None`` when one can.
+
+        The lint (``ROUTE110``) and the live check ask the same question, so lint says before a run what the
+        run could not test.
+        """
+        if name == "duplicate_contact":
+            if self.duplicate_pair() is None:
+                return ("no two rules route plain leads (without their email domain) to different places, so a "
+                        "second submission of the same person has nowhere else to go")
+            return None
+        if name == "unmatched_territory":
+            if target == "existing_owner":
+                return "a lead from an unmatched territory is new: it has no existing owner"
+            if self.unmatched_territory(target) is None:
+                where = "no lead matches no rule" if target == "fallback" else f"rule {target} takes no lead"
+                return f"no lead from an unlisted territory reaches {target}: {where}"
+            return None
+        if name == "existing_customer_domain":
+            if target in ("existing_owner", "fallback") and self._customer_rule() is None:
+                return ("no rule assigns `owner_of: account`, so no lead is recognisably from an existing "
+                        "customer's domain")
+            if self.customer_domain_lead(target) is None:
+                rule = target if target not in ("existing_owner", "fallback") else \
+                    self.spec.rules[self._customer_rule() or 0].id
+                return f"no lead can reach rule {rule}: earlier rules take every lead it matches"
+            return None
+        return None
+
     def volume(self, n: int) -> list[LeadPlan]:
         """``n`` leads, round-robin over one representative lead per branch (every rule, then the fallback)."""
         branches: list[tuple[Lead, str]] = []

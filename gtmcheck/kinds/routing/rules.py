@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ...findings import Finding, Severity, register
+from .leads import LeadPlanner
 from .logic import Lead, Solver, format_lead
 
 if TYPE_CHECKING:
@@ -97,6 +98,17 @@ UNKNOWN_LIST = register(
     "Anti-pattern: `in_list: customer_domains` with no such list: the rule's meaning lives outside the "
     "checklist. Best practice: every list a rule uses is declared in the checklist or in a file beside it.",
 )
+EDGE_CASE_UNTESTABLE = register(
+    "ROUTE110",
+    "edge-case.untestable",
+    W,
+    "A declared edge case cannot be exercised: no synthetic lead reaches the answer the checklist gives it.",
+    "add the rule the edge case needs (e.g. an `email_domain` rule with `owner_of: account`), or send the edge "
+    "case to a rule or the fallback that a lead can reach",
+    "Anti-pattern: `existing_customer_domain: existing_owner` with no rule on customer domains: nothing tells a "
+    "customer's colleague from a new lead, so the answer cannot be tested and the DoD item stays not configured. "
+    "Best practice: every edge case names a place that some lead reaches, so the live run can send one there.",
+)
 
 
 def lint_routing(checklist: Checklist, spec: RoutingSpec) -> Iterator[Finding]:
@@ -185,3 +197,10 @@ def lint_routing(checklist: Checklist, spec: RoutingSpec) -> Iterator[Finding]:
         for name in ("unmatched_territory", "duplicate_contact", "existing_customer_domain"):
             if name not in spec.edge_cases:
                 yield EDGE_CASE_MISSING.finding(where, f"edge case {name} has no declared answer")
+        planner = LeadPlanner(spec)
+        for name, target in spec.edge_cases.items():
+            gap = planner.edge_case_gap(name, target)
+            if gap is not None:
+                yield EDGE_CASE_UNTESTABLE.finding(checklist.location(("edge_cases", name)),
+                                                   f"no synthetic lead can exercise edge case {name} -> {target}: "
+                                                   f"{gap}")

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import CheckFailed, Evidence
 from ...findings import Finding, Severity, summarize
+from ...lintconfig import settle
 from ..base import Check, KindBase
 from .model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
 from .resolve import resolve
@@ -246,7 +247,7 @@ class UtmKind(KindBase):
         where = checklist.location(("taxonomy",), key=True) if spec.has_taxonomy else checklist.location(())
         yield Check(
             TAXONOMY_ID,
-            lambda ctx: self._taxonomy_check(checklist),
+            lambda ctx: self._taxonomy_check(checklist, ctx),
             where,
             description="the taxonomy is complete and every URL follows it",
         )
@@ -260,7 +261,7 @@ class UtmKind(KindBase):
                     description=f"{entry.id} resolves and keeps its UTM parameters",
                 )
 
-    def _taxonomy_check(self, checklist: Checklist) -> Evidence:
+    def _taxonomy_check(self, checklist: Checklist, ctx: RunContext | None = None) -> Evidence:
         spec = spec_of(checklist)
         tx = spec.taxonomy
         if not tx.documented:
@@ -277,7 +278,9 @@ class UtmKind(KindBase):
                 expected="taxonomy.required, with allowed values or a pattern for each",
                 received=detail,
             )
-        findings = sorted(self.lint(checklist), key=Finding.sort_key)
+        # as `gtmcheck lint` counts them: gtmcheck.yml's `lint:` severities and the file's ignore comments
+        findings, _ = settle(self.lint(checklist), checklist.doc, ctx.project.lint if ctx is not None else None)
+        findings.sort(key=Finding.sort_key)
         errors = [f for f in findings if f.severity >= Severity.ERROR]
         counts = {"urls": len(spec.urls), "findings": len(findings), "errors": len(errors)}
         if errors:
