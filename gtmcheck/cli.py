@@ -173,21 +173,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     project = load_project(project_file=Path(args.project) if args.project else None)
     try:
-        env = project.environment(args.env)
+        # the name only: what the environment lacks for the collected checks is said by the plugin, once each
+        env_name = project.environment_name(args.env)
     except (ConfigError, SpecError) as exc:
         _error(str(exc))
         return EXIT_USAGE
     args.rootdir = project.root
     paths = args.paths or [str(project.root / p) for p in project.check_paths]
     report_dir = Path(args.report_dir).resolve()
-    argv = pytest_args(args, paths, report_dir, env.name)
+    argv = pytest_args(args, paths, report_dir, env_name)
     if args.dry_run:
         _print("pytest " + " ".join(argv))
         return 0
-    _print(f"gtmcheck {__version__}: checking environment {env.name!r} ({len(paths)} path(s))", sys.stderr)
+    _print(f"gtmcheck {__version__}: checking environment {env_name!r} ({len(paths)} path(s))", sys.stderr)
     code = int(pytest.main(argv))
     report_file = report_dir / "report.json"
-    if report_file.is_file():
+    if code != EXIT_USAGE and report_file.is_file():  # on a usage error nothing ran: a report there is older
         summary = json.loads(report_file.read_text())["summary"]
         verdict = "READY" if summary["go_live"] else "BLOCKED"
         _print(

@@ -44,7 +44,7 @@ from ...errors import CheckFailed, Evidence
 from ...findings import Finding, Severity, summarize
 from ...spec import Checklist
 from .. import KindBase
-from ..base import Check
+from ..base import WEB, Check
 from .model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
 from .resolve import resolve
 from .rules import lint_taxonomy
@@ -259,6 +259,7 @@ class UtmKind(KindBase):
                     entry.location(),
                     param=entry.id,
                     description=f"{entry.id} resolves and keeps its UTM parameters",
+                    needs=frozenset({WEB}),
                 )
 
     def _taxonomy_check(self, checklist: Checklist) -> Evidence:
