@@ -33,6 +33,7 @@ from .errors import (
     SpecError,
 )
 from .kinds import Check, get_kind
+from .kinds.base import WRITES
 from .project import Environment, Project, load_project
 from .spec import Checklist, ManualItem, load_checklist
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
@@ -181,6 +182,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gtmcheck: every item that comes from a gtmcheck checklist")
     for kind in KINDS:
         config.addinivalue_line("markers", f"{kind}: items of gtmcheck {kind} checklists")
+    config.addinivalue_line("markers", f"{WRITES}: checks that create synthetic records (need `writes: true`); "
+                            "-m 'not writes' runs what an environment without writes can check")
     config.stash[SESSION_KEY] = GtmSession(config)
     report_dir = config.getoption("gtm_report_dir")
     if report_dir and not getattr(config, "workerinput", None):
@@ -343,6 +346,8 @@ class CheckItem(GtmItem):
     def __init__(self, *, check: Check, **kwargs: Any) -> None:
         super().__init__(where=check.location, **kwargs)
         self.check = check
+        if WRITES in check.needs:
+            self.add_marker(WRITES)
 
     def runtest(self) -> None:
         state = gtm_session(self.config)

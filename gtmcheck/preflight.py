@@ -190,7 +190,7 @@ class _Preflight:
             f"environment {self.env.name!r} does not allow writes, and {self.who(WRITES, 'create')} synthetic "
             "records", where,
             f"set `writes: true` under {self.block} (synthetic records are tagged with the run id and archived "
-            "after the run), or leave those checks out (-k, -m)")
+            "after the run), or leave those checks out: -m 'not writes'")
 
     def warehouse(self) -> None:
         if ("warehouse",) in self.failed or ("warehouse", "url") in self.failed:

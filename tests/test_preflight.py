@@ -99,13 +99,21 @@ def test_missing_writes_is_one_message_at_the_environment_naming_the_checks(pyte
     result = pytester.runpytest("checks", "--gtm-report-dir", "out")
     assert_nothing_ran(result, pytester.path / "out")
     err = result.stderr.str()
-    assert err.count("writes") == 2, err  # the problem and its fix, once
+    assert err.count("does not allow writes") == 1, err
     assert (
         "ERROR: gtmcheck.yml:3:3: environment 'demo' does not allow writes, and 2 checks in checks/routing.gtm.yml "
         "(ROUTING-RULES-EXPLICIT[apac] and ROUTING-FALLBACK-OWNER) create synthetic records. Fix: set `writes: true` "
         "under environments.demo (synthetic records are tagged with the run id and archived after the run), or leave "
-        "those checks out (-k, -m)\n"
+        "those checks out: -m 'not writes'\n"
     ) in err
+
+
+def test_not_writes_runs_what_an_environment_without_writes_can_check(pytester: pytest.Pytester) -> None:
+    project(pytester, f"  demo:\n    crm: {{type: sandbox, scenario: \"{HEALTHY}\"}}\n", "demo", routing=ROUTING)
+    result = pytester.runpytest("checks", "-v", "-m", "not writes")
+    result.stdout.fnmatch_lines(["*::ROUTING-RULES-EXPLICIT PASSED*", "*::ROUTING-EDGE-CASES*unmatched_territory*"])
+    assert "FALLBACK-OWNER" not in result.stdout.str()  # it creates a lead: deselected
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the edge cases without a declared answer are not done
 
 
 def test_checks_that_need_nothing_run_in_an_environment_that_has_nothing(pytester: pytest.Pytester) -> None:
@@ -173,3 +181,28 @@ def pytest_collection_modifyitems(items):
         assert "\x1b[2J" not in result.stdout.str()
     silent = pytester.runpytest("checks", "-k", "EXPLICIT and not apac", "-qq")
     assert "leads waiting" not in silent.stdout.str()
+
+
+def test_a_scenario_both_the_crm_and_the_web_need_is_said_once_and_a_bad_warehouse_url_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gtmcheck.preflight import check_environment
+    from gtmcheck.project import load_project
+
+    (tmp_path / "gtmcheck.yml").write_text(
+        "version: 1\nenvironments:\n  demo:\n    crm: {type: sandbox, scenario: fixtures/nope.yml}\n"
+        "    warehouse: {url: \"not a url\"}\n    writes: true\n")
+    monkeypatch.chdir(tmp_path)  # locations are shown relative to the working directory
+    needs = {"crm": ["checks/r.gtm.yml::A"], "web": ["checks/u.gtm.yml::B"], "warehouse": ["checks/w.gtm.yml::C"],
+             "writes": ["checks/r.gtm.yml::A"]}
+    env, problems = check_environment(load_project(tmp_path), None, needs)
+    assert env is not None and env.name == "demo"
+    assert [p.format() for p in problems] == [
+        "gtmcheck.yml:4:36: the sandbox scenario fixtures/nope.yml does not exist. Fix: fix the path (relative to "
+        "the folder of gtmcheck.yml)",
+        "gtmcheck.yml:5:22: the warehouse url is not a SQLAlchemy URL. Fix: write it as "
+        "dialect+driver://user:password@host/database, such as postgresql+psycopg://gtm@db.acme.example/gtm or "
+        "duckdb:///warehouse.duckdb",
+    ]
+    _, none_needed = check_environment(load_project(tmp_path), None, {})
+    assert none_needed == []  # nothing is asked of what no check needs
