@@ -206,3 +206,25 @@ def test_a_scenario_both_the_crm_and_the_web_need_is_said_once_and_a_bad_warehou
     ]
     _, none_needed = check_environment(load_project(tmp_path), None, {})
     assert none_needed == []  # nothing is asked of what no check needs
+
+
+def test_a_crm_block_the_connector_would_refuse_is_said_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gtmcheck.preflight import check_environment
+    from gtmcheck.project import load_project
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GTM_PF_SF", "00D-token")
+    (tmp_path / "gtmcheck.yml").write_text(
+        "version: 1\nenvironments:\n  sf:\n    crm: {type: salesforce, token: \"${GTM_PF_SF}\"}\n"
+        "  hs:\n    crm: {type: hubspot, token: \"\"}\n")
+    needs = {"crm": ["checks/r.gtm.yml::ROUTING-ALERTS"]}
+    _, sf = check_environment(load_project(tmp_path), "sf", needs)
+    assert [p.format() for p in sf] == [
+        "gtmcheck.yml:4:5: a salesforce CRM needs `instance_url:`. Fix: add `instance_url: "
+        "https://acme.my.salesforce.com` (your org's) under environments.sf.crm"]
+    _, hs = check_environment(load_project(tmp_path), "hs", needs)
+    assert [p.format() for p in hs] == [
+        "gtmcheck.yml:6:33: a hubspot CRM needs an API token. Fix: add `token: \"${HUBSPOT_TOKEN}\"` under "
+        "environments.hs.crm and export the variable"]

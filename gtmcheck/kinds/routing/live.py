@@ -230,7 +230,7 @@ class LeadRunner:
 
     def wait_for_owner(self, record: Record, started: float) -> tuple[Record, float]:
         """Poll the record until it has an owner or the SLA is over (and one read after it)."""
-        clock, sleep = self.ctx.clock, self.ctx.sleep
+        clock = self.ctx.clock
         deadline = started + self.sla_s
         wait = max(FIRST_POLL_S, self.typical_latency())  # the first read when owners usually appear
         interval = FIRST_POLL_S
@@ -245,13 +245,28 @@ class LeadRunner:
                 if self.stopped():
                     raise Cancelled()
                 self.heartbeat()
-                sleep(max(0.0, min(wait, deadline - now)) or 0.001)
+                self.nap(max(0.0, min(wait, deadline - now)) or 0.001)
                 wait = interval = min(interval * 1.5, MAX_POLL_S)
                 record = self.ctx.crm().get(self.object_type, record.id, ["owner_id", "email"])
         finally:
             with self._waiting_lock:
                 self._waiting.pop(key, None)
         return record, clock() - started
+
+    def nap(self, seconds: float) -> None:
+        """Sleep on the run's clock in steps of at most ``MAX_POLL_S``, beating and watching for a stop between.
+
+        The first read of a lead may wait for the run's typical latency (up to the SLA): the heartbeat goes on.
+        """
+        while True:
+            step = min(seconds, MAX_POLL_S)
+            self.ctx.sleep(step)
+            seconds -= step
+            if seconds <= 0:
+                return
+            if self.stopped():
+                raise Cancelled()
+            self.heartbeat()
 
     def heartbeat(self) -> None:
         """``6 leads waiting for an owner, 40.0 s of the 5m SLA passed``: at most every few seconds of a wait."""
