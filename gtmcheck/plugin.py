@@ -108,7 +108,8 @@ class GtmSession:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return
-        line = visible(secrets.redact(f"gtmcheck: {self.current or 'gtmcheck'}: {message}"))
+        prefix = f"gtmcheck: {self.current}: " if self.current else "gtmcheck: "
+        line = visible(secrets.redact(prefix + message))
         capture = self.config.pluginmanager.get_plugin("capturemanager")
         with self._say_lock, (capture.global_and_fixture_disabled() if capture is not None else nullcontext()):
             reporter.write_line(line)
