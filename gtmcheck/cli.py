@@ -178,21 +178,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     project = load_project(project_file=Path(args.project) if args.project else None)
     try:
-        env = project.environment(args.env)
+        # the name only: what the environment lacks for the collected checks is said by the plugin, once each
+        env_name = project.environment_name(args.env)
     except (ConfigError, SpecError) as exc:
         _error(str(exc))
         return EXIT_USAGE
     args.rootdir = project.root
     paths = args.paths or [str(project.root / p) for p in project.check_paths]
     report_dir = Path(args.report_dir).resolve()
-    argv = pytest_args(args, paths, report_dir, env.name)
+    argv = pytest_args(args, paths, report_dir, env_name)
     if args.dry_run:
         _print("pytest " + " ".join(argv))
         return 0
-    _print(f"gtmcheck {__version__}: checking environment {env.name!r} ({len(paths)} path(s))", sys.stderr)
+    _print(f"gtmcheck {__version__}: checking environment {env_name!r} ({len(paths)} path(s))", sys.stderr)
     code = int(pytest.main(argv))
     report_file = report_dir / "report.json"
-    if report_file.is_file():
+    if code != EXIT_USAGE and report_file.is_file():  # on a usage error nothing ran: a report there is older
         summary = json.loads(report_file.read_text())["summary"]
         verdict = "READY" if summary["go_live"] else "BLOCKED"
         _print(
@@ -416,8 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
     lint.set_defaults(func=cmd_lint)
 
     run = sub.add_parser("run", help="run the checklists through pytest and write the sign-off report",
+                         usage="gtmcheck run [options] [PATH ...] [-- PYTEST_ARG ...]",
                          description="Run every checklist against an environment and write report.json, "
-                         "report.md, report.html and junit.xml. Exit codes are pytest's.")
+                         "report.md, report.html and junit.xml. Exit codes are pytest's. Options may come "
+                         "before or after the paths.",
+                         epilog="Arguments after -- go to pytest unchanged: gtmcheck run checks -- -x --tb=short")
     run.add_argument("paths", nargs="*", metavar="PATH", help="checklists or folders (default: the project's checks)")
     run.add_argument("--env", help="environment from gtmcheck.yml (default: $GTMCHECK_ENV, then default_environment)")
     run.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, help=f"default: ./{DEFAULT_REPORT_DIR}")
@@ -430,8 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="exit 1 unless the report's go-live verdict is true (the go-live gate)")
     run.add_argument("--gtm-traceback", action="store_true", help="show Python tracebacks under failures")
     run.add_argument("--dry-run", action="store_true", help="print the pytest command line and stop")
-    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest unchanged")
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=cmd_run, pytest_args=[])  # filled from after `--` by ``parse_args``
 
     schema = sub.add_parser("schema", help="print the checklist JSON Schema (for editors and CI)")
     which = schema.add_mutually_exclusive_group()
@@ -487,14 +490,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PATH_COMMANDS = ("lint", "run")  # commands whose PATHs may be interleaved with options
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv`` with options before or after the paths: ``gtmcheck run checks/x.gtm.yml --report-dir out``.
+
+    argparse takes a ``nargs="*"`` positional once, so PATHs after an option come back as extras: they join
+    ``paths``. For ``run``, everything after the first ``--`` goes to pytest unchanged; an option gtmcheck does
+    not know is a usage error (exit 2) that says so, never silently handed to pytest.
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args_list if not a.startswith("-")), None)
+    pass_through: list[str] = []
+    if command == "run":
+        start = args_list.index("run")
+        if "--" in args_list[start:]:
+            cut = args_list.index("--", start)
+            args_list, pass_through = args_list[:cut], args_list[cut + 1:]
+    args, extras = parser.parse_known_args(args_list)
+    if args.command in PATH_COMMANDS:
+        args.paths += [e for e in extras if not e.startswith("-")]
+        extras = [e for e in extras if e.startswith("-")]
+    if extras:
+        hint = "; pytest options go after --: gtmcheck run -- -x --tb=short" if args.command == "run" else ""
+        parser.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+    if args.command == "run":
+        args.pytest_args = pass_through
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if args.command is None:
         parser.print_help()
         return 2
-    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
-        args.pytest_args = args.pytest_args[1:]
     try:
         code: int = args.func(args)
         return code

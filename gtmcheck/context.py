@@ -21,6 +21,36 @@ if TYPE_CHECKING:
     from .connectors.crm import CrmConnector
 
 DEFAULT_WORKERS = 8
+HEARTBEAT_S = 4.0  # a wait that calls its heartbeat at least every 5 s (a poll) says something every <= 9 s
+
+
+def _silent(message: str) -> None:
+    """Progress goes nowhere unless the runner of the checks (the pytest plugin) says where."""
+
+
+class Heartbeat:
+    """Says how a long wait goes: at most once per ``every`` seconds of the run's clock, never in its first ``every``.
+
+    Call it whenever the wait wakes up (it may be called from several threads); the message is built only
+    when it is said. A short wait, as in the sandbox, says nothing.
+    """
+
+    def __init__(self, say: Callable[[str], None], clock: Callable[[], float], every: float = HEARTBEAT_S) -> None:
+        self.say = say
+        self.clock = clock
+        self.every = every
+        self._next = clock() + every
+        self._lock = threading.Lock()
+
+    def __call__(self, message: Callable[[], str | None]) -> None:
+        with self._lock:
+            now = self.clock()
+            if now < self._next:
+                return
+            self._next = now + self.every
+        text = message()
+        if text:
+            self.say(text)
 
 
 def new_run_id() -> str:
@@ -34,6 +64,8 @@ class RunContext:
 
     It also keeps the run's ``ledger`` of synthetic records and a ``cancelled`` event that long checks watch
     (set on interrupt), and its ``clock``/``sleep`` are what checks time themselves with (tests drive them).
+    ``progress`` takes one line about a long check (the plugin prints it; by default it goes nowhere): checks
+    use it through ``heartbeat()``, never a terminal of their own.
     """
 
     project: Project
@@ -47,6 +79,7 @@ class RunContext:
     ledger: SyntheticLedger = field(default_factory=SyntheticLedger)
     cancelled: threading.Event = field(default_factory=threading.Event)
     cache: dict[str, Any] = field(default_factory=dict)
+    progress: Callable[[str], None] = _silent
     _web: httpx.Client | None = None
     _transport: httpx.BaseTransport | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,6 +126,10 @@ class RunContext:
                 except (ConfigError, EnvVarError) as exc:
                     raise CheckError(str(exc)) from None
             return self.crm_connector
+
+    def heartbeat(self, every: float = HEARTBEAT_S) -> Heartbeat:
+        """A throttle for a long wait's progress lines, on the run's clock (see ``Heartbeat``)."""
+        return Heartbeat(self.progress, self.clock, every)
 
     def require_writes(self, what: str) -> None:
         """Writes happen only where the environment says ``writes: true``."""

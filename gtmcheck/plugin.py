@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import threading
 from collections.abc import Generator, Iterable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,8 @@ from .errors import (
     SpecError,
 )
 from .kinds import Check, get_kind
-from .project import Project, load_project
+from .kinds.base import WRITES
+from .project import Environment, Project, load_project
 from .ruleset import load_rules
 from .spec import Checklist, ManualItem, load_checklist
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
@@ -55,6 +58,8 @@ class GtmSession:
         self._context_error: GtmcheckError | None = None
         self.cleanup: RunCleanup | None = None  # set by ``finish()`` at the end of the session
         self.stop_signals = stop_like_ctrl_c()  # SIGTERM/SIGHUP end the run as Ctrl-C does (main thread only)
+        self.current: str | None = None  # the name of the check running now, for its progress lines
+        self._say_lock = threading.Lock()  # lead workers may beat at once
 
     @property
     def project(self) -> Project:
@@ -74,9 +79,41 @@ class GtmSession:
             except (ConfigError, SpecError) as exc:
                 self._context_error = exc
                 raise CheckError(str(exc)) from None
-            run_id = self.config.getoption("gtm_run_id")
-            self._context = RunContext(self.project, env, **({"run_id": run_id} if run_id else {}))
+            self._context = self._new_context(env)
         return self._context
+
+    def preflight(self, items: Iterable[CheckItem]) -> list[SpecError]:
+        """The environment's problems for what ``items`` need (each once); when none, the run context is made."""
+        from .preflight import check_environment
+
+        needs: dict[str, list[str]] = {}
+        for item in items:
+            for need in sorted(item.check.needs):
+                needs.setdefault(need, []).append(item.nodeid)
+        env, problems = check_environment(self.project, self.config.getoption("gtm_env"), needs)
+        if not problems and env is not None and self._context is None:
+            self._context = self._new_context(env)
+        return problems
+
+    def _new_context(self, env: Environment) -> RunContext:
+        run_id = self.config.getoption("gtm_run_id")
+        return RunContext(self.project, env, progress=self.say, **({"run_id": run_id} if run_id else {}))
+
+    def say(self, message: str) -> None:
+        """A check's progress (a heartbeat during a long wait) as one terminal line, outside output capture.
+
+        Silent on an xdist worker (no terminal) and with ``-qq``; the line names the running check.
+        """
+        if getattr(self.config, "workerinput", None) or self.config.get_verbosity() < -1:
+            return
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        prefix = f"gtmcheck: {self.current}: " if self.current else "gtmcheck: "
+        line = visible(secrets.redact(prefix + message))
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        with self._say_lock, (capture.global_and_fixture_disabled() if capture is not None else nullcontext()):
+            reporter.write_line(line)
 
     @property
     def run_id(self) -> str | None:
@@ -148,6 +185,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for kind in KINDS:
         config.addinivalue_line("markers", f"{kind}: items of gtmcheck {kind} checklists")
     load_rules()  # the run's lint-based checks read ignore comments against every known rule
+    config.addinivalue_line("markers", f"{WRITES}: checks that create synthetic records (need `writes: true`); "
+                            "-m 'not writes' runs what an environment without writes can check")
     config.stash[SESSION_KEY] = GtmSession(config)
     report_dir = config.getoption("gtm_report_dir")
     if report_dir and not getattr(config, "workerinput", None):
@@ -159,16 +198,34 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Refuse an unknown ``--gtm-env`` up front (a usage error), not once per check."""
+    """Refuse an unknown ``--gtm-env`` up front (a usage error); what it lacks is said after collection."""
     config = session.config
     if config.getoption("gtm_env"):
         try:
-            gtm_session(config).project.environment(config.getoption("gtm_env"))
+            gtm_session(config).project.environment_name(config.getoption("gtm_env"))
         except (ConfigError, SpecError) as exc:
             raise pytest.UsageError(secrets.redact(str(exc))) from None
     run_id = config.getoption("gtm_run_id")
     if run_id is not None and not is_run_id(run_id):  # cleanup would not recognise the run's records
         raise pytest.UsageError(f"--gtm-run-id {run_id!r} is not a gtmcheck run id (gtm-YYYYMMDDTHHMMSS-xxxxxx)")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Check the environment once for the checks that will run; every problem is one line, and nothing runs.
+
+    A usage error (exit 4): no check is run and no report is written, rather than the same error on every
+    check (``gtmcheck.preflight``). Any checklist item needs the environment's ``${VAR}``s; a check needs what
+    it declares. ``--collect-only`` needs no environment.
+    """
+    config = session.config
+    if config.option.collectonly or not any(isinstance(item, GtmItem) for item in session.items):
+        return
+    problems = gtm_session(config).preflight([item for item in session.items if isinstance(item, CheckItem)])
+    if problems:
+        report = config.pluginmanager.get_plugin("gtmcheck-report")
+        if report is not None:  # nothing ran: a report would claim what was never checked
+            config.pluginmanager.unregister(report)
+        raise pytest.UsageError(*(visible(secrets.redact(p.format())) for p in problems))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -292,13 +349,19 @@ class CheckItem(GtmItem):
     def __init__(self, *, check: Check, **kwargs: Any) -> None:
         super().__init__(where=check.location, **kwargs)
         self.check = check
+        if WRITES in check.needs:
+            self.add_marker(WRITES)
 
     def runtest(self) -> None:
-        context = gtm_session(self.config).context()
+        state = gtm_session(self.config)
+        context = state.context()
+        state.current = self.name
         try:
             self.evidence = self.check.run(context)
         except ConnectorError as exc:  # the CRM or warehouse did not answer as needed: not verified, not a bug
             raise CheckError(str(exc)) from exc
+        finally:
+            state.current = None
 
 
 class AttestedItem(GtmItem):

@@ -82,8 +82,8 @@ class Project:
             return []
         return list(self.doc.data["environments"])
 
-    def environment(self, name: str | None = None) -> Environment:
-        """The named environment (else ``$GTMCHECK_ENV``, else the default), with ``${ENV}`` expanded."""
+    def environment_name(self, name: str | None = None) -> str:
+        """Which environment a run means (else ``$GTMCHECK_ENV``, else the default); nothing is expanded."""
         name = name or os.environ.get(ENV_VAR) or self.default_environment
         if self.doc is None:
             if name not in (None, "live"):
@@ -91,7 +91,7 @@ class Project:
                     f"environment {name!r} requested but there is no {PROJECT_FILE} in {self.root} or above"
                     f"; create one with `gtmcheck init` or drop --env"
                 )
-            return Environment(name="live", root=self.root, web={"type": "live"})
+            return "live"
         envs = self.doc.data["environments"]
         if name is None:
             name = next(iter(envs))
@@ -99,7 +99,18 @@ class Project:
             raise ConfigError(
                 f"unknown environment {name!r}; {PROJECT_FILE} defines: {', '.join(envs)}"
             )
+        return name
+
+    def environment(self, name: str | None = None) -> Environment:
+        """The named environment (else ``$GTMCHECK_ENV``, else the default), with ``${ENV}`` expanded."""
+        name = self.environment_name(name)
+        if self.doc is None:
+            return Environment(name="live", root=self.root, web={"type": "live"})
         raw = envvars.expanded(self.doc, ("environments", name))  # the doc stays as written
+        return self.make_environment(name, raw)
+
+    def make_environment(self, name: str, raw: dict[str, Any]) -> Environment:
+        """An ``Environment`` from its expanded block; every secret in it is registered for redaction first."""
         for path, value in walk_strings(raw):
             if path and isinstance(path[-1], str) and secrets.SECRET_KEYS.search(path[-1]):
                 secrets.register(value)

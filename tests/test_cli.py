@@ -113,3 +113,37 @@ def test_help_lists_the_commands() -> None:
     result = subprocess.run([sys.executable, "-m", "gtmcheck.cli", "--help"], capture_output=True, text=True)
     for command in ("lint", "run", "schema", "rules", "report"):
         assert command in result.stdout
+
+
+def test_run_takes_options_after_the_paths(tmp_path: Path) -> None:
+    write(tmp_path, "gtmcheck.yml", "version: 1\nenvironments:\n  local: {web: {type: live}}\n")
+    write(tmp_path, "checks/totals.gtm.yml", SIGNED)
+    result = gtmcheck("run", "checks/totals.gtm.yml", "--report-dir", "out", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["summary"]["attested"] == 2
+    assert not (tmp_path / "gtmcheck-report").exists()  # the option was taken, not handed to pytest
+
+
+def test_run_passes_what_follows_double_dash_to_pytest_and_refuses_unknown_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "gtmcheck.yml", "version: 1\nenvironments:\n  local: {web: {type: live}}\n")
+    project = str(tmp_path / "gtmcheck.yml")
+    assert main(["run", "a.gtm.yml", "--project", project, "b.gtm.yml", "--dry-run", "--", "-x", "--tb=short"]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("pytest a.gtm.yml b.gtm.yml --gtm-env local ")
+    assert line.rstrip().endswith("-x --tb=short")
+    with pytest.raises(SystemExit) as usage:
+        main(["run", "a.gtm.yml", "--tb=short", "--project", project])
+    assert usage.value.code == 2
+    assert "unrecognized arguments: --tb=short; pytest options go after --" in capsys.readouterr().err
+
+
+def test_lint_takes_options_after_the_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = write(tmp_path, "a.gtm.yml", SIGNED)
+    unsigned = SIGNED.replace("signoff: {by: lee@acme.example, role: revops, on: 2026-11-20}\n", "")
+    second = write(tmp_path, "b.gtm.yml", unsigned)
+    assert main(["lint", str(first), "--format", "json", str(second), "--fail-on", "warning"]) == 1
+    findings = json.loads(capsys.readouterr().out)
+    assert {Path(f["file"]).name for f in findings} == {"b.gtm.yml"}

@@ -149,6 +149,35 @@ def test_a_lead_without_an_owner_within_the_sla_says_so(
     assert max(run.clock.sleeps) <= 5.0  # it polled the record all along, at most 5 s apart
 
 
+def test_a_long_wait_for_an_owner_says_how_many_leads_wait_and_how_much_of_the_sla_passed(
+    sandbox: Callable[..., Run], write_spec: Callable[[str], RoutingSpec]
+) -> None:
+    run = sandbox(routing=lambda r: {**r, "delay_ms": 60 * 1000})  # the workflow takes a minute
+    spec = write_spec(SMALL)
+    # the second time, the first read of the lead waits for the run's typical latency (a minute): still beating
+    for _ in range(2):
+        said: list[tuple[float, str]] = []
+        run.ctx.progress = lambda line, said=said: said.append((run.clock.now, line))  # type: ignore[misc]
+        started = run.clock.now
+        live.check_branch(run.ctx, spec, i=0)  # the owner comes within the 5m SLA: a pass
+        assert said, "no heartbeat during a one-minute wait"
+        times = [started] + [t for t, _ in said]
+        assert max(b - a for a, b in zip(times, times[1:], strict=False)) <= 10.0  # at least every 10 s
+        assert min(b - a for a, b in zip(times[1:], times[2:], strict=False)) >= 4.0  # and not a line per poll
+        assert run.clock.now - times[-1] <= 10.0
+        first, last = said[0][1], said[-1][1]
+        assert re.fullmatch(r"1 lead waiting for an owner, \d+\.\d s of the 5m SLA passed", first), first
+        assert float(last.split(", ")[1].split(" s ")[0]) >= 50.0  # the time of the SLA passed grows with the wait
+
+
+def test_a_short_wait_says_nothing(sandbox: Callable[..., Run], demo: RoutingSpec) -> None:
+    run = sandbox()
+    said: list[str] = []
+    run.ctx.progress = said.append
+    live.check_branch(run.ctx, demo, i=1)  # owners within half a second
+    assert said == []
+
+
 class FakeHubSpot:
     """HubSpot's object, owner and search endpoints on respx, with the assignment a test scripts."""
 

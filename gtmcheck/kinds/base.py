@@ -22,12 +22,22 @@ if TYPE_CHECKING:
     from ..spec import Checklist
 
 
+# What a check may need of the environment. The run checks the environment once, before any check runs,
+# for what the collected checks declare (``gtmcheck.preflight``), so a future kind only declares its needs.
+CRM = "crm"  # a `crm:` block that can be connected (token set, scenario file there, ...)
+WRITES = "writes"  # `writes: true`: the check creates synthetic records
+WAREHOUSE = "warehouse"  # a `warehouse: {url: ...}` SQLAlchemy can parse
+WEB = "web"  # campaign URLs are fetched (the sandbox site's scenario file must exist)
+NEEDS = frozenset({CRM, WRITES, WAREHOUSE, WEB})
+
+
 @dataclass(frozen=True)
 class Check:
     """One verifiable unit of a DoD item: ``UTM-URLS-RESOLVE[spring-launch]`` is one check.
 
     ``run`` returns the evidence of a pass, raises ``CheckFailed`` when the item is not done and
-    ``CheckError`` when it could not be verified.
+    ``CheckError`` when it could not be verified. ``needs`` says what of the environment it uses (``NEEDS``);
+    a check that needs nothing (an offline lint) runs in any environment.
     """
 
     dod_id: str
@@ -35,6 +45,7 @@ class Check:
     location: Location
     param: str | None = None
     description: str = ""
+    needs: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:

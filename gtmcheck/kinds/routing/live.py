@@ -14,7 +14,7 @@ import itertools
 import math
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,13 +25,14 @@ from ...synthetic import SYNTHETIC_DOMAIN, is_reserved_domain, synthetic_email, 
 from .leads import EMAIL_DOMAIN, Expectation, LeadPlan, crm_properties
 
 if TYPE_CHECKING:
-    from ...context import RunContext
+    from ...context import Heartbeat, RunContext
     from .kind import RoutingSpec
 
 DEFAULT_SLA_S = 300.0
 FIRST_POLL_S = 0.2
 MAX_POLL_S = 5.0
 LATENCY_WINDOW = 20  # recent leads whose median times the first read
+BEAT_WAKE_S = 1.0  # real seconds between the pool's own heartbeat calls
 
 
 class Cancelled(Exception):
@@ -121,6 +122,9 @@ class LeadRunner:
     spec: RoutingSpec
     sla_s: float = DEFAULT_SLA_S
     _halt: threading.Event = field(default_factory=threading.Event)
+    _waiting: dict[int, float] = field(default_factory=dict)  # leads without an owner yet -> when their SLA began
+    _waiting_lock: threading.Lock = field(default_factory=threading.Lock)
+    _beat: Heartbeat | None = None
 
     @classmethod
     def for_checklist(cls, ctx: RunContext, spec: RoutingSpec) -> LeadRunner:
@@ -226,20 +230,58 @@ class LeadRunner:
 
     def wait_for_owner(self, record: Record, started: float) -> tuple[Record, float]:
         """Poll the record until it has an owner or the SLA is over (and one read after it)."""
-        clock, sleep = self.ctx.clock, self.ctx.sleep
+        clock = self.ctx.clock
         deadline = started + self.sla_s
         wait = max(FIRST_POLL_S, self.typical_latency())  # the first read when owners usually appear
         interval = FIRST_POLL_S
-        while not record.properties.get("owner_id"):
-            now = clock()
-            if now > deadline:
-                break
+        key = threading.get_ident()  # one lead per worker thread at a time
+        with self._waiting_lock:
+            self._waiting[key] = started
+        try:
+            while not record.properties.get("owner_id"):
+                now = clock()
+                if now > deadline:
+                    break
+                if self.stopped():
+                    raise Cancelled()
+                self.heartbeat()
+                self.nap(max(0.0, min(wait, deadline - now)) or 0.001)
+                wait = interval = min(interval * 1.5, MAX_POLL_S)
+                record = self.ctx.crm().get(self.object_type, record.id, ["owner_id", "email"])
+        finally:
+            with self._waiting_lock:
+                self._waiting.pop(key, None)
+        return record, clock() - started
+
+    def nap(self, seconds: float) -> None:
+        """Sleep on the run's clock in steps of at most ``MAX_POLL_S``, beating and watching for a stop between.
+
+        The first read of a lead may wait for the run's typical latency (up to the SLA): the heartbeat goes on.
+        """
+        while True:
+            step = min(seconds, MAX_POLL_S)
+            self.ctx.sleep(step)
+            seconds -= step
+            if seconds <= 0:
+                return
             if self.stopped():
                 raise Cancelled()
-            sleep(max(0.0, min(wait, deadline - now)) or 0.001)
-            wait = interval = min(interval * 1.5, MAX_POLL_S)
-            record = self.ctx.crm().get(self.object_type, record.id, ["owner_id", "email"])
-        return record, clock() - started
+            self.heartbeat()
+
+    def heartbeat(self) -> None:
+        """``6 leads waiting for an owner, 40.0 s of the 5m SLA passed``: at most every few seconds of a wait."""
+        if self._beat is None:
+            self._beat = self.ctx.heartbeat()
+        self._beat(self._waiting_line)
+
+    def _waiting_line(self) -> str | None:
+        with self._waiting_lock:
+            started = list(self._waiting.values())
+        if not started:
+            return None
+        passed = max(0.0, self.ctx.clock() - min(started))
+        leads = f"{len(started)} lead{'s' if len(started) != 1 else ''}"
+        return f"{leads} waiting for an owner, {fmt_seconds(passed)} of the {format_duration(self.sla_s)} SLA passed"
 
     def _latencies(self) -> collections.deque[float]:
         found = self.ctx.cache.setdefault("routing_latencies", collections.deque(maxlen=LATENCY_WINDOW))
@@ -309,13 +351,19 @@ class LeadRunner:
     def send_all(self, plans: Sequence[LeadPlan]) -> list[Outcome]:
         """Send every plan on the run's worker pool; the first hard error or an interrupt stops the rest."""
         self._halt.clear()
+        self._beat = self.ctx.heartbeat()  # the first line only after a few seconds of waiting
         workers = max(1, min(self.ctx.workers, len(plans)))
         if workers == 1:
             return [self.send(plan) for plan in plans]
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gtmcheck-lead")
         try:
             futures = [pool.submit(self.send, plan) for plan in plans]
-            wait(futures, return_when=FIRST_EXCEPTION)
+            pending: set[Future[Outcome]] = set(futures)
+            while pending:  # wake up every second to beat, even while every worker waits on a slow CRM
+                done, pending = wait(pending, timeout=BEAT_WAKE_S, return_when=FIRST_EXCEPTION)
+                if any(f.exception() is not None for f in done):
+                    break
+                self.heartbeat()
             failed = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
             if failed is not None:
                 raise failed

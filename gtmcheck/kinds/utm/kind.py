@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import CheckFailed, Evidence
 from ...findings import Finding, Severity, summarize
 from ...lintconfig import settle
-from ..base import Check, KindBase
+from ..base import WEB, Check, KindBase
 from .model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
 from .resolve import resolve
 from .rules import lint_taxonomy
@@ -259,6 +259,7 @@ class UtmKind(KindBase):
                     entry.location(),
                     param=entry.id,
                     description=f"{entry.id} resolves and keeps its UTM parameters",
+                    needs=frozenset({WEB}),
                 )
 
     def _taxonomy_check(self, checklist: Checklist, ctx: RunContext | None = None) -> Evidence:
