@@ -218,7 +218,7 @@ class _Preflight:
 
 
 def _close_file(target: Path, written: str) -> str:
-    """``; did you mean fixtures/demo/healthy.yml?`` when a file beside the missing one is spelled alike."""
+    """``; did you mean gtmcheck/demo/healthy.yml?`` when a file beside the missing one is spelled alike."""
     folder = target.parent
     try:
         names = [p.name for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []

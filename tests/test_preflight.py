@@ -22,7 +22,7 @@ import gtmcheck.preflight  # noqa: F401
 import gtmcheck.sandbox  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
-HEALTHY = REPO / "fixtures" / "demo" / "healthy.yml"
+HEALTHY = REPO / "gtmcheck" / "demo" / "healthy.yml"
 ROUTING = """\
 kind: routing
 name: Inbound
