@@ -32,6 +32,7 @@ from .errors import (
 )
 from .kinds import Check, get_kind
 from .project import Project, load_project
+from .report.model import STATUSES, count_statuses
 from .spec import Checklist, ManualItem, load_checklist
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
 from .stopsignals import restore as restore_signals
@@ -39,7 +40,6 @@ from .synthetic import RunCleanup, is_run_id
 from .visible import visible
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
-STATUSES = ("passed", "failed", "error", "attested", "not_configured")
 
 
 class GtmSession:
@@ -53,6 +53,9 @@ class GtmSession:
         self._context: RunContext | None = None
         self._context_error: GtmcheckError | None = None
         self.cleanup: RunCleanup | None = None  # set by ``finish()`` at the end of the session
+        self.statuses: list[str] = []  # the gtmcheck status of every check that ran, for the terminal's count
+        self.not_selected = 0  # checks that -k/-m left out
+        self.collected = 0  # checks collected so far: each item's position, to keep the report in that order
         self.stop_signals = stop_like_ctrl_c()  # SIGTERM/SIGHUP end the run as Ctrl-C does (main thread only)
 
     @property
@@ -74,7 +77,8 @@ class GtmSession:
                 self._context_error = exc
                 raise CheckError(str(exc)) from None
             run_id = self.config.getoption("gtm_run_id")
-            self._context = RunContext(self.project, env, **({"run_id": run_id} if run_id else {}))
+            worker = str(getattr(self.config, "workerinput", {}).get("workerid", ""))  # pytest-xdist
+            self._context = RunContext(self.project, env, worker=worker, **({"run_id": run_id} if run_id else {}))
         return self._context
 
     @property
@@ -94,7 +98,8 @@ class GtmSession:
             return None
         try:
             with ignoring_stops():  # SIGINT, SIGTERM, SIGHUP
-                self.cleanup = self._context.finish()
+                # An xdist worker archives its own records; the controller searches the shared run id at the end.
+                self.cleanup = self._context.finish(search=not hasattr(self.config, "workerinput"))
         except Exception as exc:  # noqa: BLE001 - the run's verdicts stand; the leftovers are reported
             self.cleanup = RunCleanup(self._context.run_id, error=secrets.redact(f"{type(exc).__name__}: {exc}"))
         return self.cleanup
@@ -102,6 +107,16 @@ class GtmSession:
     def close(self) -> None:
         if self._context is not None:
             self._context.close()
+
+    # hooks (the session is registered as a plugin): what the terminal's closing gtmcheck line counts
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.not_selected += sum(isinstance(item, GtmItem) for item in items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        details: dict[str, Any] | None = getattr(report, "gtm", None)
+        if details is not None and report.when == "call":
+            self.statuses.append(details["status"])
 
 
 SESSION_KEY = pytest.StashKey[GtmSession]()
@@ -147,6 +162,10 @@ def pytest_configure(config: pytest.Config) -> None:
     for kind in KINDS:
         config.addinivalue_line("markers", f"{kind}: items of gtmcheck {kind} checklists")
     config.stash[SESSION_KEY] = GtmSession(config)
+    config.pluginmanager.register(config.stash[SESSION_KEY], "gtmcheck-session")
+    from .workers import XdistBridge
+
+    config.pluginmanager.register(XdistBridge(config.stash[SESSION_KEY]), "gtmcheck-xdist")
     report_dir = config.getoption("gtm_report_dir")
     if report_dir and not getattr(config, "workerinput", None):
         from .report.collector import ReportPlugin
@@ -177,8 +196,55 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if isinstance(item, GtmItem):
+        state = gtm_session(item.config)
+        item.position = state.collected
+        state.collected += 1
+
+
+# What the terminal shows for a check whose gtmcheck status is not pytest's outcome (which decides exit codes).
+TERMINAL_STATUS: dict[str, tuple[str, str, dict[str, bool]]] = {
+    "attested": ("A", "ATTESTED", {"green": True}),
+    "error": ("E", "ERROR", {"red": True}),
+    "not_configured": ("N", "NOT CONFIGURED", {"yellow": True}),
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    """ATTESTED, ERROR, NOT CONFIGURED instead of PASSED/FAILED; pytest's own count stays (see the summary)."""
+    details: dict[str, Any] | None = getattr(report, "gtm", None)
+    if details is None or report.when != "call" or details["status"] not in TERMINAL_STATUS:
+        return None
+    letter, word, markup = TERMINAL_STATUS[details["status"]]
+    return report.outcome, letter, (word, markup)
+
+
+def closing_line(state: GtmSession) -> str | None:
+    """The gtmcheck count of the run, the same as report.json's summary, and how it maps to pytest's."""
+    if not (state.statuses or state.checklists or state.load_errors or state.not_selected):
+        return None
+    counts = count_statuses(state.statuses, len(state.load_errors), state.not_selected)
+    shown = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUSES]
+    if counts["not_selected"]:
+        shown.append(f"{counts['not_selected']} not selected (-k/-m)")
+    env = f" (environment {visible(state.environment_name)})" if state.environment_name else ""
+    mapping = []
+    if counts["attested"]:
+        mapping.append("attested as passed")
+    failing = [s.replace("_", " ") for s in ("error", "not_configured") if counts[s]]
+    if failing:
+        mapping.append(f"{' and '.join(failing)} (could not be verified / not set up) as failed")
+    note = f"; pytest counts {', '.join(mapping)}" if mapping else ""
+    return f"gtmcheck{env}: {', '.join(shown)}{note}"
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     state = gtm_session(terminalreporter.config)
+    line = closing_line(state)
+    if line is not None:
+        terminalreporter.write_line(line)
     result = state.cleanup
     if result is not None:
         terminalreporter.write_line(f"gtmcheck cleanup: {visible(result.summary())}", red=not result.clean)
@@ -245,6 +311,7 @@ class GtmItem(pytest.Item):
         self.where = where  # the YAML line (or the CSV row) that configures this check
         self.status_on_pass = "passed"
         self.evidence: Evidence | None = None
+        self.position = 0  # its place in the collection, set by ``pytest_itemcollected``
         self.add_marker(checklist.kind)
         self.add_marker("gtmcheck")
         self.user_properties.append(("dod_item", dod.id))
@@ -365,6 +432,7 @@ def pytest_runtest_makereport(
             "status": status,
             "message": secrets.redact(message),
             "evidence": secrets.redact(evidence.summary) if evidence else "",
+            "position": item.position,  # collection order: the report keeps it under xdist too
         }
         if isinstance(exc, CheckFailed):
             details["expected"] = secrets.redact(exc.expected or "")
