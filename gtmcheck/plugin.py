@@ -32,7 +32,6 @@ from .errors import (
 )
 from .kinds import Check, get_kind
 from .project import Project, load_project
-from .report.model import STATUSES, count_statuses
 from .spec import Checklist, ManualItem, load_checklist
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
 from .stopsignals import restore as restore_signals
@@ -225,6 +224,7 @@ def closing_line(state: GtmSession) -> str | None:
     """The gtmcheck count of the run, the same as report.json's summary, and how it maps to pytest's."""
     if not (state.statuses or state.checklists or state.load_errors or state.not_selected):
         return None
+    from .report.model import STATUSES, count_statuses  # late: a plain pytest run never loads the report
     counts = count_statuses(state.statuses, len(state.load_errors), state.not_selected)
     shown = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUSES]
     if counts["not_selected"]:
