@@ -86,7 +86,14 @@ class GtmSession:
 
     @property
     def environment_name(self) -> str | None:
-        return self._context.environment.name if self._context else self.config.getoption("gtm_env")
+        """The environment checked, also when no check needed it (the headlines name it)."""
+        if self._context is not None:
+            return self._context.environment.name
+        name: str | None = self.config.getoption("gtm_env")
+        try:
+            return self.project.environment(name).name
+        except GtmcheckError:  # no usable project: the checks say why
+            return name
 
     def finish(self) -> RunCleanup | None:
         """Archive the run's synthetic records (a second Ctrl-C or SIGTERM cannot cut this short); ``None`` if none.
@@ -220,6 +227,14 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, tuple
     return report.outcome, letter, (word, markup)
 
 
+# The gtmcheck statuses pytest counts under another name (the closing line says so).
+PYTEST_OUTCOME = {
+    "attested": ("attested", "passed"),
+    "error": ("error (could not be verified)", "failed"),
+    "not_configured": ("not configured", "failed"),
+}
+
+
 def closing_line(state: GtmSession) -> str | None:
     """The gtmcheck count of the run, the same as report.json's summary, and how it maps to pytest's."""
     if not (state.statuses or state.checklists or state.load_errors or state.not_selected):
@@ -230,13 +245,11 @@ def closing_line(state: GtmSession) -> str | None:
     if counts["not_selected"]:
         shown.append(f"{counts['not_selected']} not selected (-k/-m)")
     env = f" (environment {visible(state.environment_name)})" if state.environment_name else ""
-    mapping = []
-    if counts["attested"]:
-        mapping.append("attested as passed")
-    failing = [s.replace("_", " ") for s in ("error", "not_configured") if counts[s]]
-    if failing:
-        mapping.append(f"{' and '.join(failing)} (could not be verified / not set up) as failed")
-    note = f"; pytest counts {', '.join(mapping)}" if mapping else ""
+    ran = set(state.statuses)  # a checklist that cannot be loaded is an error to both (a collection error)
+    mapping = [f"{label} as {outcome}" for status, (label, outcome) in PYTEST_OUTCOME.items() if status in ran]
+    if counts["not_selected"]:
+        mapping.append("not selected as deselected")
+    note = f"; pytest's own count shows {', '.join(mapping)}" if mapping else ""
     return f"gtmcheck{env}: {', '.join(shown)}{note}"
 
 
