@@ -91,3 +91,29 @@ def test_two_workers_share_one_run_id_and_archive_each_record_once(served: Serve
     assert report["summary"]["run_id"] == run_id
     assert report["summary"]["cleanup"] == {"run_id": run_id, "archived": archived, "remaining": 0, "clean": True}
     assert report["summary"]["failed"] == report["summary"]["error"] == 0
+
+
+BROKEN = "kind: crm\nname: Broken\nowner: mops@acme.example\n"  # no built_by: a load error at line 1
+
+
+@pytest.mark.parametrize("args", [(), ("-m", "reconcile or utm")], ids=["all", "narrowed"])
+def test_load_errors_and_checks_left_out_reach_the_controller(
+    pytester: pytest.Pytester, args: tuple[str, ...]
+) -> None:
+    """What only the workers see (a checklist that cannot be loaded, the checks -m left out) is in the report."""
+    from test_report_truth import CRM, PROJECT, TOTALS
+
+    pytester.makefile(".yml", gtmcheck=PROJECT)
+    checks = pytester.mkdir("checks")
+    (checks / "crm.gtm.yml").write_text(CRM)
+    (checks / "totals.gtm.yml").write_text(TOTALS)
+    (checks / "broken.gtm.yml").write_text(BROKEN)
+    common = ("checks", "-p", "no:cacheprovider", "--continue-on-collection-errors", *args)
+    serial = pytester.runpytest_subprocess(*common, "--gtm-report-dir=serial")
+    parallel = pytester.runpytest_subprocess(*common, "-n", "2", "--gtm-report-dir=xdist")
+    assert serial.ret == parallel.ret == 1
+    one = comparable(pytester.path / "serial" / "report.json")
+    two = comparable(pytester.path / "xdist" / "report.json")
+    assert two["summary"]["checklists"] == 3 and two["summary"]["error"] == 1  # the broken checklist
+    assert two["summary"]["not_selected"] == (6 if args else 0)
+    assert two == one
