@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-from . import secrets
+from . import secrets, terminal
 from .context import RunContext
 from .dod import KINDS, DodItem
 from .errors import (
@@ -169,6 +169,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{kind}: items of gtmcheck {kind} checklists")
     config.stash[SESSION_KEY] = GtmSession(config)
     config.pluginmanager.register(config.stash[SESSION_KEY], "gtmcheck-session")
+    config.pluginmanager.register(terminal, "gtmcheck-terminal")  # ATTESTED / ERROR / NOT CONFIGURED
     from .workers import XdistBridge
 
     config.pluginmanager.register(XdistBridge(config.stash[SESSION_KEY]), "gtmcheck-xdist")
@@ -209,55 +210,11 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         state.collected += 1
 
 
-# What the terminal shows for a check whose gtmcheck status is not pytest's outcome (which decides exit codes).
-TERMINAL_STATUS: dict[str, tuple[str, str, dict[str, bool]]] = {
-    "attested": ("A", "ATTESTED", {"green": True}),
-    "error": ("E", "ERROR", {"red": True}),
-    "not_configured": ("N", "NOT CONFIGURED", {"yellow": True}),
-}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
-    """ATTESTED, ERROR, NOT CONFIGURED instead of PASSED/FAILED; pytest's own count stays (see the summary)."""
-    details: dict[str, Any] | None = getattr(report, "gtm", None)
-    if details is None or report.when != "call" or details["status"] not in TERMINAL_STATUS:
-        return None
-    letter, word, markup = TERMINAL_STATUS[details["status"]]
-    return report.outcome, letter, (word, markup)
-
-
-# The gtmcheck statuses pytest counts under another name (the closing line says so).
-PYTEST_OUTCOME = {
-    "attested": ("attested", "passed"),
-    "error": ("error (could not be verified)", "failed"),
-    "not_configured": ("not configured", "failed"),
-}
-
-
-def closing_line(state: GtmSession) -> str | None:
-    """The gtmcheck count of the run, the same as report.json's summary, and how it maps to pytest's."""
-    if not (state.statuses or state.checklists or state.load_errors or state.not_selected):
-        return None
-    from .report.model import STATUSES, count_statuses  # late: a plain pytest run never loads the report
-    counts = count_statuses(state.statuses, len(state.load_errors), state.not_selected)
-    shown = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUSES]
-    if counts["not_selected"]:
-        shown.append(f"{counts['not_selected']} not selected (-k/-m)")
-    env = f" (environment {visible(state.environment_name)})" if state.environment_name else ""
-    ran = set(state.statuses)  # a checklist that cannot be loaded is an error to both (a collection error)
-    mapping = [f"{label} as {outcome}" for status, (label, outcome) in PYTEST_OUTCOME.items() if status in ran]
-    if counts["not_selected"]:
-        mapping.append("not selected as deselected")
-    note = f"; pytest's own count shows {', '.join(mapping)}" if mapping else ""
-    return f"gtmcheck{env}: {', '.join(shown)}{note}"
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     state = gtm_session(terminalreporter.config)
-    line = closing_line(state)
-    if line is not None:
-        terminalreporter.write_line(line)
+    if state.statuses or state.checklists or state.load_errors or state.not_selected:
+        terminalreporter.write_line(terminal.closing_line(
+            state.statuses, len(state.load_errors), state.not_selected, state.environment_name))
     result = state.cleanup
     if result is not None:
         terminalreporter.write_line(f"gtmcheck cleanup: {visible(result.summary())}", red=not result.clean)

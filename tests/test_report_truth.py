@@ -15,7 +15,7 @@ import pytest
 from hostile import parse_html
 from test_report_hostile import github
 
-from gtmcheck import plugin
+from gtmcheck import terminal
 from gtmcheck.report.html import render_html
 from gtmcheck.report.markdown import render_markdown
 
@@ -171,10 +171,10 @@ def test_a_check_that_could_not_be_verified_is_shown_as_error() -> None:
         return pytest.TestReport("checks/x.gtm.yml::X", ("x", 1, "X"), {}, outcome,  # type: ignore[arg-type]
                                  None, "call", gtm={"status": status})
 
-    assert plugin.pytest_report_teststatus(report("error", "failed")) == ("failed", "E", ("ERROR", {"red": True}))
-    assert plugin.pytest_report_teststatus(report("attested", "passed"))[:2] == ("passed", "A")  # type: ignore[index]
-    assert plugin.pytest_report_teststatus(report("failed", "failed")) is None  # pytest's FAILED is right
-    assert plugin.pytest_report_teststatus(report("passed", "passed")) is None
+    assert terminal.pytest_report_teststatus(report("error", "failed")) == ("failed", "E", ("ERROR", {"red": True}))
+    assert terminal.pytest_report_teststatus(report("attested", "passed"))[:2] == ("passed", "A")  # type: ignore[index]
+    assert terminal.pytest_report_teststatus(report("failed", "failed")) is None  # pytest's FAILED is right
+    assert terminal.pytest_report_teststatus(report("passed", "passed")) is None
 
 
 def test_a_run_narrowed_with_m_reports_the_rest_as_not_selected(project: pytest.Pytester) -> None:

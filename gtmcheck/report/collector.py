@@ -54,7 +54,6 @@ class ReportPlugin:
         self.results: dict[str, list[ItemResult]] = {}
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.positions: dict[int, int] = {}  # id(ItemResult) -> its place in the collection
         self.written: list[Path] = []
 
     @pytest.hookimpl(trylast=True)
@@ -74,14 +73,14 @@ class ReportPlugin:
             expected=details.get("expected", ""),
             received=details.get("received", ""),
             duration_s=report.duration,
+            position=details.get("position", 0),
         )
-        self.positions[id(result)] = details.get("position", 0)
         self.results.setdefault(details["checklist"], []).append(result)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         state = self.state
         for results in self.results.values():  # xdist workers report in any order; the report keeps collection's
-            results.sort(key=lambda r: self.positions[id(r)])
+            results.sort(key=lambda r: r.position)
         meta = RunMeta(
             run_id=state.run_id,
             environment=state.environment_name,

@@ -41,6 +41,7 @@ class ItemResult:
     expected: str = ""
     received: str = ""
     duration_s: float = 0.0
+    position: int = 0  # its place in the collection (not in report.json): the order of the report's items
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
