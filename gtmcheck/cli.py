@@ -196,10 +196,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if code != EXIT_USAGE and report_file.is_file():  # on a usage error nothing ran: a report there is older
         summary = json.loads(report_file.read_text())["summary"]
         verdict = "READY" if summary["go_live"] else "BLOCKED"
+        where = f" ({visible(summary['environment'])})" if summary.get("environment") else ""
+        selected = " of the selected" if summary.get("partial") else " of"
+        left_out = f", {summary['not_selected']} not selected" if summary.get("not_selected") else ""
         _print(
-            f"Go-live: {verdict} — {summary['completeness']}% of DoD items done; "
+            f"Go-live: {verdict}{where} — {summary['completeness']}%{selected} DoD items done; "
             f"{summary['passed']} passed, {summary['failed']} failed, {summary['error']} error, "
-            f"{summary['attested']} attested, {summary['not_configured']} not configured. "
+            f"{summary['attested']} attested, {summary['not_configured']} not configured{left_out}. "
             f"Report: {report_dir / 'report.html'}",
             sys.stderr,
         )

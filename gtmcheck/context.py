@@ -76,6 +76,7 @@ class RunContext:
     workers: int = DEFAULT_WORKERS
     crm_connector: CrmConnector | None = None
     search_lag_s: float | None = None
+    worker: str = ""  # the pytest-xdist worker (gw0, ...): processes of one run share its id, not their counters
     ledger: SyntheticLedger = field(default_factory=SyntheticLedger)
     cancelled: threading.Event = field(default_factory=threading.Event)
     cache: dict[str, Any] = field(default_factory=dict)
@@ -139,8 +140,11 @@ class RunContext:
                 f"`writes: true` for it in gtmcheck.yml (synthetic records are tagged and archived after the run)"
             )
 
-    def finish(self) -> RunCleanup | None:
-        """Archive every synthetic record of the run and check none remains (once; ``None`` if none was made)."""
+    def finish(self, *, search: bool = True) -> RunCleanup | None:
+        """Archive every synthetic record of the run and check none remains (once; ``None`` if none was made).
+
+        ``search=False``: archive what this process made, and leave the final tag search to the caller.
+        """
         if self._cleanup is not None or not self.ledger.used or self.crm_connector is None:
             return self._cleanup
         self.cancelled.set()
@@ -149,7 +153,7 @@ class RunContext:
 
             self.search_lag_s = search_lag_for(self.environment)
         self._cleanup = finish_run(self.crm_connector, self.ledger, self.run_id, search_lag_s=self.search_lag_s,
-                                   clock=self.clock, sleep=self.sleep)
+                                   clock=self.clock, sleep=self.sleep, search=search)
         return self._cleanup
 
     def close(self) -> None:

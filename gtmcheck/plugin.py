@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-from . import secrets
+from . import secrets, terminal
 from .context import RunContext
 from .dod import KINDS, DodItem
 from .errors import (
@@ -43,7 +43,6 @@ from .synthetic import RunCleanup, is_run_id
 from .visible import visible
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
-STATUSES = ("passed", "failed", "error", "attested", "not_configured")
 
 
 class GtmSession:
@@ -57,6 +56,9 @@ class GtmSession:
         self._context: RunContext | None = None
         self._context_error: GtmcheckError | None = None
         self.cleanup: RunCleanup | None = None  # set by ``finish()`` at the end of the session
+        self.statuses: list[str] = []  # the gtmcheck status of every check that ran, for the terminal's count
+        self.not_selected = 0  # checks that -k/-m left out
+        self.collected = 0  # checks collected so far: each item's position, to keep the report in that order
         self.stop_signals = stop_like_ctrl_c()  # SIGTERM/SIGHUP end the run as Ctrl-C does (main thread only)
         self.current: str | None = None  # the name of the check running now, for its progress lines
         self._say_lock = threading.Lock()  # lead workers may beat at once
@@ -97,7 +99,9 @@ class GtmSession:
 
     def _new_context(self, env: Environment) -> RunContext:
         run_id = self.config.getoption("gtm_run_id")
-        return RunContext(self.project, env, progress=self.say, **({"run_id": run_id} if run_id else {}))
+        worker = str(getattr(self.config, "workerinput", {}).get("workerid", ""))  # pytest-xdist
+        return RunContext(self.project, env, progress=self.say, worker=worker,
+                          **({"run_id": run_id} if run_id else {}))
 
     def say(self, message: str) -> None:
         """A check's progress (a heartbeat during a long wait) as one terminal line, outside output capture.
@@ -121,7 +125,14 @@ class GtmSession:
 
     @property
     def environment_name(self) -> str | None:
-        return self._context.environment.name if self._context else self.config.getoption("gtm_env")
+        """The environment checked, also when no check needed it (the headlines name it)."""
+        if self._context is not None:
+            return self._context.environment.name
+        name: str | None = self.config.getoption("gtm_env")
+        try:
+            return self.project.environment(name).name
+        except GtmcheckError:  # no usable project: the checks say why
+            return name
 
     def finish(self) -> RunCleanup | None:
         """Archive the run's synthetic records (a second Ctrl-C or SIGTERM cannot cut this short); ``None`` if none.
@@ -132,7 +143,8 @@ class GtmSession:
             return None
         try:
             with ignoring_stops():  # SIGINT, SIGTERM, SIGHUP
-                self.cleanup = self._context.finish()
+                # An xdist worker archives its own records; the controller searches the shared run id at the end.
+                self.cleanup = self._context.finish(search=not hasattr(self.config, "workerinput"))
         except Exception as exc:  # noqa: BLE001 - the run's verdicts stand; the leftovers are reported
             self.cleanup = RunCleanup(self._context.run_id, error=secrets.redact(f"{type(exc).__name__}: {exc}"))
         return self.cleanup
@@ -140,6 +152,16 @@ class GtmSession:
     def close(self) -> None:
         if self._context is not None:
             self._context.close()
+
+    # hooks (the session is registered as a plugin): what the terminal's closing gtmcheck line counts
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.not_selected += sum(isinstance(item, GtmItem) for item in items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        details: dict[str, Any] | None = getattr(report, "gtm", None)
+        if details is not None and report.when == "call":
+            self.statuses.append(details["status"])
 
 
 SESSION_KEY = pytest.StashKey[GtmSession]()
@@ -188,6 +210,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{WRITES}: checks that create synthetic records (need `writes: true`); "
                             "-m 'not writes' runs what an environment without writes can check")
     config.stash[SESSION_KEY] = GtmSession(config)
+    config.pluginmanager.register(config.stash[SESSION_KEY], "gtmcheck-session")
+    config.pluginmanager.register(terminal, "gtmcheck-terminal")  # ATTESTED / ERROR / NOT CONFIGURED
+    from .workers import XdistBridge
+
+    config.pluginmanager.register(XdistBridge(config.stash[SESSION_KEY]), "gtmcheck-xdist")
     report_dir = config.getoption("gtm_report_dir")
     if report_dir and not getattr(config, "workerinput", None):
         from .report.collector import ReportPlugin
@@ -236,8 +263,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if isinstance(item, GtmItem):
+        state = gtm_session(item.config)
+        item.position = state.collected
+        state.collected += 1
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     state = gtm_session(terminalreporter.config)
+    if state.statuses or state.checklists or state.load_errors or state.not_selected:
+        terminalreporter.write_line(terminal.closing_line(
+            state.statuses, len(state.load_errors), state.not_selected, state.environment_name))
     result = state.cleanup
     if result is not None:
         terminalreporter.write_line(f"gtmcheck cleanup: {visible(result.summary())}", red=not result.clean)
@@ -304,6 +341,7 @@ class GtmItem(pytest.Item):
         self.where = where  # the YAML line (or the CSV row) that configures this check
         self.status_on_pass = "passed"
         self.evidence: Evidence | None = None
+        self.position = 0  # its place in the collection, set by ``pytest_itemcollected``
         self.add_marker(checklist.kind)
         self.add_marker("gtmcheck")
         self.user_properties.append(("dod_item", dod.id))
@@ -430,6 +468,7 @@ def pytest_runtest_makereport(
             "status": status,
             "message": secrets.redact(message),
             "evidence": secrets.redact(evidence.summary) if evidence else "",
+            "position": item.position,  # collection order: the report keeps it under xdist too
         }
         if isinstance(exc, CheckFailed):
             details["expected"] = secrets.redact(exc.expected or "")

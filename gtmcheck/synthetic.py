@@ -308,11 +308,14 @@ def finish_run(
     search_lag_s: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    search: bool = True,
 ) -> RunCleanup:
     """Archive what the run created, then search its tag until the search has caught up: nothing may remain.
 
     The search index lags writes by ``search_lag_s``, so each search waits for the last write (or archive) to
-    reach it; a record whose create answer was lost is found there and archived too.
+    reach it; a record whose create answer was lost is found there and archived too. ``search=False`` only
+    archives the ledger: a pytest-xdist worker shares the run id with the others, so its search would find
+    (and archive) their records still in use; the controller searches once every worker is done.
     """
     result = RunCleanup(run_id)
     if not ledger.used:
@@ -334,6 +337,8 @@ def finish_run(
 
     try:
         result.archived = archive(ledger.take())
+        if not search:
+            return result
         found = search_settled(max(ledger.last_write or 0.0, clock()))
         if found:  # created, but the answer was lost: only the search knows them
             by_type: dict[ObjectType, list[str]] = {}

@@ -52,7 +52,7 @@ def test_main_job_passes_on_the_sandbox(sandbox_run: tuple[int, dict[str, Any], 
     assert summary["completeness"] == 100.0
     assert summary["failed"] == summary["error"] == summary["not_configured"] == 0
     assert summary["environment"] == "sandbox"
-    assert "Go-live: READY" in output
+    assert "Go-live: READY (sandbox) — 100.0% of DoD items done" in output  # the environment is in the verdict
     assert "UTM-URLS-RESOLVE[" in output  # progress: one line per check
     for name in ("report.json", "report.md", "report.html", "junit.xml"):
         assert (out / name).is_file()
@@ -95,7 +95,7 @@ def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Pa
     assert "{country: IT, employees: 1500}" in message
     cleanup = report["summary"]["cleanup"]
     assert cleanup["clean"] is True and cleanup["remaining"] == 0 and cleanup["archived"] > 50
-    assert "Go-live: BLOCKED" in output
+    assert "Go-live: BLOCKED (sandbox-drifted) — " in output
 
 
 def test_a_known_token_appears_in_no_output_or_report(repo: Path, tmp_path: Path) -> None:

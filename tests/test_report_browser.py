@@ -76,8 +76,8 @@ def test_blocked_report_in_chromium(tmp_path: Path) -> None:
     assert seen["requests"] == [seen["url"]]
     assert seen["failed"] == []
     assert seen["verdict_visible"]
-    assert seen["verdict_text"] == "Go-live blocked"
-    assert seen["title"] == "GTM go-live: blocked"
+    assert seen["verdict_text"] == "Go-live blocked — sandbox"
+    assert seen["title"] == "GTM go-live: blocked — sandbox"
     assert shot.stat().st_size > 10_000
     assert seen["pdf"] > 10_000
 
@@ -88,7 +88,7 @@ def test_ready_report_in_chromium(tmp_path: Path) -> None:
     assert seen["console"] == [] and seen["page_errors"] == []
     assert seen["requests"] == [seen["url"]]
     assert seen["verdict_visible"]
-    assert seen["verdict_text"] == "Ready for go-live"
+    assert seen["verdict_text"] == "Ready for go-live — production"
 
 
 def test_content_security_policy_applies_the_own_style_and_refuses_injected_content(tmp_path: Path) -> None:
@@ -116,6 +116,6 @@ def test_content_security_policy_applies_the_own_style_and_refuses_injected_cont
             browser.close()
     assert "linear-gradient" in background  # the report's own CSS, allowed by its hash
     assert visible  # the injected <style> was refused
-    assert title == "GTM go-live: blocked"  # the injected <script> did not run
+    assert title == "GTM go-live: blocked — sandbox"  # the injected <script> did not run
     assert responses == [path.as_uri()]  # and the image was never fetched
     assert blocked == ["https://evil.example/p.png csp"]  # refused by the Content-Security-Policy

@@ -195,8 +195,9 @@ def test_hostile_values_through_markdown(values: list[str]) -> None:
     parsed = parse_html(html)
     tags = {tag for tag, _ in parsed.tags}
     assert tags - {"a"} <= MARKDOWN_TAGS, tags - MARKDOWN_TAGS
-    # GitHub links a plain e-mail address to itself (mailto:); no other link can be made
-    assert all(str(attrs.get("href")).startswith("mailto:") for tag, attrs in parsed.tags if tag == "a")
+    # GitHub links a plain e-mail address to itself (mailto:); evidence links its http(s) URLs; nothing else
+    assert all(str(attrs.get("href")).startswith(("mailto:", "http://", "https://"))
+               for tag, attrs in parsed.tags if tag == "a")
     # the blocking reasons are two list items, whatever they say
     blocks = html.split("<details><summary>What blocks go-live (2)</summary>", 1)[1].split("</details>", 1)[0]
     assert blocks.count("<li>") == 2 and "<ul>" not in blocks.split("<ul>", 1)[1] and "<ol" not in blocks
@@ -219,7 +220,8 @@ def test_hostile_values_through_html(values: list[str]) -> None:
     assert tags <= HTML_TAGS, tags - HTML_TAGS
     for tag, attrs in parsed.tags:
         assert not any(name.startswith("on") or name == "style" for name in attrs), (tag, attrs)
-        assert tag != "a" or str(attrs.get("href")).startswith("#checklist-")
+        # in-page anchors, and the http(s) URLs of evidence: never javascript:, data: or the like
+        assert tag != "a" or str(attrs.get("href")).startswith(("#checklist-", "http://", "https://"))
     assert sum(1 for tag, attrs in parsed.tags if "checklist" in str(attrs.get("class", "")).split()) == 2
     assert [t for t, _ in parsed.tags].count("script") == 0
 

@@ -307,7 +307,8 @@ def test_markdown_failures_in_details_block() -> None:
     # User text is Markdown-escaped: it renders as written, never as emphasis, a link or HTML.
     assert "`UTM-URLS-RESOLVE[webinar-q4]` (checks/utm.gtm.yml:17): utm\\_campaign dropped by redirect" in block
     assert "<br>expected utm\\_campaign=q4-webinar, received no utm\\_campaign<br>" in block
-    assert "<br>evidence: 301 -&gt; https\\://acme.example/webinar" in block
+    # an http(s) URL in evidence is a link to itself (its text escaped so GitHub does not autolink it again)
+    assert "<br>evidence: 301 -&gt; [https\\://acme.example/webinar](https://acme.example/webinar) \\(no query" in block
     assert "What blocks go-live (5)" in md
 
 
@@ -321,7 +322,7 @@ def test_markdown_escapes_html_and_pipes() -> None:
 
 def test_markdown_ready() -> None:
     md = render_markdown(ready_report())
-    assert "**Go-live: ready** — 100.0% of DoD items done across 1 checklist." in md
+    assert "**Go-live: ready** (environment `production`) — 100.0% of DoD items done across 1 checklist." in md
     assert "<details>" not in md  # nothing blocks, nothing failed
     assert "| ARR CRM vs warehouse | reconcile | 100.0% | kim@acme.example (revops) on 2026-11-22 | ✅ ready |" in md
 
@@ -355,7 +356,7 @@ def test_markdown_hard_truncation_as_last_resort() -> None:
 
 def test_markdown_partial_and_empty() -> None:
     md = render_markdown({"summary": {"partial": True}, "checklists": []})
-    assert "**Go-live: blocked** — 0.0% of DoD items done across 0 checklists (partial run" in md
+    assert "**Go-live: blocked** — 0.0% of the selected DoD items done across 0 checklists (partial run" in md
 
 
 # --- html -----------------------------------------------------------------------------------------------
@@ -408,9 +409,12 @@ def test_html_is_self_contained(make: Any) -> None:
     for _, attrs in parsed.tags:
         for name in ("src", "href"):
             value = attrs.get(name)
-            assert value is None or value.startswith("#"), (name, value)
+            # in-page anchors, and evidence URLs (http(s) only) as links to themselves
+            assert value is None or value.startswith(("#", "https://")), (name, value)
     # the only URLs are in the report's own text, escaped
-    assert re.findall(r"https?://", html) == re.findall(r"https?://", " ".join(parsed.text))
+    links = [attrs["href"] for tag, attrs in parsed.tags if tag == "a" and not attrs["href"].startswith("#")]
+    assert len(re.findall(r"https?://", html)) == len(re.findall(r"https?://", " ".join(parsed.text))) + len(links)
+    assert all(link in " ".join(parsed.text) for link in links)  # each link shows where it goes
     assert "@media print" in html
 
 
@@ -418,7 +422,7 @@ def test_html_blocked() -> None:
     html = render_html(blocked_report())
     assert '<section class="verdict blocked"' in html
     assert "Go-live blocked" in html
-    assert "<title>GTM go-live: blocked</title>" in html
+    assert "<title>GTM go-live: blocked — sandbox</title>" in html
     assert "57.1%" in html
     assert "Not signed off" in html
     assert "lee@acme.example" in html and "head of marketing ops" in html and "2026-11-20" in html

@@ -132,9 +132,31 @@ def test_a_misrouted_lead_names_who_was_expected_who_got_it_after_how_long_and_t
     assert "expected anna@acme.example (rule enterprise-emea), received inbound-queue@acme.example (fallback) " \
            "after 0.5 s; lead {country: ES, employees: 1500}" in exc.message
     assert "{country: IT, employees: 1500}" in exc.message
+    # both misrouted leads are named, each once, and no "(and 1 more)" promises a lead it then lists again
+    assert exc.message.count("{country: ES, employees: 1500}") == 1
+    assert exc.message.count("{country: IT, employees: 1500}") == 1
+    assert "more)" not in exc.message
     assert exc.expected == "anna@acme.example (rule enterprise-emea)"
     assert exc.received == "inbound-queue@acme.example (fallback) after 0.5 s"
     assert exc.evidence.summary == "4 of 6 leads of rule enterprise-emea routed as declared"
+
+
+def test_many_misrouted_leads_are_each_named_once_and_the_rest_counted() -> None:
+    from gtmcheck.kinds.routing.leads import Expectation, LeadPlan
+    from gtmcheck.kinds.routing.live import Outcome
+
+    def outcome(n: int, ok: bool) -> Outcome:
+        plan = LeadPlan(f"emea-{n}", {"country": "DE"}, Expectation("emea"), "emea")
+        return Outcome(plan, problem=None if ok else f"expected anna, received ben; lead #{n}#")
+
+    outcomes = [outcome(n, ok=n % 2 == 0) for n in range(1, 13)]  # 6 of 12 misrouted: 1, 3, 5, 7, 9, 11
+    with pytest.raises(CheckFailed) as failed:
+        live._fail_on_problems(outcomes, "leads of rule emea", {})
+    message = failed.value.message
+    assert message.startswith("6 of 12 leads of rule emea misrouted: expected anna, received ben; lead #1#")
+    named = re.findall(r"#(\d+)#", message)
+    assert named == ["1", "3", "5"]  # the first three, each once
+    assert message.endswith("(and 3 more)")  # the three not named, and only those
 
 
 def test_a_lead_without_an_owner_within_the_sla_says_so(

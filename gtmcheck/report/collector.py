@@ -41,6 +41,9 @@ class RunState(Protocol):
     @property
     def cleanup(self) -> RunCleanup | None: ...
 
+    @property
+    def not_selected(self) -> int: ...  # checks -k/-m left out (under xdist, as the workers counted them)
+
 
 class ReportPlugin:
     """Registered by ``pytest_configure`` when ``--gtm-report-dir`` is given (like pytest's junitxml)."""
@@ -51,41 +54,40 @@ class ReportPlugin:
         self.results: dict[str, list[ItemResult]] = {}
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.deselected = 0
         self.written: list[Path] = []
-
-    def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        self.deselected += len(items)
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         details: dict[str, Any] | None = getattr(report, "gtm", None)
         if details is None:
             return
-        self.results.setdefault(details["checklist"], []).append(
-            ItemResult(
-                id=details["id"],
-                dod=details["dod"],
-                text=details["text"],
-                status=details["status"],
-                line=details["line"],
-                location=details["location"],
-                message=details["message"],
-                evidence=details["evidence"],
-                expected=details.get("expected", ""),
-                received=details.get("received", ""),
-                duration_s=report.duration,
-            )
+        result = ItemResult(
+            id=details["id"],
+            dod=details["dod"],
+            text=details["text"],
+            status=details["status"],
+            line=details["line"],
+            location=details["location"],
+            message=details["message"],
+            evidence=details["evidence"],
+            expected=details.get("expected", ""),
+            received=details.get("received", ""),
+            duration_s=report.duration,
+            position=details.get("position", 0),
         )
+        self.results.setdefault(details["checklist"], []).append(result)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         state = self.state
+        for results in self.results.values():  # xdist workers report in any order; the report keeps collection's
+            results.sort(key=lambda r: r.position)
         meta = RunMeta(
             run_id=state.run_id,
             environment=state.environment_name,
             started_at=self.started_at,
             duration_s=time.monotonic() - self.started,
-            partial=self.deselected > 0,
+            partial=state.not_selected > 0,
+            not_selected=state.not_selected,
         )
         cleanup = state.cleanup
         if cleanup is not None:

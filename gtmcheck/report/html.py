@@ -15,6 +15,7 @@ from typing import Any
 
 from ..about import __version__
 from ..visible import visible
+from .model import NOT_SELECTED, place, url_spans
 
 STATUS_TEXT: dict[str, str] = {
     "passed": "Passed",
@@ -23,6 +24,7 @@ STATUS_TEXT: dict[str, str] = {
     "error": "Error",
     "not_configured": "Not configured",
     "not_run": "Not run",
+    NOT_SELECTED: "Not selected",
 }
 _DONE = ("passed", "attested")
 _COUNTS: tuple[tuple[str, str], ...] = (
@@ -99,7 +101,7 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .s-attested { background: var(--info-bg); color: var(--info); }
 .s-failed, .s-error { background: var(--bad-bg); color: var(--bad); }
 .s-not_configured { background: var(--warn-bg); color: var(--warn); }
-.s-not_run { background: var(--off-bg); color: var(--off); }
+.s-not_run, .s-not_selected { background: var(--off-bg); color: var(--off); }
 .go { font-weight: 700; }
 .go.ready { color: var(--ok); }
 .go.blocked { color: var(--bad); }
@@ -125,12 +127,12 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
   table-layout: fixed; }
 .checks td { padding: 7px 8px; border-top: 1px dashed var(--line); vertical-align: top; }
 .checks td.st { width: 130px; padding-left: 0; }
-.checks td.line { width: 64px; text-align: right; }
+.checks td.line { width: 180px; text-align: right; overflow-wrap: anywhere; }
 .checks td.id code { overflow-wrap: anywhere; }
 .checks .msg { font-weight: 600; overflow-wrap: anywhere; }
 .checks .ev { color: var(--muted); overflow-wrap: anywhere; }
 .checks .xr { color: var(--muted); overflow-wrap: anywhere; }
-.checks .line { color: var(--muted); font-size: 12px; white-space: nowrap; }
+.checks .line { color: var(--muted); font-size: 12px; }
 .empty { color: var(--muted); margin: 0; }
 .dod .empty { padding: 0 4px 14px 26px; }
 footer { color: var(--muted); font-size: 12.5px; margin-top: 28px; text-align: center; }
@@ -167,7 +169,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     summary: Mapping[str, Any] = report.get("summary") or {}
     checklists: Sequence[Mapping[str, Any]] = report.get("checklists") or []
     ready = bool(summary.get("go_live"))
-    title = "GTM go-live: ready" if ready else "GTM go-live: blocked"
+    title = ("GTM go-live: ready" if ready else "GTM go-live: blocked") + _environment(summary)
     body = [
         "<main>",
         "<h1>gtmcheck · definition-of-done sign-off</h1>",
@@ -194,6 +196,30 @@ def render_html(report: Mapping[str, Any]) -> str:
 def _e(value: object) -> str:
     """Escape any value for text or attribute context, hidden characters made visible; ``None`` is nothing."""
     return "" if value is None else escape(visible(str(value), keep="\n"), quote=True)
+
+
+def _linked(value: object) -> str:
+    """Escaped text in which each http(s) URL is a link to itself; no other scheme ever becomes a link."""
+    text = visible(str(value), keep="\n")
+    out, pos = [], 0
+    for start, end in url_spans(text):
+        url = escape(text[start:end], quote=True)
+        out += [escape(text[pos:start], quote=True), f'<a href="{url}" rel="noopener noreferrer">{url}</a>']
+        pos = end
+    out.append(escape(text[pos:], quote=True))
+    return "".join(out)
+
+
+def _environment(summary: Mapping[str, Any]) -> str:
+    """`` — sandbox`` for the headline and title: a verdict on a sandbox never reads as production's."""
+    env = summary.get("environment")
+    return f" — {env}" if env else ""
+
+
+def _not_selected(checklist: Mapping[str, Any]) -> bool:
+    """-k/-m left out every DoD item of the checklist: its 0% means nothing ran, not nothing done."""
+    dod: Sequence[Mapping[str, Any]] = checklist.get("dod") or []
+    return bool(dod) and all(d.get("status") == NOT_SELECTED for d in dod)
 
 
 def _num(value: object) -> float:
@@ -231,29 +257,32 @@ def _verdict(summary: Mapping[str, Any], checklists: Sequence[Mapping[str, Any]]
     n = len(checklists)
     signed = sum(bool(c.get("signoff")) for c in checklists)
     if ready:
-        headline = "Ready for go-live"
+        headline = "Ready for go-live" + _environment(summary)
         signed_text = "the checklist is signed off" if n == 1 else f"all {n} checklists are signed off"
         sub = f"Every definition-of-done item is done and {signed_text}."
     else:
-        headline = "Go-live blocked"
-        not_done = sum(str(d.get("status")) not in _DONE for c in checklists for d in c.get("dod") or [])
+        headline = "Go-live blocked" + _environment(summary)
+        statuses = [str(d.get("status")) for c in checklists for d in c.get("dod") or []]
+        not_done = sum(s not in (*_DONE, NOT_SELECTED) for s in statuses)
         sub = f"{_plural(not_done, 'DoD item')} not done · {signed} of {_plural(n, 'checklist')} signed off"
         if summary.get("partial"):
-            sub += " · partial run: only some checks ran"
+            sub += f" · partial run: {_plural(statuses.count(NOT_SELECTED), 'DoD item')} not selected"
     return (
         f'<section class="verdict {"ready" if ready else "blocked"}" id="verdict">'
         f'<div><div class="label">Go-live verdict</div><div class="headline">{_e(headline)}</div>'
         f'<div class="sub">{_e(sub)}</div></div>'
         f'<div class="big"><div class="pct">{_e(_pct(summary.get("completeness")))}</div>'
-        f'<div class="pct-label">of DoD items done</div></div></section>'
+        f'<div class="pct-label">of {"the selected " if summary.get("partial") else ""}DoD items done</div>'
+        "</div></section>"
     )
 
 
 def _counts(summary: Mapping[str, Any]) -> str:
+    counts = _COUNTS + (((NOT_SELECTED, "not selected (-k/-m)"),) if _num(summary.get(NOT_SELECTED)) else ())
     items = "".join(
         f'<li class="{key if _num(summary.get(key)) else "zero"}">'
         f"<b>{_e(int(_num(summary.get(key))))}</b>checks {_e(label)}</li>"
-        for key, label in _COUNTS
+        for key, label in counts
     )
     return f'<ul class="counts">{items}</ul>'
 
@@ -280,7 +309,7 @@ def _overview(checklists: Sequence[Mapping[str, Any]]) -> str:
         rows.append(
             f'<tr><td><a href="#checklist-{i}">{_e(c.get("name") or c.get("file"))}</a>'
             f'<div class="meta"><span>{_e(c.get("kind") or "unknown kind")}</span></div></td>'
-            f"<td>{_bar(c.get('completeness'))}</td><td>{signed}</td>"
+            f"<td>{_done(c)}</td><td>{signed}</td>"
             f'<td class="go {"ready" if ready else "blocked"}">{"Ready" if ready else "Blocked"}</td></tr>'
         )
     return (
@@ -288,6 +317,13 @@ def _overview(checklists: Sequence[Mapping[str, Any]]) -> str:
         "<thead><tr><th>Checklist</th><th>Done</th><th>Signed off by</th><th>Go-live</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></section>"
     )
+
+
+def _done(checklist: Mapping[str, Any]) -> str:
+    """The completeness bar, or "Not selected" when -k/-m left the whole checklist out of the run."""
+    if _not_selected(checklist):
+        return _status_pill(NOT_SELECTED)
+    return _bar(checklist.get("completeness"))
 
 
 def _signoff(checklist: Mapping[str, Any]) -> str:
@@ -322,7 +358,7 @@ def _checklist(checklist: Mapping[str, Any], index: int) -> str:
         f'<div class="meta">{"".join(meta)}</div></div>',
         f'<div class="go {"ready" if ready else "blocked"}">{verdict}</div>',
         "</div>",
-        f'<div class="progress">{_bar(checklist.get("completeness"))}</div>',
+        f'<div class="progress">{_done(checklist)}</div>',
         _signoff(checklist),
     ]
     if checklist.get("error"):
@@ -333,32 +369,36 @@ def _checklist(checklist: Mapping[str, Any], index: int) -> str:
     items: Sequence[Mapping[str, Any]] = checklist.get("items") or []
     if dod:
         parts.append('<h3>Definition of done</h3><div class="dod">')
-        parts += [_dod_item(d, [i for i in items if i.get("dod") == d.get("id")]) for d in dod]
+        file = checklist.get("file")
+        parts += [_dod_item(d, [i for i in items if i.get("dod") == d.get("id")], file) for d in dod]
         parts.append("</div>")
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _dod_item(dod: Mapping[str, Any], checks: Sequence[Mapping[str, Any]]) -> str:
+def _dod_item(dod: Mapping[str, Any], checks: Sequence[Mapping[str, Any]], checklist_file: object) -> str:
     status = str(dod.get("status"))
     done = sum(str(c.get("status")) in _DONE for c in checks)
     tally = f"{done} of {_plural(len(checks), 'check')} done" if checks else "no checks"
-    is_open = " open" if status not in _DONE else ""
+    is_open = " open" if status not in (*_DONE, NOT_SELECTED) else ""
     summary = (
         f"<summary>{_status_pill(status)}"
         f'<span class="what">{_e(dod.get("text"))}<code>{_e(dod.get("id"))}</code></span>'
         f'<span class="tally">{_e(tally)}</span></summary>'
     )
     if not checks:
-        why = "Not verified by this checklist and not attested." if status == "not_configured" else "No checks ran."
+        why = {
+            "not_configured": "Not verified by this checklist and not attested.",
+            NOT_SELECTED: "Left out of this run by -k/-m.",
+        }.get(status, "No checks ran.")
         return f'<details{is_open}>{summary}<div class="empty">{_e(why)}</div></details>'
     # What blocks go-live first; the order of the checklist otherwise (sorted() is stable).
     ordered = sorted(checks, key=lambda c: str(c.get("status")) in _DONE)
-    rows = "".join(_check_row(c) for c in ordered)
+    rows = "".join(_check_row(c, checklist_file) for c in ordered)
     return f'<details{is_open}>{summary}<table class="checks"><tbody>{rows}</tbody></table></details>'
 
 
-def _check_row(check: Mapping[str, Any]) -> str:
+def _check_row(check: Mapping[str, Any], checklist_file: object) -> str:
     lines = []
     if check.get("message"):
         lines.append(f'<div class="msg">{_e(check["message"])}</div>')
@@ -367,10 +407,10 @@ def _check_row(check: Mapping[str, Any]) -> str:
             f'<div class="xr">expected {_e(check.get("expected"))} · received {_e(check.get("received"))}</div>'
         )
     if check.get("evidence"):
-        lines.append(f'<div class="ev">{_e(check["evidence"])}</div>')
+        lines.append(f'<div class="ev">{_linked(check["evidence"])}</div>')
     if check.get("attested_by"):
         lines.append(f'<div class="ev">attested by {_e(check["attested_by"])}</div>')
-    where = f"line {_e(check['line'])}" if check.get("line") else ""
+    where = _e(place(check, checklist_file))
     return (
         f'<tr><td class="st">{_status_pill(check.get("status"))}</td>'
         f'<td class="id"><code>{_e(check.get("id"))}</code>{"".join(lines)}</td>'

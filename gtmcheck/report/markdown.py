@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from ..visible import shorten, visible
+from .model import NOT_SELECTED, place, url_spans
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Leave room for a bot's own header or footer around the report.
@@ -27,6 +29,8 @@ _MARKUP = str.maketrans({**{c: "\\" + c for c in "\\`*_[]()!#~|"}, "&": "&amp;",
 _AUTOLINK = re.compile(r":(?=//)|(?<=www)\.", re.IGNORECASE)
 # What would open a nested list or a rule at the start of a list item: ``- x``, ``+ x``, ``1. x``.
 _LIST_MARKER = re.compile(r"^(?:[-+]|\d{1,9}[.)])")
+# What may stay as it is in a link destination; everything else is percent-encoded.
+_URL_SAFE = ":/?#@!$&*+,;=%-._~"
 
 STATUS_LABEL: dict[str, str] = {
     "passed": "✅ passed",
@@ -35,6 +39,7 @@ STATUS_LABEL: dict[str, str] = {
     "error": "❌ error",
     "not_configured": "❌ not configured",
     "not_run": "– not run",
+    NOT_SELECTED: "– not selected",
 }
 _NOT_DONE = ("failed", "error", "not_configured")
 _COUNT_KEYS: tuple[tuple[str, str], ...] = (
@@ -111,6 +116,32 @@ def _code(value: object, *, table: bool = False, limit: int = NAME_LIMIT) -> str
     return f"`{text}`"
 
 
+def _evidence(value: object, limit: int = TEXT_LIMIT) -> str:
+    """Evidence as escaped text in which each http(s) URL is a link to itself (never ``javascript:`` & co)."""
+    text = shorten(" ".join(visible(str(value)).split()), limit)
+    out, pos = [], 0
+    for start, end in url_spans(text):
+        url = text[start:end]
+        out += [_literal(text[pos:start]), f"[{_literal(url)}]({quote(url, safe=_URL_SAFE)})"]
+        pos = end
+    out.append(_literal(text[pos:]))
+    return _LIST_MARKER.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], "".join(out))
+
+
+def _environment(summary: Mapping[str, Any]) -> str:
+    """`` (environment `sandbox`)`` for the headline, so no verdict reads as if it were production's."""
+    env = summary.get("environment")
+    return f" (environment {_code(env)})" if env else ""
+
+
+def _done(checklist: Mapping[str, Any]) -> str:
+    """A checklist's completeness, or "not selected" when -k/-m left out every one of its DoD items."""
+    dod: Sequence[Mapping[str, Any]] = checklist.get("dod") or []
+    if dod and all(d.get("status") == NOT_SELECTED for d in dod):
+        return "not selected"
+    return _pct(checklist.get("completeness"))
+
+
 def _pct(value: object) -> str:
     """A missing or odd completeness shows as 0%: nothing counts as done that was not shown to be."""
     try:
@@ -140,18 +171,22 @@ def _headline(summary: Mapping[str, Any], checklists: Sequence[Mapping[str, Any]
     verdict = "**Go-live: ready**" if summary.get("go_live") else "**Go-live: blocked**"
     n = len(checklists)
     done = _pct(summary.get("completeness"))
-    line = f"{verdict} — {done} of DoD items done across {_plural(n, 'checklist')}"
     if summary.get("partial"):
-        line += " (partial run: only some checks ran)"
+        left_out = sum(d.get("status") == NOT_SELECTED for c in checklists for d in c.get("dod") or [])
+        line = (f"{verdict}{_environment(summary)} — {done} of the selected DoD items done across "
+                f"{_plural(n, 'checklist')} (partial run: {_plural(left_out, 'DoD item')} not selected)")
+    else:
+        line = f"{verdict}{_environment(summary)} — {done} of DoD items done across {_plural(n, 'checklist')}"
     return [line + ".", ""]
 
 
 def _summary_table(summary: Mapping[str, Any], checklists: Sequence[Mapping[str, Any]]) -> list[str]:
+    keys = _COUNT_KEYS + (((NOT_SELECTED, "not selected"),) if summary.get(NOT_SELECTED) else ())
     out = [
-        "| " + " | ".join(label for _, label in _COUNT_KEYS) + " | completeness |",
-        "|" + "---:|" * (len(_COUNT_KEYS) + 1),
+        "| " + " | ".join(label for _, label in keys) + " | completeness |",
+        "|" + "---:|" * (len(keys) + 1),
         "| "
-        + " | ".join(cell(summary.get(key, 0), NAME_LIMIT) for key, _ in _COUNT_KEYS)
+        + " | ".join(cell(summary.get(key, 0), NAME_LIMIT) for key, _ in keys)
         + f" | {_pct(summary.get('completeness'))} |",
         "",
     ]
@@ -161,7 +196,7 @@ def _summary_table(summary: Mapping[str, Any], checklists: Sequence[Mapping[str,
             name = c.get("name") or c.get("file")
             go = "✅ ready" if c.get("go_live") else "❌ blocked"
             out.append(
-                f"| {cell(name, NAME_LIMIT)} | {cell(c.get('kind') or '', NAME_LIMIT)} | {_pct(c.get('completeness'))} "
+                f"| {cell(name, NAME_LIMIT)} | {cell(c.get('kind') or '', NAME_LIMIT)} | {_done(c)} "
                 f"| {_signoff_text(c)} | {go} |"
             )
         out.append("")
@@ -206,7 +241,7 @@ def _checklist(checklist: Mapping[str, Any], failure_cap: Cap) -> list[str]:
     if checklist.get("built_by"):
         facts.append(f"built by {_inline(checklist['built_by'], NAME_LIMIT)}")
     facts.append(f"sign-off: {_signoff_text(checklist)}")
-    facts.append(f"done {_pct(checklist.get('completeness'))}")
+    facts.append(f"done {_done(checklist)}")
     out += [" · ".join(facts), ""]
     if checklist.get("error"):
         out += [f"❌ **Cannot be loaded:** {_code(checklist['error'], limit=TEXT_LIMIT)}", ""]
@@ -235,14 +270,15 @@ def _failures(failing: Sequence[Mapping[str, Any]], checklist: Mapping[str, Any]
     out = [f"<details><summary>{_plural(len(failing), 'check')} not done</summary>", ""]
     for item in shown:
         status = STATUS_LABEL.get(str(item.get("status")), cell(item.get("status")))
-        where = f" ({cell(checklist.get('file', ''), NAME_LIMIT)}:{cell(item['line'])})" if item.get("line") else ""
+        at = place(item, checklist.get("file", ""))
+        where = f" ({cell(at, NAME_LIMIT)})" if at else ""
         line = f"- {status} {_code(item.get('id', ''))}{where}: {_inline(item.get('message') or '')}"
         # One list item per check; <br> keeps the details on their own lines without breaking the list.
         if item.get("expected") or item.get("received"):
             expected, received = _inline(item.get("expected", "")), _inline(item.get("received", ""))
             line += f"<br>expected {expected}, received {received}"
         if item.get("evidence"):
-            line += f"<br>evidence: {_inline(item['evidence'])}"
+            line += f"<br>evidence: {_evidence(item['evidence'])}"
         out.append(line)
     if len(failing) > len(shown):
         out.append(f"- … {len(failing) - len(shown)} more not shown to fit a comment; see report.html")

@@ -7,6 +7,7 @@ nothing failed, errored or left unconfigured.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,11 @@ from ..errors import SpecError
 from ..spec import Checklist
 
 DONE = ("passed", "attested")
+STATUSES = ("passed", "failed", "error", "attested", "not_configured")
+# A DoD item without a result: ``not_selected`` when -k/-m left its checks out, ``not_run`` otherwise.
+NOT_SELECTED, NOT_RUN = "not_selected", "not_run"
+_LINE_COLUMN = re.compile(r":(\d+):\d+$")
+_URL = re.compile(r"https?://[^\s<>\"'`\\]+", re.IGNORECASE | re.ASCII)
 # The worst status of a DoD item's checks decides the item's status.
 SEVERITY = {"failed": 4, "error": 3, "not_configured": 2, "attested": 1, "passed": 0}
 
@@ -35,6 +41,7 @@ class ItemResult:
     expected: str = ""
     received: str = ""
     duration_s: float = 0.0
+    position: int = 0  # its place in the collection (not in report.json): the order of the report's items
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -62,6 +69,7 @@ class RunMeta:
     started_at: str = ""
     duration_s: float = 0.0
     partial: bool = False  # -k / -m deselected some items: no go-live verdict possible
+    not_selected: int = 0  # how many checks -k / -m left out (pytest's "deselected")
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,15 +77,47 @@ def dod_status(statuses: Iterable[str]) -> str:
     return max(statuses, key=lambda s: SEVERITY[s])
 
 
+def count_statuses(statuses: Iterable[str], load_errors: int = 0, not_selected: int = 0) -> dict[str, int]:
+    """The counts of checks by status, as report.json's summary and the terminal's gtmcheck line give them.
+
+    A checklist that cannot be loaded counts as one ``error``; checks left out by -k/-m as ``not_selected``.
+    """
+    counts = dict.fromkeys(STATUSES, 0)
+    for status in statuses:
+        counts[status] += 1
+    counts["error"] += load_errors
+    counts[NOT_SELECTED] = not_selected
+    return counts
+
+
+def url_spans(text: str) -> list[tuple[int, int]]:
+    """Where the http(s) URLs in ``text`` are (trailing punctuation left out): what the views link."""
+    spans = []
+    for match in _URL.finditer(text):
+        url = match.group().rstrip(".,;:!?)]}")
+        if len(url) > len(match.group().split("//", 1)[0]) + 2:  # more than the bare scheme
+            spans.append((match.start(), match.start() + len(url)))
+    return spans
+
+
+def place(item: Mapping[str, Any], checklist_file: object) -> str:
+    """``file:line`` of what configures a check: the YAML line, or the row of a ``url_files:`` CSV."""
+    location = str(item.get("location") or "")
+    if location:
+        return _LINE_COLUMN.sub(r":\1", location)
+    return f"{checklist_file}:{item['line']}" if item.get("line") else ""
+
+
 def checklist_entry(checklist: Checklist, items: list[ItemResult], partial: bool) -> dict[str, Any]:
     by_dod: dict[str, list[str]] = {}
     for item in items:
         by_dod.setdefault(item.dod, []).append(item.status)
+    missing = NOT_SELECTED if partial else NOT_RUN
     dod = [
-        {"id": d.id, "text": d.text, "status": dod_status(by_dod[d.id]) if d.id in by_dod else "not_run"}
+        {"id": d.id, "text": d.text, "status": dod_status(by_dod[d.id]) if d.id in by_dod else missing}
         for d in checklist.dod
     ]
-    counted = [d for d in dod if d["status"] != "not_run"] if partial else dod
+    counted = [d for d in dod if d["status"] != NOT_SELECTED]
     done = sum(d["status"] in DONE for d in counted)
     completeness = round(100.0 * done / len(counted), 1) if counted else 0.0
     blocking = [
@@ -134,16 +174,14 @@ def build_report(
     entries = [checklist_entry(c, results.get(f, []), meta.partial) for f, c in checklists.items()]
     entries += [error_entry(f, e) for f, e in load_errors.items()]
     entries.sort(key=lambda e: e["file"])
-    counts = dict.fromkeys(("passed", "failed", "error", "attested", "not_configured"), 0)
-    for entry in entries:
-        for item in entry["items"]:
-            counts[item["status"]] += 1
-    counts["error"] += len(load_errors)
+    statuses = [item["status"] for entry in entries for item in entry["items"]]
+    counts = count_statuses(statuses, len(load_errors), meta.not_selected)
     done = sum(e.pop("_done") for e in entries)
     total = sum(e.pop("_total") for e in entries)
     blocking = [reason for e in entries for reason in e["blocking"]]
     if meta.partial:
-        blocking.append("only part of the checks ran (-k/-m): no go-live verdict for a partial run")
+        left_out = f" left out {meta.not_selected} checks" if meta.not_selected else ""
+        blocking.append(f"only part of the checks ran (-k/-m{left_out}): no go-live verdict for a partial run")
     if not entries:
         blocking.append("no checklist was found")
     summary: dict[str, Any] = {

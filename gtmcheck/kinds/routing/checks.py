@@ -45,10 +45,11 @@ def _fail_on_problems(outcomes: Sequence[Outcome], what: str, data: dict[str, An
     if not bad:
         return
     first = bad[0]
-    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-    shown = "; ".join(f"{o.plan.label}: {o.problem}" for o in bad[1:SHOWN_PROBLEMS])
+    # Each lead shown once: the first, then the next few by label, then how many are not shown.
+    shown = "".join(f" · {o.plan.label}: {o.problem}" for o in bad[1:SHOWN_PROBLEMS])
+    more = f" (and {len(bad) - SHOWN_PROBLEMS} more)" if len(bad) > SHOWN_PROBLEMS else ""
     raise CheckFailed(
-        f"{len(bad)} of {len(outcomes)} {what} misrouted: {first.problem}{more}" + (f" · {shown}" if shown else ""),
+        f"{len(bad)} of {len(outcomes)} {what} misrouted: {first.problem}{shown}{more}",
         expected=first.expected_text,
         received=first.received_text,
         evidence=Evidence(f"{len(outcomes) - len(bad)} of {len(outcomes)} {what} routed as declared",

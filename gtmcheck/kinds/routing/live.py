@@ -205,7 +205,8 @@ class LeadRunner:
             )
         props = crm_properties(plan.values)
         seq = next(self.ctx.cache.setdefault("lead_seq", itertools.count(1)))  # unique across the run
-        props["email"] = synthetic_email(self.ctx.run_id, f"{plan.label}-{seq}", domain)
+        worker = f"{self.ctx.worker}-" if self.ctx.worker else ""  # xdist workers share the run id
+        props["email"] = synthetic_email(self.ctx.run_id, f"{plan.label}-{worker}{seq}", domain)
         props.setdefault("firstname", "gtmcheck")
         props.setdefault("lastname", plan.label)
         if self.object_type == "leads":
