@@ -75,7 +75,8 @@ class StrictHTML(HTMLParser):
             self.code[-1] += data
 
     def handle_comment(self, data: str) -> None:
-        raise AssertionError(f"an HTML comment: {data!r}")
+        # report.md splits ``mailto:`` with an empty comment (GitHub would otherwise autolink what follows)
+        assert data == " ", f"an HTML comment: {data!r}"
 
 
 def parse_html(html: str) -> StrictHTML:

@@ -246,3 +246,13 @@ def test_report_json_round_trips_hidden_characters(tmp_path: Path, value: str) -
     text = (tmp_path / "report.json").read_text(encoding="utf-8")
     assert value not in text
     assert json.loads(text)["checklists"][0]["name"] == value
+
+
+def test_markdown_mailto_scheme_text_is_no_relative_link() -> None:
+    """cmark-gfm linked ``mailto:x@a.exampleowner@b.example`` as a relative link (found by hypothesis)."""
+    import cmarkgfm
+
+    markdown = render_markdown(report_with(["`", "owner@acme.example`mailto:x@evil.example" * 60]))
+    html = cmarkgfm.github_flavored_markdown_to_html(markdown)
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert all(h.startswith(("mailto:", "http://", "https://")) for h in hrefs), hrefs[:3]

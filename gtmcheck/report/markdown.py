@@ -25,8 +25,11 @@ NAME_LIMIT = 200
 TEXT_LIMIT = 1_000
 # Markdown's inline syntax, escaped; HTML's three as entities, since GitHub renders raw HTML.
 _MARKUP = str.maketrans({**{c: "\\" + c for c in "\\`*_[]()!#~|"}, "&": "&amp;", "<": "&lt;", ">": "&gt;"})
-# What GitHub turns into links without any markup: ``https://...`` and ``www.``.
+# What GitHub turns into links without any markup: ``https://...`` and ``www.`` (a backslash breaks them).
 _AUTOLINK = re.compile(r":(?=//)|(?<=www)\.", re.IGNORECASE)
+# GitHub's extended autolinks read ``mailto:``/``xmpp:`` in the text itself, escaped or not, and then link the
+# address after it as a relative URL (``mailto:x@a.examplex@b.example``): an empty comment splits the word.
+_SCHEME_WORD = re.compile(r"(?<=mailto)(?=:)|(?<=xmpp)(?=:)", re.IGNORECASE)
 # What would open a nested list or a rule at the start of a list item: ``- x``, ``+ x``, ``1. x``.
 _LIST_MARKER = re.compile(r"^(?:[-+]|\d{1,9}[.)])")
 # What may stay as it is in a link destination; everything else is percent-encoded.
@@ -84,7 +87,7 @@ def _escape(value: object, limit: int) -> str:
 
 
 def _literal(text: str) -> str:
-    return _AUTOLINK.sub(r"\\\g<0>", text.translate(_MARKUP))
+    return _SCHEME_WORD.sub("<!-- -->", _AUTOLINK.sub(r"\\\g<0>", text.translate(_MARKUP)))
 
 
 def cell(value: object, limit: int = TEXT_LIMIT) -> str:
