@@ -56,6 +56,7 @@ class GtmSession:
         self._context: RunContext | None = None
         self._context_error: GtmcheckError | None = None
         self.cleanup: RunCleanup | None = None  # set by ``finish()`` at the end of the session
+        self.unusable_environment = False  # set when the environment check stopped the run before any check
         self.statuses: list[str] = []  # the gtmcheck status of every check that ran, for the terminal's count
         self.not_selected = 0  # checks that -k/-m left out
         self.collected = 0  # checks collected so far: each item's position, to keep the report in that order
@@ -249,6 +250,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     problems = gtm_session(config).preflight([item for item in session.items if isinstance(item, CheckItem)])
     if problems:
+        gtm_session(config).unusable_environment = True  # no closing count either: nothing was checked
         report = config.pluginmanager.get_plugin("gtmcheck-report")
         if report is not None:  # nothing ran: a report would claim what was never checked
             config.pluginmanager.unregister(report)
@@ -272,6 +274,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     state = gtm_session(terminalreporter.config)
+    if state.unusable_environment:
+        return
     if state.statuses or state.checklists or state.load_errors or state.not_selected:
         terminalreporter.write_line(terminal.closing_line(
             state.statuses, len(state.load_errors), state.not_selected, state.environment_name))

@@ -33,7 +33,10 @@ _stale = False
 SECRET_KEYS = re.compile(r"(token|secret|password|passwd|api[_-]?key|authorization|session)", re.I)
 _SCHEME_CHARS = r"a-z0-9+.\-"
 # Found by its literal ``://`` (no scheme run to backtrack over); user and password stop at fixed characters.
-_URL_PASSWORD = re.compile(rf"(?<=[{_SCHEME_CHARS}])://(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.I)
+# RFC 3986 userinfo characters only: text that merely contains ``://`` and later ``:x@`` (a JSON ``\u001f``
+# escape, a ``mailto:`` after a link) is no URL password
+_USERINFO = r"A-Za-z0-9\-._~%!$&'()*+,;="
+_URL_PASSWORD = re.compile(rf"(?<=[{_SCHEME_CHARS}])://(?P<user>[{_USERINFO}]*):(?P<pw>[{_USERINFO}:]+)@", re.I)
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*")
 _BASIC = re.compile(r"(?i)\b(basic)\s+(?P<cred>[A-Za-z0-9+/_\-]{8,}={0,2})")
 MASK = "***"

@@ -226,3 +226,10 @@ def test_redact_is_idempotent(value: str, encoding: str, before: str, after: str
     secrets.register(value)
     once = secrets.redact(before + noise + ENCODINGS[encoding](value) + after)
     assert secrets.redact(once) == once
+
+
+def test_a_json_escape_between_a_link_and_mailto_is_no_url_password() -> None:
+    """report.json writes U+001F as ``\\u001f``; redacting that text took ``mailto:x`` for ``user:password``."""
+    text = json.dumps("[click](https://evil.example)\x1fmailto:x@evil.example")
+    assert secrets.redact(text) == text
+    assert secrets.redact("postgresql://gtm:s3cr3t@db.example/gtm") == "postgresql://gtm:***@db.example/gtm"
