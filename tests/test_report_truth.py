@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from hostile import parse_html
+from test_plugin import ALL_ATTESTED, CRM
 from test_report_hostile import github
 
 from gtmcheck import terminal
@@ -24,29 +25,6 @@ version: 1
 environments:
   local: {crm: {type: sandbox}, web: {type: live, timeout: 2}}
 default_environment: local
-"""
-
-CRM = """\
-kind: crm
-name: CRM build-out
-owner: mops@acme.example
-built_by: jane@acme.example
-signoff: {by: lee@acme.example, role: revops, on: 2026-11-20}
-manual:
-  - id: CRM-HANDOFF-SLA
-    evidence: https://wiki.acme.example/sla
-    attested_by: lee@acme.example
-"""
-
-TOTALS = """\
-kind: reconcile
-name: Totals
-owner: revops@acme.example
-built_by: jane@acme.example
-signoff: {by: lee@acme.example, role: revops, on: 2026-11-20}
-manual:
-  - {id: RECONCILE-TOTALS, evidence: "https://bi.acme.example/q/1", attested_by: lee@acme.example}
-  - {id: RECONCILE-HANDOFFS, evidence: "https://bi.acme.example/q/2", attested_by: lee@acme.example}
 """
 
 # Its one campaign URL comes from row 2 of urls.csv and cannot be reached (nothing listens on port 9).
@@ -75,7 +53,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makefile(".yml", gtmcheck=PROJECT)
     checks = pytester.mkdir("checks")
     (checks / "crm.gtm.yml").write_text(CRM)
-    (checks / "totals.gtm.yml").write_text(TOTALS)
+    (checks / "totals.gtm.yml").write_text(ALL_ATTESTED)
     return pytester
 
 

@@ -5,9 +5,8 @@ is an error at the line that names it (or one CLI line), exit 2; never a hang, a
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,23 +18,12 @@ from gtmcheck.safefile import read_capped, read_text_capped
 from gtmcheck.sandbox.scenario import Scenario
 from gtmcheck.spec import load_checklist
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and /dev/zero are POSIX")
+pytestmark = [
+    pytest.mark.usefixtures("no_hang"),  # a blocked read fails the test, never hangs the suite
+    pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and /dev/zero are POSIX"),
+]
 
 
-@pytest.fixture(autouse=True)
-def _no_hang() -> Iterator[None]:
-    """A read that blocks (a FIFO opened without O_NONBLOCK) fails the test instead of hanging the suite."""
-
-    def expire(signum: int, frame: object) -> None:
-        raise TimeoutError("the read blocked: a FIFO was opened or read as a file")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(10)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def fifo(path: Path) -> Path:
