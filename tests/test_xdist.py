@@ -101,7 +101,9 @@ def test_load_errors_and_checks_left_out_reach_the_controller(
     pytester: pytest.Pytester, args: tuple[str, ...]
 ) -> None:
     """What only the workers see (a checklist that cannot be loaded, the checks -m left out) is in the report."""
-    from test_report_truth import CRM, PROJECT, TOTALS
+    from test_plugin import ALL_ATTESTED as TOTALS
+    from test_plugin import CRM
+    from test_report_truth import PROJECT
 
     pytester.makefile(".yml", gtmcheck=PROJECT)
     checks = pytester.mkdir("checks")
