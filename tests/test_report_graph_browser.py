@@ -56,7 +56,7 @@ def _graph(html: Path, screenshot: Path | None = None) -> dict[str, Any]:
             graph = page.locator("details.routing svg")
             assert graph.count() == 1
             seen["visible"] = graph.is_visible()
-            seen["size"] = graph.evaluate("svg => [svg.getBoundingClientRect().width, svg.getBoundingClientRect().height]")
+            seen["size"] = graph.evaluate("s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height]")
             seen["arrows"] = graph.evaluate(ARROWS_JS)
             seen["nodes"] = graph.evaluate(NODES_JS)
             seen["fallback_text"] = page.locator("details.routing [id$='-box-fallback']").text_content()
