@@ -35,6 +35,7 @@ from .errors import (
 from .kinds import Check, get_kind
 from .kinds.base import WRITES
 from .project import Environment, Project, load_project
+from .report.write import redact_tree
 from .ruleset import load_rules
 from .spec import Checklist, ManualItem, load_checklist
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
@@ -474,6 +475,9 @@ def pytest_runtest_makereport(
             "evidence": secrets.redact(evidence.summary) if evidence else "",
             "position": item.position,  # collection order: the report keeps it under xdist too
         }
+        graph = evidence.details.get("routing_graph") if evidence else None
+        if isinstance(graph, dict):  # the routing picture: rules and where the leads went (report/graph.py)
+            details["graph"] = redact_tree(graph)
         if isinstance(exc, CheckFailed):
             details["expected"] = secrets.redact(exc.expected or "")
             details["received"] = secrets.redact(exc.received or "")

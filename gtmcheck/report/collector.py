@@ -74,6 +74,7 @@ class ReportPlugin:
             received=details.get("received", ""),
             duration_s=report.duration,
             position=details.get("position", 0),
+            graph=details.get("graph"),
         )
         self.results.setdefault(details["checklist"], []).append(result)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..about import __version__
 from ..visible import visible
+from .graph import GRAPH_CSS, render_graph
 from .model import NOT_SELECTED, place, url_spans
 
 STATUS_TEXT: dict[str, str] = {
@@ -154,7 +155,7 @@ footer span + span::before { content: "·"; margin: 0 8px; }
   .dod summary::before, .dod details[open] summary::before { display: none; }
   .overview a { color: inherit; }
 }
-"""
+""" + GRAPH_CSS
 # Nothing may load or run: no script, font, image, frame or form target, from anywhere. The page's own
 # <style> is allowed by its hash, so an injected <style> or style="" attribute would not apply either.
 CONTENT_SECURITY_POLICY = (
@@ -365,6 +366,8 @@ def _checklist(checklist: Mapping[str, Any], index: int) -> str:
         parts.append(
             f'<div class="loaderror"><b>Cannot be loaded.</b> <span class="mono">{_e(checklist["error"])}</span></div>'
         )
+    if checklist.get("routing_graph"):
+        parts.append("<h3>Routing</h3>" + render_graph(checklist["routing_graph"], index))
     dod: Sequence[Mapping[str, Any]] = checklist.get("dod") or []
     items: Sequence[Mapping[str, Any]] = checklist.get("items") or []
     if dod:

@@ -15,6 +15,7 @@ from typing import Any
 from .. import governance
 from ..errors import SpecError
 from ..spec import Checklist
+from .graph import merge_graphs
 
 DONE = ("passed", "attested")
 STATUSES = ("passed", "failed", "error", "attested", "not_configured")
@@ -42,6 +43,7 @@ class ItemResult:
     received: str = ""
     duration_s: float = 0.0
     position: int = 0  # its place in the collection (not in report.json): the order of the report's items
+    graph: dict[str, Any] | None = None  # a routing check's rules and leads (merged per checklist, not per item)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -139,6 +141,7 @@ def checklist_entry(checklist: Checklist, items: list[ItemResult], partial: bool
         "error": None,
         "dod": dod,
         "items": [i.as_dict() for i in items],
+        **({"routing_graph": graph} if (graph := merge_graphs(items)) else {}),
         "_done": done,
         "_total": len(counted),
     }

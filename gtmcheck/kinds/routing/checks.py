@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ...connectors.crm import Filter, to_epoch_ms
 from ...errors import CheckError, CheckFailed, ConnectorError, DuplicateRecord, Evidence, NotConfigured
 from ...synthetic import is_synthetic
+from .graphdata import GRAPH_KEY, routing_graph
 from .leads import Expectation, LeadPlan, LeadPlanner, expectation_for
 from .live import LeadRunner, Outcome, fmt_seconds, owner_directory, percentile
 from .logic import format_lead
@@ -70,7 +71,7 @@ def check_branch(ctx: RunContext, spec: RoutingSpec, i: int) -> Evidence:
         raise CheckError(f"no lead could be constructed for rule {rule.id} (see `gtmcheck lint`)")
     runner = LeadRunner.for_checklist(ctx, spec)
     outcomes = runner.send_all(plans)
-    data = _summary(outcomes)
+    data = {**_summary(outcomes), GRAPH_KEY: routing_graph(spec, outcomes)}
     _fail_on_problems(outcomes, f"leads of rule {rule.id}", data)
     pool = [str(e).lower() for e in spec.assignments[i].get("round_robin") or []]
     if pool:
@@ -108,9 +109,10 @@ def check_fallback(ctx: RunContext, spec: RoutingSpec) -> Evidence:
     if plan is None:
         raise CheckError("every lead matches some rule, so no lead can reach the fallback (see `gtmcheck lint`)")
     (outcome,) = runner.send_all([plan])
-    _fail_on_problems([outcome], "fallback leads", {})
+    graph = {GRAPH_KEY: routing_graph(spec, [outcome])}
+    _fail_on_problems([outcome], "fallback leads", graph)
     return Evidence(f"{email} ({owner.type.lower()}) is active and got the unmatched lead "
-                    f"{plan.describe()} after {_ms(outcome.latency_s)}", outcome.as_dict())
+                    f"{plan.describe()} after {_ms(outcome.latency_s)}", {**outcome.as_dict(), **graph})
 
 
 def check_edge_case(ctx: RunContext, spec: RoutingSpec, name: str) -> Evidence:
@@ -131,9 +133,10 @@ def check_edge_case(ctx: RunContext, spec: RoutingSpec, name: str) -> Evidence:
     if plan is None:  # edge_case_gap said there is one: a planner bug, not the user's
         raise CheckError(f"no lead could be constructed for edge case {name} -> {target}")
     (outcome,) = runner.send_all([plan])
-    _fail_on_problems([outcome], f"{name.replace('_', ' ')} leads", {})
+    graph = {GRAPH_KEY: routing_graph(spec, [outcome])}
+    _fail_on_problems([outcome], f"{name.replace('_', ' ')} leads", graph)
     return Evidence(f"{plan.describe()} reached {outcome.expected_text} after {_ms(outcome.latency_s)}",
-                    outcome.as_dict())
+                    {**outcome.as_dict(), **graph})
 
 
 def _duplicate(runner: LeadRunner, planner: LeadPlanner, target: str) -> Evidence:
@@ -205,7 +208,8 @@ def check_volume(ctx: RunContext, spec: RoutingSpec) -> Evidence:
         ok_total[1] += 1
     branches = ", ".join(f"{b} {ok}/{total}" for b, (ok, total) in per_branch.items())
     data = {**_summary(outcomes), "elapsed_s": round(elapsed, 3), "per_branch": per_branch,
-            "leads_per_s": round(len(outcomes) / elapsed, 2) if elapsed > 0 else None}
+            "leads_per_s": round(len(outcomes) / elapsed, 2) if elapsed > 0 else None,
+            GRAPH_KEY: routing_graph(spec, outcomes)}
     _fail_on_problems(outcomes, "volume leads", data)
     return Evidence(f"{len(outcomes)} leads in {elapsed:.1f} s, all routed as declared; assignment latency "
                     f"p50 {_ms(data['p50_s'])}, p95 {_ms(data['p95_s'])}; per branch: {branches}", data)
