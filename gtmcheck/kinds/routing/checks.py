@@ -65,16 +65,16 @@ def _summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 def check_branch(ctx: RunContext, spec: RoutingSpec, i: int) -> Evidence:
     """A rule's leads reach its owner (or its pool, evenly enough) within the SLA."""
     rule = spec.rules[i]
-    plans = LeadPlanner(spec).branch(i)
+    runner = LeadRunner.for_checklist(ctx, spec)
+    plans = LeadPlanner(spec, _property_options(runner, spec, i)).branch(i)
     if not plans:
         raise CheckError(f"no lead could be constructed for rule {rule.id} (see `gtmcheck lint`)")
-    runner = LeadRunner.for_checklist(ctx, spec)
     outcomes = runner.send_all(plans)
-    data = _summary(outcomes)
+    data = {**_summary(outcomes), "sent": _sent(outcomes)}
     _fail_on_problems(outcomes, f"leads of rule {rule.id}", data)
     pool = [str(e).lower() for e in spec.assignments[i].get("round_robin") or []]
-    if pool:
-        counts = Counter(o.owner_email for o in outcomes)
+    if pool:  # the distribution of the rule's own leads (a boundary or outside lead goes elsewhere)
+        counts = Counter(o.owner_email for o in outcomes if o.plan.expect.source == rule.id)
         missing = [m for m in pool if counts.get(m, 0) == 0]
         shares = ", ".join(f"{m} {counts.get(m, 0)}" for m in pool)
         if missing:
@@ -90,6 +90,25 @@ def check_branch(ctx: RunContext, spec: RoutingSpec, i: int) -> Evidence:
                         f"(distribution {shares}; p95 {_ms(data['p95_s'])})", data)
     return Evidence(f"{len(outcomes)} leads of rule {rule.id} reached {outcomes[0].expected_text} within the "
                     f"SLA (p95 {_ms(data['p95_s'])})", data)
+
+
+def _sent(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """What was tested, for a reviewer: each lead's values, why it was chosen, where it should go and went."""
+    return [{"lead": o.plan.label, "why": o.plan.why, "values": dict(o.plan.values),
+             "expected": o.plan.expect.source, "owner": o.owner_email, "ok": o.ok} for o in outcomes]
+
+
+def _property_options(runner: LeadRunner, spec: RoutingSpec, i: int) -> dict[str, list[str]]:
+    """The CRM's options of the enumeration properties rule ``i`` lists values of: the values outside its
+    lists to try. A CRM that cannot say (or a free-text property) leaves the domain to ISO 3166 or nothing."""
+    props = {a.prop for a in spec.rules[i].atoms if a.op in ("in", "in_list") and a.value}
+    if not props:
+        return {}
+    try:
+        fields = runner.ctx.crm().properties(runner.object_type)
+    except (ConnectorError, NotImplementedError):
+        return {}
+    return {f.name: list(f.options) for f in fields if f.name in props and f.options}
 
 
 def check_fallback(ctx: RunContext, spec: RoutingSpec) -> Evidence:
