@@ -73,6 +73,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
         Path(args.output).write_text(secrets.redact(output) + ("" if output.endswith("\n") else "\n"))
     else:
         _print(output.rstrip("\n"))
+    if args.format == "text" and result.notes:  # the lead budget: text only, JSON and SARIF stay findings
+        _print("\n".join(result.notes))
     if args.format == "text" and result.suppressed:
         _print(f"{len(result.suppressed)} finding(s) silenced by `# gtmcheck: ignore` comments.", sys.stderr)
     if result.files == 0 and not result.errors:  # on stderr: a JSON or SARIF consumer still gets valid output

@@ -26,6 +26,7 @@ class LintResult:
     errors: list[SpecError] = field(default_factory=list)
     files: int = 0
     suppressed: list[Finding] = field(default_factory=list)  # silenced by `# gtmcheck: ignore`; never counted
+    notes: list[str] = field(default_factory=list)  # text-format lines after the findings (a routing lead budget)
 
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
         if self.errors or self.files == 0:  # nothing to lint is unusable input, never a clean bill
@@ -85,6 +86,13 @@ def lint_paths(
         if extra is not None:
             findings.extend(extra(checklist))
         kept, silenced = settle(findings, checklist.doc, config)
+        if checklist.kind == "routing":
+            from .kinds.routing.budget import budget_lines
+
+            try:
+                result.notes.extend(budget_lines(checklist))
+            except SpecError:
+                pass  # a checklist that does not compile has its findings; it has no budget to show
         result.findings.extend(kept)
         result.suppressed.extend(silenced)
     result.findings.sort(key=Finding.sort_key)
