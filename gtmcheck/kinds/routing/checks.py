@@ -23,6 +23,7 @@ from ...synthetic import is_synthetic
 from .leads import Expectation, LeadPlan, LeadPlanner, expectation_for
 from .live import LeadRunner, Outcome, fmt_seconds, owner_directory, percentile
 from .logic import format_lead
+from .probes import is_country
 
 if TYPE_CHECKING:
     from ...context import RunContext
@@ -74,12 +75,13 @@ def check_branch(ctx: RunContext, spec: RoutingSpec, i: int) -> Evidence:
     _fail_on_problems(outcomes, f"leads of rule {rule.id}", data)
     pool = [str(e).lower() for e in spec.assignments[i].get("round_robin") or []]
     if pool:  # the distribution of the rule's own leads (a boundary or outside lead goes elsewhere)
-        counts = Counter(o.owner_email for o in outcomes if o.plan.expect.source == rule.id)
+        own = [o for o in outcomes if o.plan.expect.source == rule.id]
+        counts = Counter(o.owner_email for o in own)
         missing = [m for m in pool if counts.get(m, 0) == 0]
         shares = ", ".join(f"{m} {counts.get(m, 0)}" for m in pool)
         if missing:
             raise CheckFailed(
-                f"round robin of rule {rule.id} never assigned {', '.join(missing)} over {len(outcomes)} leads "
+                f"round robin of rule {rule.id} never assigned {', '.join(missing)} over {len(own)} leads "
                 f"(distribution: {shares})",
                 expected=f"every member of the pool gets leads ({', '.join(pool)})",
                 received=shares,
@@ -101,8 +103,8 @@ def _sent(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
 def _property_options(runner: LeadRunner, spec: RoutingSpec, i: int) -> dict[str, list[str]]:
     """The CRM's options of the enumeration properties rule ``i`` lists values of: the values outside its
     lists to try. A CRM that cannot say (or a free-text property) leaves the domain to ISO 3166 or nothing."""
-    props = {a.prop for a in spec.rules[i].atoms if a.op in ("in", "in_list") and a.value}
-    if not props:
+    props = {a.prop for a in spec.rules[i].atoms if a.op in ("in", "in_list") and a.value and not is_country(a.prop)}
+    if not props or not spec.lead_options.outside_lists:  # a country's domain is ISO 3166: no request
         return {}
     try:
         fields = runner.ctx.crm().properties(runner.object_type)
