@@ -101,8 +101,10 @@ def _sent(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
 
 
 def _property_options(runner: LeadRunner, spec: RoutingSpec, i: int) -> dict[str, list[str]]:
-    """The CRM's options of the enumeration properties rule ``i`` lists values of: the values outside its
-    lists to try. A CRM that cannot say (or a free-text property) leaves the domain to ISO 3166 or nothing."""
+    """The CRM's options of the enumeration properties rule ``i`` lists values of: values to try outside its lists.
+
+    A CRM that cannot say (or a free-text property) leaves the domain to ISO 3166 (a country) or nothing.
+    """
     props = {a.prop for a in spec.rules[i].atoms if a.op in ("in", "in_list") and a.value and not is_country(a.prop)}
     if not props or not spec.lead_options.outside_lists:  # a country's domain is ISO 3166: no request
         return {}

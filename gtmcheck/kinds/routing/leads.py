@@ -132,9 +132,11 @@ class LeadPlanner:
         return out
 
     def branch(self, i: int, limit: int | None = None) -> list[LeadPlan]:
-        """The leads that prove rule ``i``: every listed value, both sides of each threshold, a value per size
-        band, values outside its lists (expecting what the declared rules give them), and round robin sampled
-        twice per member."""
+        """The leads that prove rule ``i``: listed values, thresholds, size bands, unlisted values, round robin.
+
+        Every listed value; both sides of each threshold; a value per size band; values outside its lists (each
+        expecting what the declared rules give it); a round robin sampled twice per member.
+        """
         rule = self.spec.rules[i]
         base = self.representative(i)
         if base is None:

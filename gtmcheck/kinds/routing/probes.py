@@ -1,5 +1,4 @@
-"""Test-design values for a rule's leads: both sides of each threshold, the size bands GTM teams segment by,
-and values outside the declared lists.
+"""Test-design values for a rule's leads: threshold boundaries, size bands, values outside the lists.
 
 A lead per listed value passes a CRM whose threshold moved (``gte 1000`` rebuilt as ``gt 1000`` or as 1100),
 that carved a band out of a branch, or that routes an unlisted territory the checklist leaves to the fallback.
