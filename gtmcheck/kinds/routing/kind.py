@@ -52,7 +52,7 @@ from ...saferegex import compile_pattern
 from ...schema import EMAIL
 from ...sidefiles import read_relative_file
 from ..base import CRM, WRITES, Check, KindBase
-from .leads import LeadOptions
+from .leads import LEADS_SCHEMA, LeadOptions
 from .logic import Atom, Rule
 from .rules import lint_routing
 
@@ -256,32 +256,7 @@ SCHEMA: dict[str, Any] = {
         "properties": {"leads": {"type": "integer", "minimum": 1, "maximum": 100000, "x-default": "no volume test",
                                  "description": "How many leads to create.", "examples": [50]}},
     },
-    "leads": {
-        "type": "object",
-        "additionalProperties": False,
-        "x-default": "max 24, boundaries, bands, 2 outside values per list",
-        "description": "The leads each rule's check sends beyond one per listed value: both sides of every threshold, "
-                       "a value in each company-size or revenue band, and values no rule lists, each expecting what "
-                       "the declared rules give it. `gtmcheck lint` prints the resulting lead budget.",
-        "examples": [{"max": 16, "boundaries": True, "bands": False, "outside_lists": 3}],
-        "properties": {
-            "max": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 24,
-                    "description": "At most this many leads per rule (listed values first, then boundaries, "
-                                   "outside values, bands; round-robin repeats come on top).", "examples": [16]},
-            "boundaries": {"type": "boolean", "default": True,
-                           "description": "Both sides of every numeric threshold (`gte: 1000`: 1000 and 999).",
-                           "examples": [True]},
-            "bands": {"type": "boolean", "default": True,
-                      "description": "A value in each band the rule's range meets, for employees (1-10, 11-50, "
-                                     "51-200, 201-500, 501-1000, 1001-5000, 5001-10000, 10000+) and revenue "
-                                     "(<1M, 1-10M, 10-50M, 50-100M, 100M-1B, 1B+).", "examples": [True]},
-            "outside_lists": {"type": "integer", "minimum": 0, "maximum": 300, "default": 2,
-                              "description": "Per `in`/`in_list` condition whose values are known (a country: ISO "
-                                             "3166 alpha-2; else the CRM property's options), this many values no "
-                                             "rule lists, neighbours of the listed region first; 300 tries every "
-                                             "one.", "examples": [3]},
-        },
-    },
+    "leads": LEADS_SCHEMA,
     "fuzz": {
         "type": "object",
         "additionalProperties": False,
