@@ -60,7 +60,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if not paths:
         paths = [project.root / p for p in project.check_paths]
     owners = _CrmOwners(project, args.env) if args.env else None
-    result = lint_paths(paths, extra=owners, config=project.lint)
+    result = lint_paths(paths, extra=owners, config=project.lint, notes=args.format == "text")
     findings = list(result.findings)
     for err in result.errors:
         loc = err.location

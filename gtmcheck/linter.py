@@ -67,11 +67,13 @@ def lint_paths(
     paths: Iterable[Path],
     extra: Callable[[Checklist], Iterable[Finding]] | None = None,
     config: LintConfig | None = None,
+    notes: bool = False,
 ) -> LintResult:
     """Lint every checklist under ``paths``; ``extra`` adds findings per loaded checklist (the CRM's owners).
 
     ``config`` (gtmcheck.yml's ``lint:``) sets rules' severities or turns them off; ``# gtmcheck: ignore``
-    comments silence findings on their line. Unusable input (GTM001) is neither.
+    comments silence findings on their line. Unusable input (GTM001) is neither. ``notes``: also plan each
+    routing checklist's leads for its lead budget (``LintResult.notes``).
     """
     load_rules()  # every rule known, so an ignore comment naming one of any kind is not taken for a typo
     files, errors = discover(paths)
@@ -86,7 +88,7 @@ def lint_paths(
         if extra is not None:
             findings.extend(extra(checklist))
         kept, silenced = settle(findings, checklist.doc, config)
-        if checklist.kind == "routing":
+        if notes and checklist.kind == "routing":  # the lead budget: only the text format prints it
             from .kinds.routing.budget import budget_lines
 
             try:
