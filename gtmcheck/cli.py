@@ -60,7 +60,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if not paths:
         paths = [project.root / p for p in project.check_paths]
     owners = _CrmOwners(project, args.env) if args.env else None
-    result = lint_paths(paths, extra=owners, config=project.lint)
+    result = lint_paths(paths, extra=owners, config=project.lint, notes=args.format == "text")
     findings = list(result.findings)
     for err in result.errors:
         loc = err.location
@@ -73,6 +73,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
         Path(args.output).write_text(secrets.redact(output) + ("" if output.endswith("\n") else "\n"))
     else:
         _print(output.rstrip("\n"))
+    if args.format == "text" and result.notes:  # the lead budget: text only, JSON and SARIF stay findings
+        _print("\n".join(result.notes))
     if args.format == "text" and result.suppressed:
         _print(f"{len(result.suppressed)} finding(s) silenced by `# gtmcheck: ignore` comments.", sys.stderr)
     if result.files == 0 and not result.errors:  # on stderr: a JSON or SARIF consumer still gets valid output

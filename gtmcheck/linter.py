@@ -26,6 +26,7 @@ class LintResult:
     errors: list[SpecError] = field(default_factory=list)
     files: int = 0
     suppressed: list[Finding] = field(default_factory=list)  # silenced by `# gtmcheck: ignore`; never counted
+    notes: list[str] = field(default_factory=list)  # text-format lines after the findings (a routing lead budget)
 
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
         if self.errors or self.files == 0:  # nothing to lint is unusable input, never a clean bill
@@ -66,11 +67,13 @@ def lint_paths(
     paths: Iterable[Path],
     extra: Callable[[Checklist], Iterable[Finding]] | None = None,
     config: LintConfig | None = None,
+    notes: bool = False,
 ) -> LintResult:
     """Lint every checklist under ``paths``; ``extra`` adds findings per loaded checklist (the CRM's owners).
 
     ``config`` (gtmcheck.yml's ``lint:``) sets rules' severities or turns them off; ``# gtmcheck: ignore``
-    comments silence findings on their line. Unusable input (GTM001) is neither.
+    comments silence findings on their line. Unusable input (GTM001) is neither. ``notes``: also plan each
+    routing checklist's leads for its lead budget (``LintResult.notes``).
     """
     load_rules()  # every rule known, so an ignore comment naming one of any kind is not taken for a typo
     files, errors = discover(paths)
@@ -85,6 +88,13 @@ def lint_paths(
         if extra is not None:
             findings.extend(extra(checklist))
         kept, silenced = settle(findings, checklist.doc, config)
+        if notes and checklist.kind == "routing":  # the lead budget: only the text format prints it
+            from .kinds.routing.budget import budget_lines
+
+            try:
+                result.notes.extend(budget_lines(checklist))
+            except SpecError:
+                pass  # a checklist that does not compile has its findings; it has no budget to show
         result.findings.extend(kept)
         result.suppressed.extend(silenced)
     result.findings.sort(key=Finding.sort_key)

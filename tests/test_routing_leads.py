@@ -36,21 +36,62 @@ def planner() -> LeadPlanner:
 
 def test_every_listed_territory_gets_its_own_lead(planner: LeadPlanner) -> None:
     """A rule rebuilt without Spain is only caught by a Spanish lead: one lead per listed value."""
-    plans = planner.branch(1)  # enterprise-emea
+    plans = [p for p in planner.branch(1) if p.why == "listed"]  # enterprise-emea
     assert [p.values["country"] for p in plans] == ["DE", "FR", "GB", "NL", "ES", "IT"]
     assert all(p.values["employees"] == 1500 and set(p.values) == {"country", "employees"} for p in plans)
     assert {p.expect.label for p in plans} == {"rule enterprise-emea"}
     assert len({p.label for p in plans}) == len(plans)
 
 
-def test_each_lead_matches_its_rule_and_no_earlier_one(planner: LeadPlanner) -> None:
+def test_each_lead_expects_where_the_declared_rules_send_it(planner: LeadPlanner) -> None:
     for i in range(len(planner.spec.rules)):
         for plan in planner.branch(i):
-            assert planner.solver.first_match(plan.values) == i, plan.values
+            taker = planner.solver.first_match(plan.values)
+            assert plan.expect.source == ("fallback" if taker is None else planner.spec.rules[taker].id)
+            assert plan.branch == planner.spec.rules[i].id
+            if plan.why in ("listed", "band", "round-robin"):
+                assert taker == i, plan.values
+
+
+def test_both_sides_of_a_threshold_are_sent(planner: LeadPlanner) -> None:
+    """`employees gte 1000`: 1000 must reach the rule and 999 must not; on Spain, where 999 goes to the
+    fallback (a German 999 goes to the EMEA pool, which has Anna in it too, so a misroute could hide)."""
+    plans = [p for p in planner.branch(1) if p.why == "boundary"]
+    assert [(p.values, p.expect.source) for p in plans] == [
+        ({"country": "ES", "employees": 1000}, "enterprise-emea"), ({"country": "ES", "employees": 999}, "fallback")]
+
+
+def test_a_value_in_each_size_band_the_rule_covers(planner: LeadPlanner) -> None:
+    bands = [p.values["employees"] for p in planner.branch(1) if p.why == "band"]
+    assert bands == [3000, 7500, 25000]  # 1001-5000, 5001-10000, 10000+ (1000 is the boundary lead)
+
+
+def test_unlisted_territories_of_the_rules_region_expect_the_fallback(planner: LeadPlanner) -> None:
+    outside = {planner.spec.rules[i].id: [p.values["country"] for p in planner.branch(i) if p.why == "outside"]
+               for i in range(1, 5)}
+    assert outside == {"enterprise-emea": ["IE", "CH"], "emea": ["SE", "BE"], "north-america": ["MX", "AD"],
+                       "apac": ["NZ", "IN"]}
+    assert all(p.expect.is_fallback for i in range(1, 5) for p in planner.branch(i) if p.why == "outside")
+
+
+def test_a_crm_property_s_options_are_the_domain_of_unlisted_values() -> None:
+    spec = spec_of(load_checklist(REPO / "checks" / "routing.gtm.yml"))
+    options = {"country": ["US", "CA", "Mexico", "DE"]}
+    plans = LeadPlanner(spec, options).branch(3)
+    assert [p.values["country"] for p in plans if p.why == "outside"] == ["Mexico"]
+
+
+def test_the_leads_key_sets_the_budget(tmp_path: Path) -> None:
+    text = (REPO / "checks" / "routing.gtm.yml").read_text() + \
+        "leads: {max: 7, boundaries: false, bands: false, outside_lists: 1}\n"
+    path = tmp_path / "routing.gtm.yml"
+    path.write_text(text)
+    plans = LeadPlanner(spec_of(load_checklist(path))).branch(1)
+    assert [p.why for p in plans] == ["listed"] * 6 + ["outside"]
 
 
 def test_round_robin_gets_at_least_two_leads_per_member(planner: LeadPlanner) -> None:
-    plans = planner.branch(3)  # north-america: [US, CA] over a pool of two
+    plans = [p for p in planner.branch(3) if p.why != "outside"]  # north-america: [US, CA] over a pool of two
     assert len(plans) == 4
     countries = [p.values["country"] for p in plans]
     assert sorted(countries) == ["CA", "CA", "US", "US"] and countries[:2] != countries[2:3] * 2

@@ -29,6 +29,7 @@ from gtmcheck.context import RunContext
 from gtmcheck.errors import CheckError, CheckFailed, NotConfigured
 from gtmcheck.kinds.routing import RoutingSpec, spec_of
 from gtmcheck.kinds.routing import checks as live
+from gtmcheck.kinds.routing.leads import LeadOptions
 from gtmcheck.project import Environment, Project, load_project
 from gtmcheck.sandbox import HubSpotSandbox, Scenario
 from gtmcheck.spec import load_checklist
@@ -53,7 +54,8 @@ rules:
 fallback: {queue: inbound-queue@acme.example}
 edge_cases: {duplicate_contact: existing_owner}
 sla: {assigned_within: 5m}
-"""
+leads: {boundaries: false, bands: false, outside_lists: 0}   # one lead per listed value: these tests are about
+"""                                                          # timing and failures, not which leads to send
 
 
 @pytest.fixture(scope="module")
@@ -128,17 +130,21 @@ def test_a_misrouted_lead_names_who_was_expected_who_got_it_after_how_long_and_t
     with pytest.raises(CheckFailed) as failed:
         live.check_branch(run.ctx, demo, i=1)  # enterprise-emea, rebuilt without Spain and Italy
     exc = failed.value
-    assert exc.message.startswith("2 of 6 leads of rule enterprise-emea misrouted: ")
+    assert exc.message.startswith("3 of 13 leads of rule enterprise-emea misrouted: ")
     assert "expected anna@acme.example (rule enterprise-emea), received inbound-queue@acme.example (fallback) " \
            "after 0.5 s; lead {country: ES, employees: 1500}" in exc.message
     assert "{country: IT, employees: 1500}" in exc.message
-    # both misrouted leads are named, each once, and no "(and 1 more)" promises a lead it then lists again
-    assert exc.message.count("{country: ES, employees: 1500}") == 1
-    assert exc.message.count("{country: IT, employees: 1500}") == 1
+    assert "{country: ES, employees: 1000}" in exc.message  # the boundary lead, on the same missing country
+    # every misrouted lead is named, each once, and no "(and 1 more)" promises a lead it then lists again
+    for lead in ("{country: ES, employees: 1500}", "{country: IT, employees: 1500}", "{country: ES, employees: 1000}"):
+        assert exc.message.count(lead) == 1
     assert "more)" not in exc.message
     assert exc.expected == "anna@acme.example (rule enterprise-emea)"
     assert exc.received == "inbound-queue@acme.example (fallback) after 0.5 s"
-    assert exc.evidence.summary == "4 of 6 leads of rule enterprise-emea routed as declared"
+    assert exc.evidence.summary == "10 of 13 leads of rule enterprise-emea routed as declared"
+    sent = exc.evidence.details["sent"]  # what was tested, for a reviewer: every lead's values and why it was sent
+    assert {"lead": "enterprise-emea-8", "why": "boundary", "values": {"country": "ES", "employees": 999},
+            "expected": "fallback", "owner": "inbound-queue@acme.example", "ok": True} in sent
 
 
 def test_many_misrouted_leads_are_each_named_once_and_the_rest_counted() -> None:
@@ -196,7 +202,8 @@ def test_a_short_wait_says_nothing(sandbox: Callable[..., Run], demo: RoutingSpe
     run = sandbox()
     said: list[str] = []
     run.ctx.progress = said.append
-    live.check_branch(run.ctx, demo, i=1)  # owners within half a second
+    listed_only = dataclasses.replace(demo, lead_options=LeadOptions(boundaries=False, bands=False, outside_lists=0))
+    live.check_branch(run.ctx, listed_only, i=1)  # six leads, owners within half a second each
     assert said == []
 
 
@@ -342,7 +349,7 @@ fallback: {queue: inbound-queue@acme.example}
     with pytest.raises(CheckFailed) as failed:
         live.check_branch(run.ctx, spec, i=0)
     message = failed.value.message
-    assert message.startswith("2 of 4 leads of rule north-america misrouted: assigned to erin@acme.example "
+    assert message.startswith("2 of 6 leads of rule north-america misrouted: assigned to erin@acme.example "
                               "(deactivated; rule north-america), who cannot work the lead; lead {country: ")
 
 

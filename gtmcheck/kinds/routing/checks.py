@@ -24,6 +24,7 @@ from .graphdata import GRAPH_KEY, routing_graph
 from .leads import Expectation, LeadPlan, LeadPlanner, expectation_for
 from .live import LeadRunner, Outcome, fmt_seconds, owner_directory, percentile
 from .logic import format_lead
+from .probes import is_country
 
 if TYPE_CHECKING:
     from ...context import RunContext
@@ -66,21 +67,22 @@ def _summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 def check_branch(ctx: RunContext, spec: RoutingSpec, i: int) -> Evidence:
     """A rule's leads reach its owner (or its pool, evenly enough) within the SLA."""
     rule = spec.rules[i]
-    plans = LeadPlanner(spec).branch(i)
+    runner = LeadRunner.for_checklist(ctx, spec)
+    plans = LeadPlanner(spec, _property_options(runner, spec, i)).branch(i)
     if not plans:
         raise CheckError(f"no lead could be constructed for rule {rule.id} (see `gtmcheck lint`)")
-    runner = LeadRunner.for_checklist(ctx, spec)
     outcomes = runner.send_all(plans)
-    data = {**_summary(outcomes), GRAPH_KEY: routing_graph(spec, outcomes)}
+    data = {**_summary(outcomes), "sent": _sent(outcomes), GRAPH_KEY: routing_graph(spec, outcomes)}
     _fail_on_problems(outcomes, f"leads of rule {rule.id}", data)
     pool = [str(e).lower() for e in spec.assignments[i].get("round_robin") or []]
-    if pool:
-        counts = Counter(o.owner_email for o in outcomes)
+    if pool:  # the distribution of the rule's own leads (a boundary or outside lead goes elsewhere)
+        own = [o for o in outcomes if o.plan.expect.source == rule.id]
+        counts = Counter(o.owner_email for o in own)
         missing = [m for m in pool if counts.get(m, 0) == 0]
         shares = ", ".join(f"{m} {counts.get(m, 0)}" for m in pool)
         if missing:
             raise CheckFailed(
-                f"round robin of rule {rule.id} never assigned {', '.join(missing)} over {len(outcomes)} leads "
+                f"round robin of rule {rule.id} never assigned {', '.join(missing)} over {len(own)} leads "
                 f"(distribution: {shares})",
                 expected=f"every member of the pool gets leads ({', '.join(pool)})",
                 received=shares,
@@ -91,6 +93,27 @@ def check_branch(ctx: RunContext, spec: RoutingSpec, i: int) -> Evidence:
                         f"(distribution {shares}; p95 {_ms(data['p95_s'])})", data)
     return Evidence(f"{len(outcomes)} leads of rule {rule.id} reached {outcomes[0].expected_text} within the "
                     f"SLA (p95 {_ms(data['p95_s'])})", data)
+
+
+def _sent(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """What was tested, for a reviewer: each lead's values, why it was chosen, where it should go and went."""
+    return [{"lead": o.plan.label, "why": o.plan.why, "values": dict(o.plan.values),
+             "expected": o.plan.expect.source, "owner": o.owner_email, "ok": o.ok} for o in outcomes]
+
+
+def _property_options(runner: LeadRunner, spec: RoutingSpec, i: int) -> dict[str, list[str]]:
+    """The CRM's options of the enumeration properties rule ``i`` lists values of: values to try outside its lists.
+
+    A CRM that cannot say (or a free-text property) leaves the domain to ISO 3166 (a country) or nothing.
+    """
+    props = {a.prop for a in spec.rules[i].atoms if a.op in ("in", "in_list") and a.value and not is_country(a.prop)}
+    if not props or not spec.lead_options.outside_lists:  # a country's domain is ISO 3166: no request
+        return {}
+    try:
+        fields = runner.ctx.crm().properties(runner.object_type)
+    except (ConnectorError, NotImplementedError):
+        return {}
+    return {f.name: list(f.options) for f in fields if f.name in props and f.options}
 
 
 def check_fallback(ctx: RunContext, spec: RoutingSpec) -> Evidence:

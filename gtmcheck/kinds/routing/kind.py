@@ -52,6 +52,7 @@ from ...saferegex import compile_pattern
 from ...schema import EMAIL
 from ...sidefiles import read_relative_file
 from ..base import CRM, WRITES, Check, KindBase
+from .leads import LEADS_SCHEMA, LeadOptions
 from .logic import Atom, Rule
 from .rules import lint_routing
 
@@ -255,6 +256,7 @@ SCHEMA: dict[str, Any] = {
         "properties": {"leads": {"type": "integer", "minimum": 1, "maximum": 100000, "x-default": "no volume test",
                                  "description": "How many leads to create.", "examples": [50]}},
     },
+    "leads": LEADS_SCHEMA,
     "fuzz": {
         "type": "object",
         "additionalProperties": False,
@@ -291,6 +293,7 @@ class RoutingSpec:
     volume_leads: int | None = None
     fuzz_leads: int | None = None
     fuzz_seed: int = 0
+    lead_options: LeadOptions = field(default_factory=LeadOptions)
 
 
 def _assignee(assign: Mapping[str, Any]) -> str:
@@ -381,6 +384,9 @@ def compile_spec(checklist: Checklist) -> RoutingSpec:
     spec.volume_leads = (data.get("volume") or {}).get("leads")
     spec.fuzz_leads = (data.get("fuzz") or {}).get("leads")
     spec.fuzz_seed = int((data.get("fuzz") or {}).get("seed", 0))
+    knobs = data.get("leads") or {}
+    spec.lead_options = LeadOptions(**{k: knobs[k] for k in ("max", "boundaries", "bands", "outside_lists")
+                                       if k in knobs})
     return spec
 
 

@@ -14,11 +14,52 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .logic import OTHER, Lead, Solver, Value, format_lead
+from .probes import ISO_3166_ALPHA2, band_values, boundaries, is_country, outside_values
 
 if TYPE_CHECKING:
     from .kind import RoutingSpec
 
-MAX_BRANCH_LEADS = 12
+MAX_BRANCH_LEADS = 24
+OUTSIDE_LISTS = 2
+WHY_ORDER = ("listed", "boundary", "outside", "band", "round-robin")
+
+# The checklist's `leads:` key, in the kind's schema (docs/routing-reference.md is generated from it).
+LEADS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "x-default": "max 24, boundaries, bands, 2 outside values per list",
+    "description": "The leads each rule's check sends beyond one per listed value: both sides of every threshold, "
+                   "a value in each company-size or revenue band, and values no rule lists, each expecting what "
+                   "the declared rules give it. `gtmcheck lint` prints the resulting lead budget.",
+    "examples": [{"max": 16, "boundaries": True, "bands": False, "outside_lists": 3}],
+    "properties": {
+        "max": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 24,
+                "description": "At most this many leads per rule (listed values first, then boundaries, "
+                               "outside values, bands; round-robin repeats come on top).", "examples": [16]},
+        "boundaries": {"type": "boolean", "default": True,
+                       "description": "Both sides of every numeric threshold (`gte: 1000`: 1000 and 999).",
+                       "examples": [True]},
+        "bands": {"type": "boolean", "default": True,
+                  "description": "A value in each band the rule's range meets, for employees (1-10, 11-50, "
+                                 "51-200, 201-500, 501-1000, 1001-5000, 5001-10000, 10000+) and revenue "
+                                 "(<1M, 1-10M, 10-50M, 50-100M, 100M-1B, 1B+).", "examples": [True]},
+        "outside_lists": {"type": "integer", "minimum": 0, "maximum": 300, "default": 2,
+                          "description": "Per `in`/`in_list` condition whose values are known (a country: ISO "
+                                         "3166 alpha-2; else the CRM property's options), this many values no "
+                                         "rule lists, neighbours of the listed region first; 300 tries every "
+                                         "one.", "examples": [3]},
+    },
+}
+
+
+@dataclass(frozen=True)
+class LeadOptions:
+    """The checklist's ``leads:`` key: how many test-design leads each rule gets beyond its listed values."""
+
+    max: int = MAX_BRANCH_LEADS  # per rule, every kind of lead counted (round robin repeats come on top)
+    boundaries: bool = True  # both sides of every numeric threshold
+    bands: bool = True  # a value in each employees / revenue band the rule's range meets
+    outside_lists: int = OUTSIDE_LISTS  # per `in` condition with a known domain (country codes, CRM options)
 TERRITORY_PROPS = ("country", "state", "region", "territory")
 EMAIL_DOMAIN = "email_domain"
 
@@ -59,6 +100,7 @@ class LeadPlan:
     values: Lead
     expect: Expectation
     branch: str  # the rule id or "fallback" the lead exercises (volume statistics are per branch)
+    why: str = "listed"  # listed | boundary | band | outside | round-robin: which test design chose it
 
     def describe(self) -> str:
         return format_lead(self.values)
@@ -79,8 +121,12 @@ def expectation_for(spec: RoutingSpec, target: str) -> Expectation:
 class LeadPlanner:
     """Builds every lead a routing checklist needs from its compiled spec."""
 
-    def __init__(self, spec: RoutingSpec) -> None:
+    def __init__(self, spec: RoutingSpec, domains: Mapping[str, Sequence[str]] | None = None) -> None:
+        """``domains``: every value a property can take, where known (the CRM property's options)."""
         self.spec = spec
+        self.options: LeadOptions = spec.lead_options
+        self.domains = {k.lower(): list(v) for k, v in (domains or {}).items() if v}
+        self._outside: list[list[tuple[str, list[str]]]] | None = None
         self.solver = Solver(spec.rules)
         self._seen: dict[str, int] = {}
         self._representatives: dict[int, Lead | None] = {}
@@ -113,12 +159,18 @@ class LeadPlanner:
                 out = trial
         return out
 
-    def branch(self, i: int, limit: int = MAX_BRANCH_LEADS) -> list[LeadPlan]:
-        """The leads that prove rule ``i``: every listed value covered, round robin sampled twice per member."""
+    def branch(self, i: int, limit: int | None = None) -> list[LeadPlan]:
+        """The leads that prove rule ``i``: listed values, thresholds, size bands, unlisted values, round robin.
+
+        Every listed value; both sides of each threshold; a value per size band; values outside its lists (each
+        expecting what the declared rules give it); a round robin sampled twice per member.
+        """
         rule = self.spec.rules[i]
         base = self.representative(i)
         if base is None:
             return []
+        opts = self.options
+        cap = opts.max if limit is None else limit
         leads: list[Lead] = [base]
         for atom in rule.atoms:
             if atom.op in ("in", "in_list") and atom.value:
@@ -129,14 +181,111 @@ class LeadPlanner:
         sendable = [lead for lead in leads if _sendable(lead)]
         if sendable:  # a customer list of real domains: test the reserved test accounts among them
             leads = sendable
-        leads = leads[:limit]
+        picked: list[tuple[Lead, str]] = [(lead, "listed") for lead in leads]
+        if opts.boundaries:
+            picked += self._boundary_leads(i, leads)
+        if opts.outside_lists:
+            picked += self._outside_leads(i, base)
+        if opts.bands:
+            picked += self._band_leads(i, base)
+        unique: list[tuple[Lead, str]] = []
+        for lead, why in picked:
+            if all(lead != seen for seen, _ in unique):
+                unique.append((lead, why))
+        unique.sort(key=lambda p: WHY_ORDER.index(p[1]))  # a tight budget keeps the listed values first
+        unique = unique[:max(cap, 1)]
         pool = self.spec.assignments[i].get("round_robin") or []
-        need = 2 * len(pool)
+        own = [lead for lead, _ in unique if self.solver.first_match(lead) == i]
         k = 0
-        while len(leads) < need:  # repeat the covered values until every member can get two leads
-            leads.append(dict(leads[k]))
+        while own and len(own) < 2 * len(pool):  # repeat covered values until every member can get two leads
+            unique.append((dict(own[k]), "round-robin"))
+            own.append(own[k])
             k += 1
-        return [self._plan(lead, rule.id) for lead in leads]
+        plans = []
+        for lead, _why in unique:
+            taker = self.solver.first_match(lead)
+            target = "fallback" if taker is None else self.spec.rules[taker].id
+            plan = self._plan(lead, target, branch=rule.id)
+            plan.why = _why
+            plans.append(plan)
+        return plans
+
+    def _expectable(self, lead: Lead) -> bool:
+        """Whether the declared logic names an owner for ``lead`` a probe can expect (not an account owner)."""
+        taker = self.solver.first_match(lead)
+        if taker is None:
+            return bool(self.spec.fallback_assign)
+        return "owner_of" not in self.spec.assignments[taker]
+
+    def _differs(self, lead: Lead, i: int) -> bool:
+        """``lead``'s declared owners share none with rule ``i``'s: a misroute between them shows."""
+        taker = self.solver.first_match(lead)
+        target = "fallback" if taker is None else self.spec.rules[taker].id
+        mine = set(expectation_for(self.spec, self.spec.rules[i].id).emails)
+        return not (set(expectation_for(self.spec, target).emails) & mine)
+
+    def _boundary_leads(self, i: int, variants: Sequence[Lead]) -> list[tuple[Lead, str]]:
+        """Both sides of each threshold of rule ``i``, on the listed value whose other side goes elsewhere."""
+        out: list[tuple[Lead, str]] = []
+        for edge in boundaries(self.spec.rules[i].atoms):
+            pairs = []
+            for variant in variants:
+                inside, outside = {**variant, edge.prop: edge.inside}, {**variant, edge.prop: edge.outside}
+                if self.solver.first_match(inside) == i and self._expectable(outside) \
+                        and self.solver.first_match(outside) != i:
+                    pairs.append((not self._differs(outside, i), inside, outside))
+            if pairs:
+                _, inside, outside = min(pairs, key=lambda p: p[0])  # stable: the first that shows a misroute
+                out += [(inside, "boundary"), (outside, "boundary")]
+        return out
+
+    def _band_leads(self, i: int, base: Lead) -> list[tuple[Lead, str]]:
+        rule = self.spec.rules[i]
+        out: list[tuple[Lead, str]] = []
+        edges = {(b.prop, b.inside) for b in boundaries(rule.atoms)} if self.options.boundaries else set()
+        for prop in dict.fromkeys(a.prop for a in rule.atoms):
+            for value in band_values(prop, rule.atoms):
+                if (prop, value) in edges:
+                    continue  # a boundary lead already sends it
+                lead = {**base, prop: value}
+                if self.solver.first_match(lead) == i:
+                    out.append((lead, "band"))
+        return out
+
+    def domain(self, prop: str) -> list[str] | None:
+        """Every value ``prop`` can take, where known: the CRM's options, else ISO 3166 for a country."""
+        if prop.lower() in self.domains:
+            return self.domains[prop.lower()]
+        return list(ISO_3166_ALPHA2) if is_country(prop) else None
+
+    def _outside_leads(self, i: int, base: Lead) -> list[tuple[Lead, str]]:
+        """Values no rule lists, on rule ``i``'s lead: each must go where the declared rules send it."""
+        out: list[tuple[Lead, str]] = []
+        for prop, values in self._outside_choice()[i]:
+            for value in values:
+                lead = {**base, prop: value}
+                if self._expectable(lead):
+                    out.append((lead, "outside"))
+        return out
+
+    def _outside_choice(self) -> list[list[tuple[str, list[str]]]]:
+        """Per rule, the unlisted values each of its list conditions tries; rules share none while they can."""
+        if self._outside is None:
+            taken: dict[str, set[str]] = {}
+            self._outside = []
+            for rule in self.spec.rules:
+                picks: list[tuple[str, list[str]]] = []
+                for atom in rule.atoms:
+                    domain = self.domain(atom.prop) if atom.op in ("in", "in_list") and atom.value else None
+                    if not domain:
+                        continue
+                    declared = {str(v).upper() for v in self.solver.u.literals.get(atom.prop, [])}
+                    used = taken.setdefault(atom.prop, set())
+                    values = outside_values(atom.value, domain, declared, used, self.options.outside_lists)
+                    used.update(values)
+                    picks.append((atom.prop, values))
+                self._outside.append(picks)
+        return self._outside
 
     def fallback(self) -> LeadPlan | None:
         """A lead no rule matches, in an unlisted territory when the rules name one."""
