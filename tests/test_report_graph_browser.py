@@ -80,8 +80,10 @@ def test_drifted_demo_draws_the_es_it_leads_ending_at_the_default_queue(repo: Pa
     assert seen["console"] == [] and seen["requests"] == [seen["url"]]  # no error, nothing loaded, no script
     assert seen["visible"] and seen["size"][0] > 600 and seen["size"][1] > 300
     bad = [a for a in seen["arrows"] if "bad" in a["cls"].split()]
-    # exactly the two drifted leads, each drawn as its own red curve from enterprise-emea to the fallback box
-    assert sorted(a["title"].split(" → ")[0] for a in bad) == ["{country: ES, employees: 1500}",
+    # exactly the drifted ES/IT leads (the listed values and ES's boundary lead at 1000), each drawn as its own
+    # red curve from enterprise-emea to the fallback box
+    assert sorted(a["title"].split(" → ")[0] for a in bad) == ["{country: ES, employees: 1000}",
+                                                                 "{country: ES, employees: 1500}",
                                                                  "{country: IT, employees: 1500}"]
     for arrow in bad:
         assert arrow["rule"] == "enterprise-emea" and arrow["box"] == "fallback"
@@ -90,11 +92,11 @@ def test_drifted_demo_draws_the_es_it_leads_ending_at_the_default_queue(repo: Pa
         assert arrow["size"][1] > 100  # from the second row down to the last: a visible drop, not a dot
         assert arrow["stroke"] == "rgb(180, 35, 24)"  # --bad, from the report's stylesheet under its CSP
     assert all(_ends_inside(a) for a in seen["arrows"])  # every arrow ends at the box it names
-    assert FALLBACK_QUEUE in seen["fallback_text"] and "2 misrouted here" in seen["fallback_text"]
+    assert FALLBACK_QUEUE in seen["fallback_text"] and "3 misrouted here" in seen["fallback_text"]
     nodes = {n["id"].rsplit("-rule-", 1)[1]: n for n in seen["nodes"]}
     assert "bad" in nodes["enterprise-emea"]["cls"].split()
     assert [k for k, n in nodes.items() if "bad" in n["cls"].split()] == ["enterprise-emea"]
-    assert len(seen["misroutes"]) == 2 and all(FALLBACK_QUEUE in m for m in seen["misroutes"])
+    assert len(seen["misroutes"]) == 3 and all(FALLBACK_QUEUE in m for m in seen["misroutes"])
 
 
 def test_healthy_demo_graph_is_green_on_every_branch(repo: Path, tmp_path: Path) -> None:
