@@ -67,13 +67,16 @@ class Universe:
     classes: dict[str, frozenset[ClassKey]] = field(default_factory=dict)
     literals: dict[str, list[Any]] = field(default_factory=dict)
     thresholds: dict[str, list[float]] = field(default_factory=dict)
+    _atom_sets: dict[int, tuple[Atom, frozenset[ClassKey] | None]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, rules: list[Rule]) -> Universe:
         u = cls()
+        seen: dict[str, set[Any]] = {}  # the literals per property, for a constant-time "already listed?"
         for rule in rules:
             for a in rule.atoms:
                 lits = u.literals.setdefault(a.prop, [])
+                known = seen.setdefault(a.prop, set())
                 nums = u.thresholds.setdefault(a.prop, [])
                 values: list[Any] = []
                 if a.op in ("equals",):
@@ -85,7 +88,8 @@ class Universe:
                 for v in values:
                     if _is_num(v):
                         nums.append(float(v))
-                    elif v not in lits:
+                    elif (type(v), v) not in known:  # True and 1 are different literals, as in a list
+                        known.add((type(v), v))
                         lits.append(v)
         for prop, lits in u.literals.items():
             ts = sorted(set(u.thresholds[prop]))
@@ -101,7 +105,18 @@ class Universe:
         return self.classes[prop] - {ABSENT}
 
     def atom_set(self, a: Atom) -> frozenset[ClassKey] | None:
-        """The classes where ``a`` holds; None when the atom is opaque (``matches``, unknown list)."""
+        """The classes where ``a`` holds; None when the atom is opaque (``matches``, unknown list).
+
+        Memoised per atom: the search asks about the same atoms of the same rules over and over.
+        """
+        hit = self._atom_sets.get(id(a))
+        if hit is not None and hit[0] is a:
+            return hit[1]
+        out = self._atom_set(a)
+        self._atom_sets[id(a)] = (a, out)  # the atom is kept, so its id cannot be reused by another
+        return out
+
+    def _atom_set(self, a: Atom) -> frozenset[ClassKey] | None:
         every = self.classes[a.prop]
         if a.op == "exists":
             return every - {ABSENT} if a.value else frozenset({ABSENT})
@@ -160,6 +175,56 @@ class Solver:
         self.boxes = [self.u.rule_box(r) for r in rules]
         self.budget = SEARCH_BUDGET
         self.exhausted = False
+        # per property and class, the rules (a bit each) whose box holds that class: a rule that does not test
+        # the property holds every class. A box's rules are then a few big-integer ORs and ANDs, not n tests.
+        everyone = (1 << len(rules)) - 1
+        self._holders: dict[str, dict[ClassKey, int]] = {}
+        for prop, classes in self.u.classes.items():
+            free = everyone
+            for i, b in enumerate(self.boxes):
+                if prop in b:
+                    free &= ~(1 << i)
+            holders = dict.fromkeys(classes, free)
+            for i, b in enumerate(self.boxes):
+                for key in b.get(prop, ()):
+                    holders[key] |= 1 << i
+            self._holders[prop] = holders
+        self._meets: list[int | None] = [None] * len(rules)
+
+    # --- which rules can share a lead ------------------------------------------------------------------
+
+    def meeting(self, box: Box) -> int:
+        """The rules (bit i for rule i) whose box shares a class on every property with ``box``."""
+        out = (1 << len(self.rules)) - 1
+        for prop, keys in box.items():
+            holders = self._holders.get(prop)
+            if holders is None:
+                continue
+            if len(keys) == len(holders):
+                continue  # every class: no rule is ruled out
+            any_of = 0
+            for key in keys:
+                any_of |= holders[key]
+            out &= any_of
+            if not out:
+                break
+        return out
+
+    def meets(self, i: int) -> int:
+        """The rules whose box shares some lead class with rule ``i``'s (its own bit included)."""
+        known = self._meets[i]
+        if known is None:
+            known = self._meets[i] = self.meeting(self.boxes[i])
+        return known
+
+    def relevant(self, box: Box, avoid: list[int], mask: int | None = None) -> list[int]:
+        """The rules of ``avoid`` that can take a lead in ``box``.
+
+        A rule that shares no lead with ``box`` fails on every lead in it, so leaving it out changes no
+        answer of the search, only spares the branching on it (which made long tables exhaust the budget).
+        """
+        m = self.meeting(box) if mask is None else mask
+        return [k for k in avoid if m >> k & 1]
 
     # --- the search ------------------------------------------------------------------------------------
 
@@ -245,7 +310,7 @@ class Solver:
 
     def example(self, box: Box, taker: int | None, want: Rule | None = None, tries: int = 50) -> Lead | None:
         """A concrete lead in one of ``box``'s escapes whose first matching rule is ``taker``."""
-        before = list(range(taker if taker is not None else len(self.rules)))
+        before = self.relevant(box, list(range(taker if taker is not None else len(self.rules))))
         for sub in self.escapes(box, before):
             for lead in self.concretize(sub, want):
                 if self.first_match(lead) == taker and (want is None or self.matches(lead, want)):
@@ -265,7 +330,8 @@ class Solver:
         if self.contradictory(i):
             return False
         self.exhausted = False
-        found = next(self.escapes(self.boxes[i], list(range(i))), None)
+        self.budget = SEARCH_BUDGET  # each rule's question gets the whole budget, however long the table
+        found = next(self.escapes(self.boxes[i], self.relevant(self.boxes[i], list(range(i)), self.meets(i))), None)
         if found is None:
             return None if self.exhausted else False
         return True if self.example(self.boxes[i], i, self.rules[i]) is not None else None
@@ -273,10 +339,13 @@ class Solver:
     def shadowers(self, i: int) -> list[tuple[int, Lead | None]]:
         """The earlier rules that take leads of rule ``i``, each with an example lead it takes."""
         out: list[tuple[int, Lead | None]] = []
+        mine = self.meets(i)
         for j in range(i):
+            if not mine >> j & 1:
+                continue  # no lead matches both
             both = {p: self.boxes[i].get(p, self.u.classes[p]) & self.boxes[j].get(p, self.u.classes[p])
                     for p in {*self.boxes[i], *self.boxes[j]}}
-            if _empty(both) or next(self.escapes(both, list(range(j))), None) is None:
+            if _empty(both) or next(self.escapes(both, self.relevant(both, list(range(j)))), None) is None:
                 continue
             both_rule = Rule(f"{self.rules[i].id}&{self.rules[j].id}", [*self.rules[i].atoms, *self.rules[j].atoms])
             out.append((j, self.example(both, j, both_rule)))
