@@ -37,6 +37,14 @@ class Atom:
     op: str  # equals in not_in gt gte lt lte matches exists in_list
     value: Any
     regex: SafeRegex | None = None
+    _listed: frozenset[ClassKey] | None = field(default=None, compare=False, repr=False)
+
+    def listed(self) -> frozenset[ClassKey]:
+        """The classes of the values an ``in``/``not_in``/``in_list`` atom lists, built once per atom."""
+        if self._listed is None:
+            object.__setattr__(self, "_listed", frozenset(_literal(x) for x in self.value))
+        assert self._listed is not None
+        return self._listed
 
 
 @dataclass
@@ -68,6 +76,8 @@ class Universe:
     literals: dict[str, list[Any]] = field(default_factory=dict)
     thresholds: dict[str, list[float]] = field(default_factory=dict)
     _atom_sets: dict[int, tuple[Atom, frozenset[ClassKey] | None]] = field(default_factory=dict, repr=False)
+    _ordered: dict[str, list[ClassKey]] = field(default_factory=dict, repr=False)
+    _lowered: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, rules: list[Rule]) -> Universe:
@@ -100,6 +110,21 @@ class Universe:
             keys += [("iv", bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
             u.classes[prop] = frozenset(keys)
         return u
+
+    def ordered(self, prop: str) -> list[ClassKey]:
+        """The property's classes in the order example values are tried (numbers first on numeric ones)."""
+        out = self._ordered.get(prop)
+        if out is None:
+            numeric = bool(self.thresholds.get(prop)) and not self.literals.get(prop)
+            out = self._ordered[prop] = sorted(self.classes.get(prop, ()), key=lambda k: _class_order(k, numeric))
+        return out
+
+    def lowered(self, prop: str) -> frozenset[str]:
+        """The property's literals in lower case: an invented "other" value must differ from all of them."""
+        out = self._lowered.get(prop)
+        if out is None:
+            out = self._lowered[prop] = frozenset(str(v).lower() for v in self.literals.get(prop, []))
+        return out
 
     def present(self, prop: str) -> frozenset[ClassKey]:
         return self.classes[prop] - {ABSENT}
@@ -272,7 +297,7 @@ class Solver:
         elif key[0] == "iv":
             yield _pick(key[1], key[2])
         else:
-            lits = {str(v).lower() for v in self.u.literals.get(prop, [])}
+            lits = self.u.lowered(prop)
             extra = [c for p in patterns for c in pattern_candidates(p.pattern)]
             base = "other.example" if prop == "email_domain" else "other"
             for c in [*extra, base, f"{base}-1", "zz-unlisted"]:
@@ -287,15 +312,19 @@ class Solver:
             own = [a for a in (want.atoms if want else []) if a.prop == prop]
             need_present = any(not (a.op == "exists" and not a.value) for a in own)
             vals: list[Value | None] = []
-            numeric = bool(self.u.thresholds.get(prop)) and not self.u.literals.get(prop)
-            for key in sorted(box[prop], key=lambda k: _class_order(k, numeric)):
-                if key == ABSENT and need_present:
+            seen: list[Value | None] = []
+            keys = box[prop]
+            for key in self.u.ordered(prop):  # the first four distinct values that fit, in class order
+                if key not in keys or (key == ABSENT and need_present):
                     continue
                 for v in self._candidates(prop, key, pats):
-                    if v not in vals:
+                    if v in seen:
+                        continue
+                    seen.append(v)
+                    if not pats or (v is not None and all(p.search(str(v)) for p in pats)):
                         vals.append(v)
-            if pats:
-                vals = [v for v in vals if v is not None and all(p.search(str(v)) for p in pats)]
+                if len(vals) >= 4:
+                    break
             choices.append((prop, vals[:4]))
         yield from _product(choices, {})
 
@@ -379,9 +408,9 @@ def _holds(a: Atom, v: Value | None) -> bool:
     if a.op == "equals":
         return _literal(v) == _literal(a.value)
     if a.op in ("in", "in_list"):
-        return a.value is not None and _literal(v) in {_literal(x) for x in a.value}
+        return a.value is not None and _literal(v) in a.listed()
     if a.op == "not_in":
-        return _literal(v) not in {_literal(x) for x in a.value}
+        return _literal(v) not in a.listed()
     if a.op in NUMERIC_OPS:
         if not _is_num(v):
             return False
