@@ -10,6 +10,7 @@ checked on the concrete example lead afterwards, so shadowing is only reported w
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -332,10 +333,33 @@ class Solver:
         return all(_holds(a, lead.get(a.prop)) for a in rule.atoms)
 
     def first_match(self, lead: Lead) -> int | None:
-        for i, rule in enumerate(self.rules):
-            if self.matches(lead, rule):
+        """The first rule that takes ``lead``; only rules whose box holds the lead's classes are tested."""
+        m = (1 << len(self.rules)) - 1
+        for prop, holders in self._holders.items():
+            m &= holders.get(self._class_of(prop, lead.get(prop)), m)
+            if not m:
+                return None
+        while m:
+            low = m & -m
+            i = low.bit_length() - 1
+            if self.matches(lead, self.rules[i]):
                 return i
+            m ^= low
         return None
+
+    def _class_of(self, prop: str, v: Value | None) -> ClassKey:
+        """The class of the universe ``v`` falls in (unknown values fall in no class: no rule is ruled out)."""
+        if v is None:
+            return ABSENT
+        key = _literal(v)
+        holders = self._holders[prop]
+        if key in holders:
+            return key
+        if key[0] == "lit":
+            return OTHER
+        ts = self.u.thresholds.get(prop, [])
+        at = bisect.bisect_left(ts, key[1])
+        return ("iv", ts[at - 1] if at > 0 else -math.inf, ts[at] if at < len(ts) else math.inf)
 
     def example(self, box: Box, taker: int | None, want: Rule | None = None, tries: int = 50) -> Lead | None:
         """A concrete lead in one of ``box``'s escapes whose first matching rule is ``taker``."""
