@@ -26,8 +26,8 @@ from pathlib import Path
 
 from gtmcheck.findings import Finding
 from gtmcheck.kinds import get_kind
-from gtmcheck.lintformat import format_text
 from gtmcheck.linter import lint_checklist
+from gtmcheck.lintformat import format_text
 from gtmcheck.spec import load_checklist
 
 HEADER = """\
@@ -84,7 +84,7 @@ def table(n: int, seed: int = 11) -> tuple[str, dict[str, str], int]:
         when: list[str]
         if k % 4 == 0:  # a US territory: states, an employee band
             states = rng.sample(US_STATES, 6)
-            when = [f"country: {{equals: US}}", f"state: {{in: [{', '.join(states)}]}}",
+            when = ["country: {equals: US}", f"state: {{in: [{', '.join(states)}]}}",
                     f"employees: {_band(lo, hi)}"]
             listed += len(states)
         else:  # an international territory: countries, a band, an industry group
