@@ -216,6 +216,7 @@ class Solver:
                     holders[key] |= 1 << i
             self._holders[prop] = holders
         self._meets: list[int | None] = [None] * len(rules)
+        self._leads: dict[int, Lead | None] = {}
 
     # --- which rules can share a lead ------------------------------------------------------------------
 
@@ -419,9 +420,10 @@ class Solver:
 
     def lead_for(self, i: int) -> Lead | None:
         """A lead that matches rule ``i`` and no earlier rule (the synthetic lead for the branch)."""
-        if self.contradictory(i):
-            return None
-        return self.example(self.boxes[i], i, self.rules[i])
+        if i not in self._leads:  # remembered: the edge-case planner asks for every rule's lead, rule after rule
+            self._leads[i] = None if self.contradictory(i) else self.example(self.boxes[i], i, self.rules[i])
+        lead = self._leads[i]
+        return dict(lead) if lead is not None else None
 
 
 def _holds(a: Atom, v: Value | None) -> bool:
