@@ -251,6 +251,14 @@ class Solver:
         answer of the search, only spares the branching on it (which made long tables exhaust the budget).
         """
         m = self.meeting(box) if mask is None else mask
+        if avoid == list(range(len(avoid))):  # the usual "every earlier rule": walk the mask's bits only
+            m &= (1 << len(avoid)) - 1
+            out = []
+            while m:
+                low = m & -m
+                out.append(low.bit_length() - 1)
+                m ^= low
+            return out
         return [k for k in avoid if m >> k & 1]
 
     # --- the search ------------------------------------------------------------------------------------
@@ -399,7 +407,8 @@ class Solver:
                 continue  # no lead matches both
             both = {p: self.boxes[i].get(p, self.u.classes[p]) & self.boxes[j].get(p, self.u.classes[p])
                     for p in {*self.boxes[i], *self.boxes[j]}}
-            if _empty(both) or next(self.escapes(both, self.relevant(both, list(range(j)))), None) is None:
+            if _empty(both) or next(self.escapes(both, self.relevant(both, list(range(j)), mine & self.meets(j))),
+                                    None) is None:
                 continue
             both_rule = Rule(f"{self.rules[i].id}&{self.rules[j].id}", [*self.rules[i].atoms, *self.rules[j].atoms])
             out.append((j, self.example(both, j, both_rule)))
