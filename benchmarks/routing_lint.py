@@ -49,9 +49,9 @@ REVENUE_BANDS = [(None, 10_000_000), (10_000_000, 100_000_000), (100_000_000, No
 
 
 def _countries(rng: random.Random, region: int) -> list[str]:
-    """A territory's country codes: regions are disjoint blocks of made-up ISO-like codes, 4-12 each."""
+    """A territory's country codes: regions are disjoint blocks of made-up three-letter codes, 4-12 each."""
     size = 4 + region % 9
-    return [f"{chr(65 + region % 26)}{chr(65 + (region * 7 + k) % 26)}" for k in range(size)]
+    return [f"{chr(65 + region % 26)}{chr(65 + region // 26 % 26)}{chr(65 + k)}" for k in range(size)]
 
 
 def _band(lo: float | None, hi: float | None) -> str:
@@ -82,11 +82,18 @@ def table(n: int, seed: int = 11) -> tuple[str, dict[str, str], int]:
                   if k % 5 == 0 else f"{{owner: {owner}}}")
         lo, hi = EMPLOYEE_BANDS[k % len(EMPLOYEE_BANDS)]
         when: list[str]
-        if k % 4 == 0:  # a US territory: states, an employee band
-            states = rng.sample(US_STATES, 6)
+        if k % 4 == 0:  # a US territory: a block of states x an employee band x an industry group
+            u = k // 4
+            ulo, uhi = EMPLOYEE_BANDS[u % 5]
+            block = (u // 5) % 10
+            states = US_STATES[block * 5:block * 5 + 5]
+            if k % 44 == 0:  # a state moved to another territory but left in this one too: they overlap
+                states = [*states, US_STATES[(block * 5 + 7) % 50]]
+            g = (u // 50) % 5
+            inds = INDUSTRIES[g * 3:g * 3 + 3]
             when = ["country: {equals: US}", f"state: {{in: [{', '.join(states)}]}}",
-                    f"employees: {_band(lo, hi)}"]
-            listed += len(states)
+                    f"employees: {_band(ulo, uhi)}", f"industry: {{in: [{', '.join(inds)}]}}"]
+            listed += len(states) + len(inds)
         else:  # an international territory: countries, a band, an industry group
             countries = _countries(rng, region)
             g = (k // 5) % 5  # with the band: 25 distinct segments per region of 15 rules
