@@ -344,3 +344,31 @@ def test_real_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
 def test_walk_strings() -> None:
     data = {"a": ["x", {"b": "y"}, 3], "c": None}
     assert list(yamlfile.walk_strings(data)) == [(("a", 0), "x"), (("a", 1, "b"), "y")]
+
+
+FAST_AND_SLOW = [
+    "a: 1\nb: [x, 'y', \"z\"]\nc: {d: 0x1F, e: 0o17, f: 1.5e3, g: .inf, h: on, i: 2026-11-20}\n",
+    "base: &b {owner: a@acme.example, n: 2}\nrules:\n  - <<: *b\n    id: r1\n  - {<<: [*b], id: r2, n: 3}\n",
+    "text: |\n  line one\n  has ${TOKEN} here\n\tkey: value\n",  # a tab: both refuse it, at the same place
+    "a: 1\na: 2\n",
+    "list:\n- a\n-  b\n- [c, {d: e}]\n",
+    "x: !!int abc\n",
+    "a: [1, 2\n",
+    "a: \x01\n",
+]
+
+
+@pytest.mark.parametrize("text", FAST_AND_SLOW)
+def test_libyaml_path_reads_what_the_python_path_reads(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same data, marks, key marks, spans and errors with libyaml's composer as with PyYAML's own."""
+
+    def read() -> object:
+        try:
+            doc = yamlfile.parse_text(text, Path("f.yml"))
+        except SpecError as exc:
+            return exc.format()
+        return doc.data, doc.marks, doc.key_marks, doc.spans
+
+    fast = read()
+    monkeypatch.setattr(yamlfile, "_compose_fast", lambda _text: None)
+    assert fast == read()

@@ -10,6 +10,7 @@ checked on the concrete example lead afterwards, so shadowing is only reported w
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +38,14 @@ class Atom:
     op: str  # equals in not_in gt gte lt lte matches exists in_list
     value: Any
     regex: SafeRegex | None = None
+    _listed: frozenset[ClassKey] | None = field(default=None, compare=False, repr=False)
+
+    def listed(self) -> frozenset[ClassKey]:
+        """The classes of the values an ``in``/``not_in``/``in_list`` atom lists, built once per atom."""
+        if self._listed is None:
+            object.__setattr__(self, "_listed", frozenset(_literal(x) for x in self.value))
+        assert self._listed is not None
+        return self._listed
 
 
 @dataclass
@@ -67,13 +76,18 @@ class Universe:
     classes: dict[str, frozenset[ClassKey]] = field(default_factory=dict)
     literals: dict[str, list[Any]] = field(default_factory=dict)
     thresholds: dict[str, list[float]] = field(default_factory=dict)
+    _atom_sets: dict[int, tuple[Atom, frozenset[ClassKey] | None]] = field(default_factory=dict, repr=False)
+    _ordered: dict[str, list[ClassKey]] = field(default_factory=dict, repr=False)
+    _lowered: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, rules: list[Rule]) -> Universe:
         u = cls()
+        seen: dict[str, set[Any]] = {}  # the literals per property, for a constant-time "already listed?"
         for rule in rules:
             for a in rule.atoms:
                 lits = u.literals.setdefault(a.prop, [])
+                known = seen.setdefault(a.prop, set())
                 nums = u.thresholds.setdefault(a.prop, [])
                 values: list[Any] = []
                 if a.op in ("equals",):
@@ -85,7 +99,8 @@ class Universe:
                 for v in values:
                     if _is_num(v):
                         nums.append(float(v))
-                    elif v not in lits:
+                    elif (type(v), v) not in known:  # True and 1 are different literals, as in a list
+                        known.add((type(v), v))
                         lits.append(v)
         for prop, lits in u.literals.items():
             ts = sorted(set(u.thresholds[prop]))
@@ -97,11 +112,37 @@ class Universe:
             u.classes[prop] = frozenset(keys)
         return u
 
+    def ordered(self, prop: str) -> list[ClassKey]:
+        """The property's classes in the order example values are tried (numbers first on numeric ones)."""
+        out = self._ordered.get(prop)
+        if out is None:
+            numeric = bool(self.thresholds.get(prop)) and not self.literals.get(prop)
+            out = self._ordered[prop] = sorted(self.classes.get(prop, ()), key=lambda k: _class_order(k, numeric))
+        return out
+
+    def lowered(self, prop: str) -> frozenset[str]:
+        """The property's literals in lower case: an invented "other" value must differ from all of them."""
+        out = self._lowered.get(prop)
+        if out is None:
+            out = self._lowered[prop] = frozenset(str(v).lower() for v in self.literals.get(prop, []))
+        return out
+
     def present(self, prop: str) -> frozenset[ClassKey]:
         return self.classes[prop] - {ABSENT}
 
     def atom_set(self, a: Atom) -> frozenset[ClassKey] | None:
-        """The classes where ``a`` holds; None when the atom is opaque (``matches``, unknown list)."""
+        """The classes where ``a`` holds; None when the atom is opaque (``matches``, unknown list).
+
+        Memoised per atom: the search asks about the same atoms of the same rules over and over.
+        """
+        hit = self._atom_sets.get(id(a))
+        if hit is not None and hit[0] is a:
+            return hit[1]
+        out = self._atom_set(a)
+        self._atom_sets[id(a)] = (a, out)  # the atom is kept, so its id cannot be reused by another
+        return out
+
+    def _atom_set(self, a: Atom) -> frozenset[ClassKey] | None:
         every = self.classes[a.prop]
         if a.op == "exists":
             return every - {ABSENT} if a.value else frozenset({ABSENT})
@@ -160,6 +201,65 @@ class Solver:
         self.boxes = [self.u.rule_box(r) for r in rules]
         self.budget = SEARCH_BUDGET
         self.exhausted = False
+        # per property and class, the rules (a bit each) whose box holds that class: a rule that does not test
+        # the property holds every class. A box's rules are then a few big-integer ORs and ANDs, not n tests.
+        everyone = (1 << len(rules)) - 1
+        self._holders: dict[str, dict[ClassKey, int]] = {}
+        for prop, classes in self.u.classes.items():
+            free = everyone
+            for i, b in enumerate(self.boxes):
+                if prop in b:
+                    free &= ~(1 << i)
+            holders = dict.fromkeys(classes, free)
+            for i, b in enumerate(self.boxes):
+                for key in b.get(prop, ()):
+                    holders[key] |= 1 << i
+            self._holders[prop] = holders
+        self._meets: list[int | None] = [None] * len(rules)
+        self._leads: dict[int, Lead | None] = {}
+
+    # --- which rules can share a lead ------------------------------------------------------------------
+
+    def meeting(self, box: Box) -> int:
+        """The rules (bit i for rule i) whose box shares a class on every property with ``box``."""
+        out = (1 << len(self.rules)) - 1
+        for prop, keys in box.items():
+            holders = self._holders.get(prop)
+            if holders is None:
+                continue
+            if len(keys) == len(holders):
+                continue  # every class: no rule is ruled out
+            any_of = 0
+            for key in keys:
+                any_of |= holders[key]
+            out &= any_of
+            if not out:
+                break
+        return out
+
+    def meets(self, i: int) -> int:
+        """The rules whose box shares some lead class with rule ``i``'s (its own bit included)."""
+        known = self._meets[i]
+        if known is None:
+            known = self._meets[i] = self.meeting(self.boxes[i])
+        return known
+
+    def relevant(self, box: Box, avoid: list[int], mask: int | None = None) -> list[int]:
+        """The rules of ``avoid`` that can take a lead in ``box``.
+
+        A rule that shares no lead with ``box`` fails on every lead in it, so leaving it out changes no
+        answer of the search, only spares the branching on it (which made long tables exhaust the budget).
+        """
+        m = self.meeting(box) if mask is None else mask
+        if avoid == list(range(len(avoid))):  # the usual "every earlier rule": walk the mask's bits only
+            m &= (1 << len(avoid)) - 1
+            out = []
+            while m:
+                low = m & -m
+                out.append(low.bit_length() - 1)
+                m ^= low
+            return out
+        return [k for k in avoid if m >> k & 1]
 
     # --- the search ------------------------------------------------------------------------------------
 
@@ -207,7 +307,7 @@ class Solver:
         elif key[0] == "iv":
             yield _pick(key[1], key[2])
         else:
-            lits = {str(v).lower() for v in self.u.literals.get(prop, [])}
+            lits = self.u.lowered(prop)
             extra = [c for p in patterns for c in pattern_candidates(p.pattern)]
             base = "other.example" if prop == "email_domain" else "other"
             for c in [*extra, base, f"{base}-1", "zz-unlisted"]:
@@ -222,15 +322,19 @@ class Solver:
             own = [a for a in (want.atoms if want else []) if a.prop == prop]
             need_present = any(not (a.op == "exists" and not a.value) for a in own)
             vals: list[Value | None] = []
-            numeric = bool(self.u.thresholds.get(prop)) and not self.u.literals.get(prop)
-            for key in sorted(box[prop], key=lambda k: _class_order(k, numeric)):
-                if key == ABSENT and need_present:
+            seen: list[Value | None] = []
+            keys = box[prop]
+            for key in self.u.ordered(prop):  # the first four distinct values that fit, in class order
+                if key not in keys or (key == ABSENT and need_present):
                     continue
                 for v in self._candidates(prop, key, pats):
-                    if v not in vals:
+                    if v in seen:
+                        continue
+                    seen.append(v)
+                    if not pats or (v is not None and all(p.search(str(v)) for p in pats)):
                         vals.append(v)
-            if pats:
-                vals = [v for v in vals if v is not None and all(p.search(str(v)) for p in pats)]
+                if len(vals) >= 4:
+                    break
             choices.append((prop, vals[:4]))
         yield from _product(choices, {})
 
@@ -238,14 +342,37 @@ class Solver:
         return all(_holds(a, lead.get(a.prop)) for a in rule.atoms)
 
     def first_match(self, lead: Lead) -> int | None:
-        for i, rule in enumerate(self.rules):
-            if self.matches(lead, rule):
+        """The first rule that takes ``lead``; only rules whose box holds the lead's classes are tested."""
+        m = (1 << len(self.rules)) - 1
+        for prop, holders in self._holders.items():
+            m &= holders.get(self._class_of(prop, lead.get(prop)), m)
+            if not m:
+                return None
+        while m:
+            low = m & -m
+            i = low.bit_length() - 1
+            if self.matches(lead, self.rules[i]):
                 return i
+            m ^= low
         return None
+
+    def _class_of(self, prop: str, v: Value | None) -> ClassKey:
+        """The class of the universe ``v`` falls in (unknown values fall in no class: no rule is ruled out)."""
+        if v is None:
+            return ABSENT
+        key = _literal(v)
+        holders = self._holders[prop]
+        if key in holders:
+            return key
+        if key[0] == "lit":
+            return OTHER
+        ts = self.u.thresholds.get(prop, [])
+        at = bisect.bisect_left(ts, key[1])
+        return ("iv", ts[at - 1] if at > 0 else -math.inf, ts[at] if at < len(ts) else math.inf)
 
     def example(self, box: Box, taker: int | None, want: Rule | None = None, tries: int = 50) -> Lead | None:
         """A concrete lead in one of ``box``'s escapes whose first matching rule is ``taker``."""
-        before = list(range(taker if taker is not None else len(self.rules)))
+        before = self.relevant(box, list(range(taker if taker is not None else len(self.rules))))
         for sub in self.escapes(box, before):
             for lead in self.concretize(sub, want):
                 if self.first_match(lead) == taker and (want is None or self.matches(lead, want)):
@@ -265,7 +392,8 @@ class Solver:
         if self.contradictory(i):
             return False
         self.exhausted = False
-        found = next(self.escapes(self.boxes[i], list(range(i))), None)
+        self.budget = SEARCH_BUDGET  # each rule's question gets the whole budget, however long the table
+        found = next(self.escapes(self.boxes[i], self.relevant(self.boxes[i], list(range(i)), self.meets(i))), None)
         if found is None:
             return None if self.exhausted else False
         return True if self.example(self.boxes[i], i, self.rules[i]) is not None else None
@@ -273,10 +401,14 @@ class Solver:
     def shadowers(self, i: int) -> list[tuple[int, Lead | None]]:
         """The earlier rules that take leads of rule ``i``, each with an example lead it takes."""
         out: list[tuple[int, Lead | None]] = []
+        mine = self.meets(i)
         for j in range(i):
+            if not mine >> j & 1:
+                continue  # no lead matches both
             both = {p: self.boxes[i].get(p, self.u.classes[p]) & self.boxes[j].get(p, self.u.classes[p])
                     for p in {*self.boxes[i], *self.boxes[j]}}
-            if _empty(both) or next(self.escapes(both, list(range(j))), None) is None:
+            if _empty(both) or next(self.escapes(both, self.relevant(both, list(range(j)), mine & self.meets(j))),
+                                    None) is None:
                 continue
             both_rule = Rule(f"{self.rules[i].id}&{self.rules[j].id}", [*self.rules[i].atoms, *self.rules[j].atoms])
             out.append((j, self.example(both, j, both_rule)))
@@ -297,9 +429,10 @@ class Solver:
 
     def lead_for(self, i: int) -> Lead | None:
         """A lead that matches rule ``i`` and no earlier rule (the synthetic lead for the branch)."""
-        if self.contradictory(i):
-            return None
-        return self.example(self.boxes[i], i, self.rules[i])
+        if i not in self._leads:  # remembered: the edge-case planner asks for every rule's lead, rule after rule
+            self._leads[i] = None if self.contradictory(i) else self.example(self.boxes[i], i, self.rules[i])
+        lead = self._leads[i]
+        return dict(lead) if lead is not None else None
 
 
 def _holds(a: Atom, v: Value | None) -> bool:
@@ -310,9 +443,9 @@ def _holds(a: Atom, v: Value | None) -> bool:
     if a.op == "equals":
         return _literal(v) == _literal(a.value)
     if a.op in ("in", "in_list"):
-        return a.value is not None and _literal(v) in {_literal(x) for x in a.value}
+        return a.value is not None and _literal(v) in a.listed()
     if a.op == "not_in":
-        return _literal(v) not in {_literal(x) for x in a.value}
+        return _literal(v) not in a.listed()
     if a.op in NUMERIC_OPS:
         if not _is_num(v):
             return False

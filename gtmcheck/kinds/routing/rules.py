@@ -158,9 +158,10 @@ def lint_routing(checklist: Checklist, spec: RoutingSpec) -> Iterator[Finding]:
             continue
         first: tuple[int, Lead] | None = None
         more: list[str] = []
+        meets = solver.meets(i)  # the rules that can share a lead with this one: no other can overlap it
         for j in range(i):  # one finding per rule: the first overlap with its example, then the others' names
             other = rules[j]
-            if j in dead or not other.atoms or other.assign == rule.assign:
+            if not meets >> j & 1 or j in dead or not other.atoms or other.assign == rule.assign:
                 continue
             lead = solver.overlap_example(i, j)
             if lead is None:
