@@ -368,6 +368,17 @@ def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- webhooks -----------------------------------------------------------------------------------------
+
+
+def cmd_webhooks_diff(args: argparse.Namespace) -> int:
+    from .kinds.webhooks.report import diff_command
+
+    text, code = diff_command(Path(args.old), Path(args.new), fmt=args.format, enum_additions=args.enum_additions)
+    _print(text)
+    return code
+
+
 # --- init ---------------------------------------------------------------------------------------------
 
 
@@ -492,6 +503,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--latency-ms", type=float, metavar="N", help="delay every answer by N ms")
     serve.add_argument("--no-rate-limit", action="store_true", help="turn off the 190/10 s and search limits")
     serve.set_defaults(func=cmd_sandbox_serve)
+
+    webhooks = sub.add_parser("webhooks", help="webhook payload schemas",
+                              description="Offline checks of webhook payload JSON Schemas.")
+    webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
+    wdiff = webhooks_sub.add_parser("diff", help="classify the changes between two schema versions",
+                                    description="List every change from OLD to NEW with whether it narrows and/or "
+                                    "widens the payloads accepted. Exit 0: nothing breaking; 1: a breaking change; "
+                                    "2: unusable input. Rules: docs/webhooks.md.")
+    wdiff.add_argument("old", metavar="OLD.json")
+    wdiff.add_argument("new", metavar="NEW.json")
+    wdiff.add_argument("--format", choices=["text", "json"], default="text")
+    wdiff.add_argument("--enum-additions", choices=["compatible", "breaking"], default="compatible",
+                       help="new enum values: compatible for tolerant readers (default), breaking for strict ones")
+    wdiff.set_defaults(func=cmd_webhooks_diff)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Webhook payload schemas: an offline classifier of the changes between two versions (``diff``)."""
