@@ -147,7 +147,7 @@ class Differ:
                     self.add(f"{ptr}/enum", "enum.removed", f"enum values removed: {_values(ka - kb)}", True, False)
                 if kb - ka:
                     self.add(f"{ptr}/enum", "enum.added", f"enum values added: {_values(kb - ka)}", False, True)
-        if ("const" in old or "const" in new) and _key(old.get("const", ...)) != _key(new.get("const", ...)):
+        if ("const" in old) != ("const" in new) or _key(old.get("const")) != _key(new.get("const")):
             self.add(f"{ptr}/const", "const.changed", "const " + ("added" if "const" not in old else "removed"
                      if "const" not in new else "changed"), "const" in new, "const" in old)
 

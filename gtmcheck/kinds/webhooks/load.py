@@ -60,6 +60,10 @@ def load_schema(path: Path, cache: dict[Path, SchemaFile] | None = None) -> Sche
         where = "/" + "/".join(str(p) for p in exc.path)
         raise SchemaInputError(name, f"is not a valid JSON Schema at {where}: {exc.message}",
                                "correct that keyword (draft 7 or 2020-12, by its $schema)") from None
+    for ref in _refs(root):
+        if _is_remote(ref):
+            raise SchemaInputError(name, f"has a remote $ref {ref!r}, which is never fetched",
+                                   "save that schema beside this one and refer to it by file name")
     doc = SchemaFile(path.resolve(), root, cache if cache is not None else {})
     doc.cache.setdefault(doc.path, doc)
     return doc
@@ -68,7 +72,7 @@ def load_schema(path: Path, cache: dict[Path, SchemaFile] | None = None) -> Sche
 def resolve_ref(doc: SchemaFile, ref: str, label: str) -> tuple[SchemaFile, Any, str]:
     """(document, schema, key) that ``ref`` names; ``key`` identifies the target for the cycle guard."""
     file_part, _, fragment = ref.partition("#")
-    if "://" in file_part or file_part.startswith(("urn:", "//")):
+    if _is_remote(ref):
         raise SchemaInputError(label, f"has a remote $ref {ref!r}, which is never fetched",
                                "save that schema beside this one and refer to it by file name")
     target = doc
@@ -92,3 +96,23 @@ def resolve_ref(doc: SchemaFile, ref: str, label: str) -> tuple[SchemaFile, Any,
             raise SchemaInputError(label, f"has a $ref {ref!r} that points at nothing",
                                    "point the $ref at an existing definition")
     return target, node, f"{target.path}#{fragment}"
+
+
+def _is_remote(ref: str) -> bool:
+    file_part = ref.partition("#")[0]
+    return "://" in file_part or file_part.startswith(("urn:", "//"))
+
+
+def _refs(node: Any) -> list[str]:
+    """Every ``$ref`` string in a schema document (checked before any comparison: remote ones are refused)."""
+    found: list[str] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("$ref"), str):
+                found.append(item["$ref"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
