@@ -45,3 +45,9 @@ def test_corpus_covers_every_rule_with_sixty_pairs() -> None:
     assert fired == {rule.code for rule in RULES.values()}
     files = {p.values[0] for p in params}
     assert files == {rule.code for rule in RULES.values()}
+
+
+def test_docs_list_every_rule_with_its_level() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "webhooks.md").read_text(encoding="utf-8")
+    for rule in RULES.values():
+        assert f"| {rule.code} | `{rule.name}` | {rule.level}" in text

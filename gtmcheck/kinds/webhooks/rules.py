@@ -35,7 +35,7 @@ _RULES = [
     DiffRule("WH109", "nullable.added", "error", "null is now allowed: receivers may get null"),
     DiffRule("WH110", "nullable.removed", "error", "null is no longer allowed"),
     DiffRule("WH111", "enum.removed", "error", "enum values were removed, or an enum was added"),
-    DiffRule("WH112", "enum.added", "info", "enum values were added (level per --enum-additions)"),
+    DiffRule("WH112", "enum.added", "info", "enum values added, or the enum dropped (level per --enum-additions)"),
     DiffRule("WH113", "const.changed", "error", "a const was added, removed or changed"),
     DiffRule("WH114", "pattern.changed", "error", "a pattern was added, removed or changed"),
     DiffRule("WH115", "length.narrowed", "error", "minLength raised or maxLength lowered"),
