@@ -70,8 +70,10 @@ def _one_error(capsys: pytest.CaptureFixture[str]) -> str:
     ({"properties": {"a": {"$ref": "https://example.com/a.json"}}},
      "new.json: has a remote $ref 'https://example.com/a.json', which is never fetched",
      "Fix: save that schema beside this one"),
-    ({"$ref": "missing.json#/x"}, "new.json: has a $ref 'missing.json#/x' that cannot be used",
-     "Fix: point the $ref at a readable sibling schema file"),
+    ({"$ref": "missing.json#/x"}, "new.json: has a $ref 'missing.json#/x' to a file that does not exist",
+     "Fix: check the path"),
+    ({"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}},
+     "new.json: has a chain of more than 64 $refs", "Fix: make each $ref point at a schema"),
     ({"$ref": "#/$defs/nothing"}, "new.json: has a $ref '#/$defs/nothing' that points at nothing",
      "Fix: point the $ref at an existing definition"),
 ])

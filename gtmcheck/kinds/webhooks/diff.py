@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .load import SchemaFile, load_schema, resolve_ref
+from .load import SchemaFile, SchemaInputError, load_schema, resolve_ref
 from .rules import RULES, level_of
 
 TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+MAX_REF_CHAIN = 64
 COMPOSITION = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else")
 
 
@@ -57,7 +58,7 @@ class Differ:
     def __init__(self, enum_additions: str) -> None:
         self.enum_additions = enum_additions
         self.changes: list[Change] = []
-        self.seen: set[tuple[str, str]] = set()
+        self.open_pairs: set[tuple[str, str]] = set()  # ($ref target pairs) being compared further up
 
     def run(self, old: SchemaFile, new: SchemaFile) -> list[Change]:
         self.walk(old, old.root, new, new.root, "")
@@ -71,7 +72,7 @@ class Differ:
     def side(self, doc: SchemaFile, node: Any, label: str) -> tuple[Side, str]:
         """``node`` with ``$ref``s followed (siblings of a ``$ref`` kept), a null-branch unwrapped."""
         key = ""
-        for _ in range(64):
+        for _ in range(MAX_REF_CHAIN):
             if isinstance(node, bool):
                 node = {} if node else {"not": {}}
             if not isinstance(node, dict) or "$ref" not in node:
@@ -79,6 +80,9 @@ class Differ:
             doc, target, key = resolve_ref(doc, str(node["$ref"]), label)
             rest = {k: v for k, v in node.items() if k != "$ref"}
             node = {**(target if isinstance(target, dict) else {} if target else {"not": {}}), **rest}
+        else:
+            raise SchemaInputError(label, f"has a chain of more than {MAX_REF_CHAIN} $refs (a $ref loop?)",
+                                   "make each $ref point at a schema, not at another $ref in a circle")
         node = dict(node) if isinstance(node, dict) else {}
         nullable = bool(node.pop("nullable", False))
         for word in ("anyOf", "oneOf"):
@@ -101,10 +105,17 @@ class Differ:
     def walk(self, old_doc: SchemaFile, old_node: Any, new_doc: SchemaFile, new_node: Any, ptr: str) -> None:
         old, old_key = self.side(old_doc, old_node, str(old_doc.path))
         new, new_key = self.side(new_doc, new_node, str(new_doc.path))
+        pair = (old_key, new_key)
+        if pair in self.open_pairs:
+            return  # a recursive schema: this pair is already being compared further up
         if old_key or new_key:
-            if (old_key, new_key) in self.seen:
-                return  # a recursive schema: this pair is already being compared
-            self.seen.add((old_key, new_key))
+            self.open_pairs.add(pair)
+        try:
+            self.compare(old, new, ptr)
+        finally:
+            self.open_pairs.discard(pair)
+
+    def compare(self, old: Side, new: Side, ptr: str) -> None:
         self.nullable(old, new, ptr)
         self.types(old.node, new.node, ptr)
         self.values(old.node, new.node, ptr)
@@ -118,9 +129,11 @@ class Differ:
                     self.add(f"{ptr}/{word}", "composition.changed", f"{word} changed (not compared)", True, True)
 
     def nullable(self, old: Side, new: Side, ptr: str) -> None:
-        if new.nullable and not old.nullable and "type" in old.node:
+        before = old.nullable or "type" not in old.node  # a schema without a type accepts null too
+        after = new.nullable or "type" not in new.node
+        if after and not before:
             self.add(f"{ptr}/type", "nullable.added", "null is now allowed", False, True)
-        elif old.nullable and not new.nullable and "type" in new.node:
+        elif before and not after:
             self.add(f"{ptr}/type", "nullable.removed", "null is no longer allowed", True, False)
 
     def types(self, old: dict[str, Any], new: dict[str, Any], ptr: str) -> None:

@@ -20,6 +20,8 @@ class SchemaInputError(GtmcheckError):
     """A schema file cannot be used: ``file: what is wrong. Fix: how`` (exit 2)."""
 
     def __init__(self, file: str, problem: str, hint: str) -> None:
+        self.problem = problem
+        self.hint = hint
         super().__init__(f"{file}: {problem}. Fix: {hint}")
 
 
@@ -80,8 +82,7 @@ def resolve_ref(doc: SchemaFile, ref: str, label: str) -> tuple[SchemaFile, Any,
         try:
             target = doc.sibling(unquote(file_part))
         except SchemaInputError as exc:
-            raise SchemaInputError(label, f"has a $ref {ref!r} that cannot be used ({exc})",
-                                   "point the $ref at a readable sibling schema file") from None
+            raise SchemaInputError(label, f"has a $ref {ref!r} to a file that {exc.problem}", exc.hint) from None
     node: Any = target.root
     for token in [t for t in fragment.split("/") if t] if fragment.startswith("/") or not fragment else [None]:
         if token is None:
