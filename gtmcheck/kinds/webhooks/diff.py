@@ -220,9 +220,10 @@ class Differ:
             if twin is not None:
                 removed.remove(name)
                 added.remove(twin)
+                constrains = a_props[name] not in ({}, True)  # the same schema under both names
                 self.add(f"{ptr}/properties/{_esc(name)}", "property.renamed", f"property {name} renamed to {twin}",
-                         b_extra is False or bool(a_props[name] not in ({}, True)),
-                         a_extra is False or bool(b_props[twin] not in ({}, True)))
+                         b_extra is False or (a_extra is not False and constrains),
+                         a_extra is False or (b_extra is not False and constrains))
         for name in removed:
             self.add(f"{ptr}/properties/{_esc(name)}", "property.removed", f"property {name} removed",
                      b_extra is False, b_extra is not False and a_props[name] not in ({}, True))
