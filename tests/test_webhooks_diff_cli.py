@@ -27,6 +27,20 @@ def test_no_change_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "No changes" in capsys.readouterr().out
 
 
+def test_json_without_changes_is_an_empty_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = _files(tmp_path, OPEN, {**OPEN, "description": "wording only"})
+    assert main(["webhooks", "diff", old, new, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_warnings_alone_are_not_breaking(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = {**OPEN, "properties": {**OPEN["properties"], "id": {"type": "string", "maxLength": 64}}}
+    old_path, new_path = _files(tmp_path, new, OPEN)
+    assert main(["webhooks", "diff", old_path, new_path]) == 0
+    assert "warning WH116 length.widened       /properties/id/maxLength: maxLength 64 -> none (widens)" in (
+        capsys.readouterr().out)
+
+
 def test_breaking_change_exits_1_with_json_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     new = {**OPEN, "required": ["id", "stage"]}
     old_path, new_path = _files(tmp_path, OPEN, new)

@@ -181,7 +181,7 @@ class Differ:
                 continue
             tighter = b is not None and (a is None or (b - a) * sign > 0)
             self.add(f"{ptr}/{word}", f"{what}.narrowed" if tighter else f"{what}.widened",
-                     f"{word} {a} -> {b}", tighter, not tighter)
+                     f"{word} {'none' if a is None else a} -> {'none' if b is None else b}", tighter, not tighter)
 
     def numbers(self, old: dict[str, Any], new: dict[str, Any], ptr: str) -> None:
         for side_name, sign in (("minimum", 1), ("maximum", -1)):
