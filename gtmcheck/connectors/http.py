@@ -40,29 +40,14 @@ from typing import Any
 import httpx
 
 from .. import secrets
-from ..about import HOMEPAGE
+from ..about import HOMEPAGE, __version__
 from ..errors import ApiError, ConfigError, DuplicateRecord, NotFound, RateLimited, TransportError
 from .answers import read_json, redirect_error
 from .breaker import CircuitBreaker
 
-USER_AGENT = f"gtmcheck/0.1 (+{HOMEPAGE})"
+USER_AGENT = f"gtmcheck/{__version__} (+{HOMEPAGE})"
 log = logging.getLogger("gtmcheck.http")
 
-
-class RedactingFilter(logging.Filter):
-    """Masks secrets in every record of a logger (httpx logs each request URL at INFO)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = secrets.redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
-
-for _name in ("httpx", "httpcore"):
-    if not any(isinstance(f, RedactingFilter) for f in logging.getLogger(_name).filters):
-        logging.getLogger(_name).addFilter(RedactingFilter())
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]

@@ -310,17 +310,14 @@ def _read_list(checklist: Checklist, name: str, file: str) -> list[str | float |
     _, text = read_relative_file(
         checklist, file, where, what="list file", expect="a .txt or .csv file", max_bytes=MAX_LIST_BYTES
     )
-    values: list[str | float | int] = []
     if file.lower().endswith(".csv"):
         rows = list(csv.reader(io.StringIO(text)))[1:]
         cells = [row[0] for row in rows if row]
     else:
         cells = text.splitlines()
-    for cell in cells:
-        cell = cell.strip()
-        if cell and not cell.startswith("#") and cell not in values:
-            values.append(cell)
-    return values
+    # first occurrence kept, in order; a dict, not a list scan: lists reach thousands of values
+    kept = dict.fromkeys(c for cell in cells if (c := cell.strip()) and not c.startswith("#"))
+    return list(kept)
 
 
 def compile_spec(checklist: Checklist) -> RoutingSpec:
