@@ -83,6 +83,7 @@ class RunContext:
     progress: Callable[[str], None] = _silent
     _web: httpx.Client | None = None
     _transport: httpx.BaseTransport | None = None
+    _webhooks: httpx.Client | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cleanup: RunCleanup | None = None
 
@@ -111,6 +112,27 @@ class RunContext:
                 **kwargs,
             )
         return self._web
+
+    def webhook_client(self) -> httpx.Client:
+        """An HTTP client for a webhook receiver: the sandbox's receiver in a sandbox environment, else the network.
+
+        No redirect following: a receiver that redirects a delivery is answered as it answered.
+        """
+        with self._lock:
+            if self._webhooks is None:
+                kwargs: dict[str, Any] = {}
+                scenario = self.environment.sandbox_scenario()
+                if scenario is not None:
+                    from . import sandbox
+
+                    receiver_transport = getattr(sandbox, "receiver_transport", None)
+                    if receiver_transport is None:
+                        raise CheckError("this sandbox has no webhook receiver to send deliveries to")
+                    kwargs["transport"] = receiver_transport(scenario)
+                timeout = float((self.environment.web or {}).get("timeout", 10.0))
+                self._webhooks = httpx.Client(follow_redirects=False, timeout=timeout,
+                                              headers={"User-Agent": USER_AGENT}, **kwargs)
+            return self._webhooks
 
     def crm(self) -> CrmConnector:
         """The environment's CRM connector, built on first use; an unusable ``crm:`` block errors the check."""
@@ -160,6 +182,9 @@ class RunContext:
         if self._web is not None:
             self._web.close()
             self._web = None
+        if self._webhooks is not None:
+            self._webhooks.close()
+            self._webhooks = None
         if self.crm_connector is not None:
             self.finish()
             self.crm_connector.close()
