@@ -10,7 +10,6 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -19,76 +18,13 @@ import httpx
 import jsonschema
 import pytest
 import respx
-from webhook_receivers import Receiver
+from webhook_receivers import ACCOUNT_2_0, SECRET, SIGNING, URL, Model, Outcome, Receiver, context, run_all
 
 import gtmcheck.sandbox
 from gtmcheck.context import RunContext
-from gtmcheck.errors import CheckError, CheckFailed, Evidence, Location, SpecError
-from gtmcheck.kinds.base import WRITES, Check
+from gtmcheck.errors import CheckError, CheckFailed, Evidence, SpecError
+from gtmcheck.kinds.base import WRITES
 from gtmcheck.kinds.webhooks.signature_checks import PROBES, RUN_HEADER, checks_for
-from gtmcheck.project import Environment, Project
-
-URL = "https://hooks.acme.example/webhooks/hubspot"
-SECRET = "whsec-test-9f8e7d6c5b4a"
-WHERE = Location("checks/webhooks.gtm.yml", 12, 1)
-
-ACCOUNT_2_0: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["event", "version", "event_id", "occurred_at", "account_id", "properties"],
-    "additionalProperties": False,
-    "properties": {
-        "event": {"const": "account.updated"},
-        "version": {"type": "string", "pattern": r"^2\.\d+$"},
-        "event_id": {"$ref": "#/$defs/id"},
-        "occurred_at": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"},
-        "account_id": {"$ref": "#/$defs/id"},
-        "properties": {
-            "type": "object",
-            "required": ["name", "domain", "arr"],
-            "additionalProperties": False,
-            "properties": {
-                "name": {"type": "string", "minLength": 1},
-                "domain": {"type": "string", "pattern": r"^[a-z0-9.-]+\.[a-z]{2,}$"},
-                "arr": {"type": "number", "minimum": 0},
-                "country": {"type": ["string", "null"]},
-            },
-        },
-    },
-    "$defs": {"id": {"type": "string", "minLength": 1, "maxLength": 64}},
-}
-
-
-@dataclass
-class Event:
-    event: str
-    receiver: str
-
-
-@dataclass
-class Model:
-    """The shape the kind's model has for these checks (agreed: receiver, events, a location)."""
-
-    receiver: dict[str, Any] | None
-    events: list[Event] = field(default_factory=lambda: [Event("account.updated", "2.0")])
-    receiver_location: Location = WHERE
-
-    def schema_for(self, event: str, version: str) -> Any:
-        return ACCOUNT_2_0 if (event, version) == ("account.updated", "2.0") else None
-
-
-SIGNING = {
-    "hubspot-v1": {"scheme": "hubspot-v1", "secret": SECRET},
-    "hubspot-v2": {"scheme": "hubspot-v2", "secret": SECRET},
-    "hubspot-v3": {"scheme": "hubspot-v3", "secret": SECRET},
-    "hmac-sha256": {"scheme": "hmac-sha256", "secret": SECRET, "header": "X-Signature",
-                    "timestamp_header": "X-Signature-Timestamp"},
-}
-
-
-def context(tmp_path: Path, *, writes: bool = True, crm: dict[str, Any] | None = None) -> RunContext:
-    env = Environment("staging", tmp_path, crm=crm or {}, writes=writes)
-    return RunContext(Project(tmp_path, None, "staging", ["checks"]), env)
 
 
 @pytest.fixture
@@ -96,21 +32,6 @@ def ctx(tmp_path: Path) -> Iterator[RunContext]:
     run = context(tmp_path)
     yield run
     run.close()
-
-
-Outcome = Evidence | CheckFailed | CheckError
-
-
-def run_all(checks: list[Check], ctx: RunContext) -> dict[str, Outcome]:
-    """Each probe's check as the plugin runs it: the evidence of a pass, or the failure or error raised."""
-    out: dict[str, Outcome] = {}
-    for check in checks:
-        assert check.param is not None
-        try:
-            out[check.param] = check.run(ctx)
-        except (CheckFailed, CheckError) as exc:
-            out[check.param] = exc
-    return out
 
 
 def probe(receiver: Receiver, signing: dict[str, Any], ctx: RunContext, url: str = URL) -> dict[str, Outcome]:

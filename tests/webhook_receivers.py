@@ -1,7 +1,8 @@
-"""Webhook receivers for the signature-check tests: strict, accept-everything, and age-blind.
+"""Webhook receivers for the signature-check tests (strict, accept-everything, age-blind), and the model shape.
 
 Verification is written here from the vendors' descriptions, independently of ``gtmcheck.signatures``, so a
-signing bug in gtmcheck cannot hide behind the same bug in the receiver.
+signing bug in gtmcheck cannot hide behind the same bug in the receiver. ``Model`` is the shape the webhooks
+kind's model has for the signature checks (``receiver``, ``events``, a location).
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from gtmcheck.context import RunContext
+from gtmcheck.errors import CheckError, CheckFailed, Evidence, Location
+from gtmcheck.kinds.base import Check
+from gtmcheck.project import Environment, Project
 
 
 @dataclass
@@ -101,3 +108,81 @@ class Receiver:
 
     def payloads(self) -> list[Any]:
         return [json.loads(r.body) for r in self.log]
+
+
+URL = "https://hooks.acme.example/webhooks/hubspot"
+SECRET = "whsec-test-9f8e7d6c5b4a"
+WHERE = Location("checks/webhooks.gtm.yml", 12, 1)
+
+ACCOUNT_2_0: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["event", "version", "event_id", "occurred_at", "account_id", "properties"],
+    "additionalProperties": False,
+    "properties": {
+        "event": {"const": "account.updated"},
+        "version": {"type": "string", "pattern": r"^2\.\d+$"},
+        "event_id": {"$ref": "#/$defs/id"},
+        "occurred_at": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"},
+        "account_id": {"$ref": "#/$defs/id"},
+        "properties": {
+            "type": "object",
+            "required": ["name", "domain", "arr"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "domain": {"type": "string", "pattern": r"^[a-z0-9.-]+\.[a-z]{2,}$"},
+                "arr": {"type": "number", "minimum": 0},
+                "country": {"type": ["string", "null"]},
+            },
+        },
+    },
+    "$defs": {"id": {"type": "string", "minLength": 1, "maxLength": 64}},
+}
+
+
+@dataclass
+class Event:
+    event: str
+    receiver: str
+
+
+@dataclass
+class Model:
+    """The shape the kind's model has for these checks (agreed: receiver, events, a location)."""
+
+    receiver: dict[str, Any] | None
+    events: list[Event] = field(default_factory=lambda: [Event("account.updated", "2.0")])
+    receiver_location: Location = WHERE
+
+    def schema_for(self, event: str, version: str) -> Any:
+        return ACCOUNT_2_0 if (event, version) == ("account.updated", "2.0") else None
+
+
+SIGNING = {
+    "hubspot-v1": {"scheme": "hubspot-v1", "secret": SECRET},
+    "hubspot-v2": {"scheme": "hubspot-v2", "secret": SECRET},
+    "hubspot-v3": {"scheme": "hubspot-v3", "secret": SECRET},
+    "hmac-sha256": {"scheme": "hmac-sha256", "secret": SECRET, "header": "X-Signature",
+                    "timestamp_header": "X-Signature-Timestamp"},
+}
+
+
+def context(tmp_path: Path, *, writes: bool = True, crm: dict[str, Any] | None = None) -> RunContext:
+    env = Environment("staging", tmp_path, crm=crm or {}, writes=writes)
+    return RunContext(Project(tmp_path, None, "staging", ["checks"]), env)
+
+
+Outcome = Evidence | CheckFailed | CheckError
+
+
+def run_all(checks: list[Check], ctx: RunContext) -> dict[str, Outcome]:
+    """Each probe's check as the plugin runs it: the evidence of a pass, or the failure or error raised."""
+    out: dict[str, Outcome] = {}
+    for check in checks:
+        assert check.param is not None
+        try:
+            out[check.param] = check.run(ctx)
+        except (CheckFailed, CheckError) as exc:
+            out[check.param] = exc
+    return out
