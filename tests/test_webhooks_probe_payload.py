@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,27 @@ def test_without_a_schema_the_probe_is_a_bare_envelope(ctx: RunContext) -> None:
     first = receiver.payloads()[0]
     assert first["event"] == "account.updated" and first["version"] == "2.0"
     assert first["event_id"] == f"{ctx.run_id}-unsigned" and first["occurred_at"].endswith("Z")
+
+
+def test_a_per_event_envelope_object_is_followed(ctx: RunContext) -> None:
+    @dataclass
+    class Envelope:
+        event: str
+        version: str | None = None
+
+    @dataclass
+    class HubSpotEvent(Event):
+        envelope: Envelope | None = None
+
+    class Contacts(Model):
+        def schema_for(self, event: str, version: str) -> Any:
+            return CONTACT_CREATION
+
+    receiver = Receiver("hubspot-v3", SECRET)
+    event = HubSpotEvent("contact.creation", "1", Envelope("/subscriptionType"))
+    with respx.mock(assert_all_called=False) as router:
+        router.post(URL).mock(side_effect=receiver.respx)
+        outcomes = run_all(checks_for(Contacts({"url": URL, "signing": {"scheme": "hubspot-v3", "secret": SECRET}},
+                                               [event])), ctx)
+    assert all(isinstance(o, Evidence) for o in outcomes.values())
+    assert all(set(p[0]) == set(CONTACT_CREATION["required"]) for p in receiver.payloads())  # no stray `event`

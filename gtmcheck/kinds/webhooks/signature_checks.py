@@ -121,8 +121,20 @@ def _lookup(model: Any) -> SchemaLookup | None:
 
 def _envelopes(model: Any) -> dict[str, Mapping[str, str]]:
     """Each event's envelope pointers: its own ``envelope``, else the model's, else ``/event`` and ``/version``."""
-    default = getattr(model, "envelope", None) or DEFAULT_ENVELOPE
-    return {e.event: getattr(e, "envelope", None) or default for e in model.events}
+    default = _pointers(getattr(model, "envelope", None)) or DEFAULT_ENVELOPE
+    return {e.event: _pointers(getattr(e, "envelope", None)) or default for e in model.events}
+
+
+def _pointers(envelope: Any) -> dict[str, str]:
+    """``{event, version}`` pointers from a mapping or an object with those attributes (unset ones left out)."""
+    if envelope is None:
+        return {}
+    out: dict[str, str] = {}
+    for name in ("event", "version"):
+        value = envelope.get(name) if isinstance(envelope, Mapping) else getattr(envelope, name, None)
+        if isinstance(value, str) and value:
+            out[name] = value
+    return out
 
 
 def _runner(probes: ProbeSet, probe: str) -> Callable[[RunContext], Evidence]:
