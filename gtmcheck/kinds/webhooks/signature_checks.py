@@ -62,25 +62,30 @@ _WHY = {
 }
 
 
-class EventModel(Protocol):
-    """What these checks read of one declared event."""
-
-    event: str
-    receiver: str
-
-
 class ReceiverModel(Protocol):
     """What these checks read of the kind's model: ``receiver`` and ``events``.
 
-    ``receiver`` holds ``url`` and ``signing``, ``${ENV}`` expanded. ``receiver_location`` (or ``location``),
-    ``envelope`` and ``schema_for(event, version)`` (or ``registry.get``) are used when the model has them.
+    ``receiver`` has ``url`` and ``signing`` (``${ENV}`` expanded), as a mapping or as attributes, and may have
+    a ``location``. Each event has its name (``event`` or ``name``) and ``receiver`` (the version the receiver
+    validates), and may have an ``envelope`` (a mapping or an object with ``event``/``version`` pointers, or a
+    ``(event, version)`` pair) or ``event_pointer``/``version_pointer``. The model's ``receiver_location``,
+    ``envelope`` and ``schema_for(event, version)`` (or ``registry.get``) are used when it has them.
     """
 
     @property
-    def receiver(self) -> Mapping[str, Any] | None: ...
+    def receiver(self) -> Any: ...
 
     @property
-    def events(self) -> Sequence[EventModel]: ...
+    def events(self) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One declared event as the probes need it: the receiver's version and where the envelope names both."""
+
+    event: str
+    receiver: str
+    envelope: Mapping[str, str]
 
 
 SchemaLookup = Callable[[str, str], Any]
@@ -95,19 +100,32 @@ def checks_for(model: ReceiverModel, *, schema_for: SchemaLookup | None = None) 
     receiver = model.receiver
     if not receiver:
         return []
-    location = getattr(model, "receiver_location", None) or getattr(model, "location", None) or Location("?")
-    url = receiver.get("url")
+    location = _location(model, receiver)
+    url = _field(receiver, "url")
     if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         raise SpecError(f"receiver.url {redact(str(url))!r} is not an absolute http(s) URL", location,
                         'write `url: "${WEBHOOK_RECEIVER_URL}"` with the https:// address of the receiver')
-    scheme = SigningScheme.from_mapping(receiver.get("signing"), location)
-    if not model.events:
+    scheme = SigningScheme.from_mapping(_field(receiver, "signing"), location)
+    declared = _declared(model)
+    if not declared:
         raise SpecError("receiver: is set but no event is declared to send it", location,
                         "declare the events the receiver takes under `events:`")
-    lookup = schema_for or _lookup(model)
-    probes = ProbeSet(url, scheme, list(model.events), lookup, _envelopes(model))
+    probes = ProbeSet(url, scheme, declared, schema_for or _lookup(model))
     return [Check(DOD_ID, _runner(probes, probe), location, param=probe, description=_WHY[probe], needs=NEEDS)
             for probe in PROBES]
+
+
+def _field(thing: Any, name: str) -> Any:
+    return thing.get(name) if isinstance(thing, Mapping) else getattr(thing, name, None)
+
+
+def _location(model: Any, receiver: Any) -> Location:
+    """The receiver block's line: the receiver's own ``location``, else the model's, else the file's top."""
+    for found in (_field(receiver, "location"), getattr(model, "receiver_location", None),
+                  getattr(model, "location", None)):
+        if isinstance(found, Location):
+            return found
+    return Location("?")
 
 
 def _lookup(model: Any) -> SchemaLookup | None:
@@ -119,19 +137,29 @@ def _lookup(model: Any) -> SchemaLookup | None:
     return get if callable(get) else None
 
 
-def _envelopes(model: Any) -> dict[str, Mapping[str, str]]:
-    """Each event's envelope pointers: its own ``envelope``, else the model's, else ``/event`` and ``/version``."""
+def _declared(model: Any) -> list[Declared]:
+    """Each event's name, receiver version and envelope (its own, else the model's, else /event and /version)."""
     default = _pointers(getattr(model, "envelope", None)) or DEFAULT_ENVELOPE
-    return {e.event: _pointers(getattr(e, "envelope", None)) or default for e in model.events}
+    out: list[Declared] = []
+    for e in model.events:
+        name = getattr(e, "event", None)
+        name = name if isinstance(name, str) else getattr(e, "name", None)
+        own = _pointers(getattr(e, "envelope", None)) or _pointers(
+            (getattr(e, "event_pointer", None), getattr(e, "version_pointer", None)))
+        if isinstance(name, str) and isinstance(e.receiver, str):
+            out.append(Declared(name, e.receiver, own or default))
+    return out
 
 
 def _pointers(envelope: Any) -> dict[str, str]:
-    """``{event, version}`` pointers from a mapping or an object with those attributes (unset ones left out)."""
+    """``{event, version}`` pointers from a mapping, an object with those attributes or an (event, version) pair."""
     if envelope is None:
         return {}
+    if isinstance(envelope, tuple):
+        envelope = dict(zip(("event", "version"), envelope, strict=False))
     out: dict[str, str] = {}
     for name in ("event", "version"):
-        value = envelope.get(name) if isinstance(envelope, Mapping) else getattr(envelope, name, None)
+        value = _field(envelope, name)
         if isinstance(value, str) and value:
             out[name] = value
     return out
@@ -164,13 +192,11 @@ class Answer:
 class ProbeSet:
     """The five probes of one receiver: built and sent once per run (per run id), then judged one by one."""
 
-    def __init__(self, url: str, scheme: SigningScheme, events: list[EventModel], lookup: SchemaLookup | None,
-                 envelopes: Mapping[str, Mapping[str, str]]) -> None:
+    def __init__(self, url: str, scheme: SigningScheme, events: list[Declared], lookup: SchemaLookup | None) -> None:
         self.url = url
         self.scheme = scheme
         self.events = events
         self.lookup = lookup
-        self.envelopes = envelopes
         self._lock = threading.Lock()
         self._sent: dict[str, tuple[dict[str, Answer], dict[str, Any]]] = {}
 
@@ -261,7 +287,7 @@ class ProbeSet:
         problems: list[str] = []
         for declared in self.events:
             schema = self.lookup(declared.event, declared.receiver) if self.lookup else None
-            envelope = self.envelopes.get(declared.event, DEFAULT_ENVELOPE)
+            envelope = declared.envelope
             values = {"event": declared.event, "version": declared.receiver}
             bodies: dict[str, bytes] = {}
             marked: str | None = None
