@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -22,7 +23,7 @@ from webhook_receivers import ACCOUNT_2_0, SECRET, SIGNING, URL, Model, Outcome,
 
 import gtmcheck.sandbox
 from gtmcheck.context import RunContext
-from gtmcheck.errors import CheckError, CheckFailed, Evidence, SpecError
+from gtmcheck.errors import CheckError, CheckFailed, Evidence, Location, SpecError
 from gtmcheck.kinds.base import WRITES
 from gtmcheck.kinds.webhooks.signature_checks import PROBES, RUN_HEADER, checks_for
 
@@ -244,3 +245,58 @@ def test_bad_receiver_blocks_are_errors_at_their_line(receiver: dict[str, Any], 
         checks_for(Model(receiver))
     text = str(caught.value)
     assert text.startswith("checks/webhooks.gtm.yml:12:1: ") and message in text and fix in text.split(". Fix: ")[1]
+
+
+@dataclass(frozen=True)
+class ReceiverBlock:
+    url: str
+    signing: dict[str, Any]
+    location: Location
+
+
+@dataclass(frozen=True)
+class NamedEvent:
+    name: str
+    receiver: str
+    event_pointer: str
+    version_pointer: str
+
+    @property
+    def envelope(self) -> tuple[str, str]:
+        return (self.event_pointer, self.version_pointer)
+
+
+@dataclass
+class Registry:
+    schemas: dict[tuple[str, str], Any]
+
+    def get(self, event: str, version: str) -> Any:
+        return self.schemas.get((event, version))
+
+
+@dataclass
+class AttributeModel:
+    """A model that keeps the receiver as an object with its own location and names events ``name``."""
+
+    receiver: ReceiverBlock
+    events: list[NamedEvent]
+    registry: Registry
+
+    def location(self, *path: str) -> Location:  # a method, not the receiver's line
+        return Location("elsewhere.yml")
+
+
+def test_a_model_of_attributes_with_a_registry_is_read_as_well(ctx: RunContext) -> None:
+    where = Location("checks/webhooks.gtm.yml", 30, 1)
+    model = AttributeModel(ReceiverBlock(URL, SIGNING["hubspot-v3"], where),
+                           [NamedEvent("account.updated", "2.0", "/event", "/version")],
+                           Registry({("account.updated", "2.0"): ACCOUNT_2_0}))
+    receiver = Receiver("hubspot-v3", SECRET)
+    with respx.mock(assert_all_called=False) as router:
+        router.post(URL).mock(side_effect=receiver.respx)
+        checks = checks_for(model)
+        outcomes = run_all(checks, ctx)
+    assert {c.location for c in checks} == {where}
+    assert all(isinstance(o, Evidence) for o in outcomes.values()), outcomes
+    for payload in receiver.payloads():
+        jsonschema.validate(payload[0], ACCOUNT_2_0)
