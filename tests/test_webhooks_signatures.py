@@ -300,3 +300,13 @@ def test_a_model_of_attributes_with_a_registry_is_read_as_well(ctx: RunContext) 
     assert all(isinstance(o, Evidence) for o in outcomes.values()), outcomes
     for payload in receiver.payloads():
         jsonschema.validate(payload[0], ACCOUNT_2_0)
+
+
+def test_a_huge_answer_is_shown_short(ctx: RunContext) -> None:
+    receiver = Receiver("hubspot-v3", SECRET, verify=False, answer_text=lambda status: "\x1b[31mok " * 400_000)
+    failure = probe(receiver, SIGNING["hubspot-v3"], ctx)["forged"]
+    assert isinstance(failure, CheckFailed) and failure.received is not None
+    assert failure.received.startswith("204 \\x1b[31mok") and len(failure.received) < 400
+    assert failure.received.endswith(" more characters)")  # of the first 4 KB: the rest is never read
+    assert int(failure.received.rsplit("(", 1)[1].split()[0]) < 4096
+    assert "\x1b" not in failure.message

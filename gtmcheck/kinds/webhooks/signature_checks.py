@@ -51,6 +51,7 @@ REPLAY_REFUSED = frozenset({401, 403, 409})
 RUN_HEADER = "X-Gtmcheck-Run"
 PROBE_HEADER = "X-Gtmcheck-Probe"
 SHOWN_ANSWER_CHARS = 200
+MAX_ANSWER_BYTES = 4096  # a receiver's answer is only shown, shortened: never read whole
 DEFAULT_ENVELOPE = {"event": "/event", "version": "/version"}
 NEEDS = frozenset({WRITES})
 _WHY = {
@@ -336,11 +337,20 @@ def _replay(client: httpx.Client, accepted: httpx.Request) -> Answer:
 
 
 def _answer(client: httpx.Client, request: httpx.Request) -> Answer:
+    """Send one probe; of the answer's body only the first ``MAX_ANSWER_BYTES`` are read (it is only shown)."""
     started = time.monotonic()
     try:
-        response = client.send(request)
+        response = client.send(request, stream=True)
+        try:
+            head = b""
+            for chunk in response.iter_bytes():
+                head += chunk
+                if len(head) >= MAX_ANSWER_BYTES:
+                    break
+        finally:
+            response.close()
     except httpx.HTTPError as exc:
         return Answer(None, error=redact(str(exc) or type(exc).__name__), request=request)
-    text = response.text if response.content else ""
     ms = int((time.monotonic() - started) * 1000)
+    text = head[:MAX_ANSWER_BYTES].decode(response.charset_encoding or "utf-8", errors="replace")
     return Answer(response.status_code, text, ms=ms, request=request)
