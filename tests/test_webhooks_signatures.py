@@ -310,3 +310,24 @@ def test_a_huge_answer_is_shown_short(ctx: RunContext) -> None:
     assert failure.received.endswith(" more characters)")  # of the first 4 KB: the rest is never read
     assert int(failure.received.rsplit("(", 1)[1].split()[0]) < 4096
     assert "\x1b" not in failure.message
+
+
+@pytest.mark.parametrize("path", ["", "/in box/hubspot?portal=42&note=a b"])
+def test_the_signed_url_is_the_url_on_the_wire(path: str, ctx: RunContext) -> None:
+    receiver = Receiver("hubspot-v2", SECRET)  # v2 signs the URL and no timestamp
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, receiver.wsgi, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}{path}"
+        outcomes = run_all(checks_for(Model({"url": url, "signing": SIGNING["hubspot-v2"]})), ctx)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert isinstance(outcomes["accepted"], Evidence), outcomes["accepted"]
+    assert receiver.log[-1].url.endswith("/" if not path else "/in%20box/hubspot?portal=42&note=a%20b")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -96,7 +97,8 @@ class Receiver:
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        url = f"{environ['wsgi.url_scheme']}://{environ['HTTP_HOST']}{environ.get('PATH_INFO', '')}"
+        path = quote(environ.get("PATH_INFO", ""), safe="/;=,~!$&'()*+:@")  # WSGI decodes it; as Werkzeug, re-quote
+        url = f"{environ['wsgi.url_scheme']}://{environ['HTTP_HOST']}{path}"
         if environ.get("QUERY_STRING"):
             url += "?" + environ["QUERY_STRING"]
         headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}

@@ -102,10 +102,10 @@ def checks_for(model: ReceiverModel, *, schema_for: SchemaLookup | None = None) 
     if not receiver:
         return []
     location = _location(model, receiver)
-    url = _field(receiver, "url")
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-        raise SpecError(f"receiver.url {redact(str(url))!r} is not an absolute http(s) URL", location,
-                        'write `url: "${WEBHOOK_RECEIVER_URL}"` with the https:// address of the receiver')
+    url = _wire_url(_field(receiver, "url"))
+    if url is None:
+        raise SpecError(f"receiver.url {redact(str(_field(receiver, 'url')))!r} is not an absolute http(s) URL",
+                        location, 'write `url: "${WEBHOOK_RECEIVER_URL}"` with the https:// address of the receiver')
     scheme = SigningScheme.from_mapping(_field(receiver, "signing"), location)
     declared = _declared(model)
     if not declared:
@@ -114,6 +114,23 @@ def checks_for(model: ReceiverModel, *, schema_for: SchemaLookup | None = None) 
     probes = ProbeSet(url, scheme, declared, schema_for or _lookup(model))
     return [Check(DOD_ID, _runner(probes, probe), location, param=probe, description=_WHY[probe], needs=NEEDS)
             for probe in PROBES]
+
+
+def _wire_url(url: Any) -> str | None:
+    """The URL as it goes on the wire (percent-encoded; a bare host gets its ``/``), or ``None`` if not http(s).
+
+    HubSpot v2 and v3 sign the URL, and a receiver checks against the URL it was called at.
+    """
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+        wire = httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or not wire.host:
+        return None
+    return str(wire.copy_with(path="/") if not parts.path else wire)
 
 
 def _field(thing: Any, name: str) -> Any:
