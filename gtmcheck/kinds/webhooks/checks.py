@@ -166,7 +166,7 @@ def check_compatible(spec: WebhooksSpec, event: EventSpec, ctx: RunContext) -> E
     problems: list[str] = []
     for version in dict.fromkeys([event.sender, *sorted(observed)]):
         seen = f"observed in {len(observed[version])} sample(s)" if version in observed else "not observed"
-        role = "declared" if version == event.sender else "observed, not declared"
+        role = "declared" if version == event.sender else "not declared"
         sender = spec.registry.get(event.name, version)
         if sender is None:
             problems.append(f"the sender emits {version} ({seen}), which has no schema to compare")
@@ -176,7 +176,7 @@ def check_compatible(spec: WebhooksSpec, event: EventSpec, ctx: RunContext) -> E
         rule = version_rule(event.name, sender, receiver, spec.enum_additions, event.envelope)
         if not breaks and rejected is None and rule is None:
             continue
-        text = f"sender {version} ({role}, {seen}) against receiver {event.receiver}"
+        text = f"sender {version} ({role}; {seen}) against receiver {event.receiver}"
         if breaks:
             text += ": " + "; ".join(describe(c) for c in breaks[:3])
             if len(breaks) > 3:
