@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import secrets
-from ...errors import Location, SpecError, SpecErrors
+from ...errors import Location, SpecError, SpecErrors, relpath
 from ..base import CRM, WAREHOUSE
 from .load import SchemaInputError
 from .schema import DEFAULT_SAMPLE_ROWS
@@ -151,10 +151,11 @@ def _registry(checklist: Checklist, base: Path, problems: list[SpecError]) -> Sc
 
 
 def _relative(name: str, base: Path) -> str:
+    """A schema path as the checklist names it (below its folder), else as seen from the working directory."""
     try:
         return str(Path(name).resolve().relative_to(base.resolve()))
-    except ValueError:
-        return name
+    except (ValueError, OSError):
+        return relpath(name)
 
 
 def _missing_versions(checklist: Checklist, registry: SchemaRegistry, event: EventSpec) -> list[SpecError]:
