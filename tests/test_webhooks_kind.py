@@ -331,3 +331,20 @@ def test_a_checklist_with_only_manual_items_still_loads(tmp_path: Path) -> None:
     assert list(get_kind("webhooks").checks(load_checklist(path))) == []
     with pytest.raises(SpecError):
         load_checklist(_project(tmp_path / "x", "schemas: nowhere\n"))
+
+
+def test_reference_page_is_generated_from_the_schema(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "--kind", "webhooks", "--format", "markdown"]) == 0
+    assert (repo / "docs" / "webhooks-reference.md").read_text() == capsys.readouterr().out, (
+        "docs/webhooks-reference.md is stale: run `gtmcheck schema --kind webhooks --format markdown "
+        "> docs/webhooks-reference.md`")
+
+
+def test_docs_list_every_webhooks_lint_rule(repo: Path) -> None:
+    from gtmcheck.findings import RULES
+
+    text = (repo / "docs" / "webhooks.md").read_text()
+    codes = [code for code in RULES if code.startswith("WEBHOOK")]
+    assert len(codes) == 4
+    for code in codes:
+        assert f"| {code} | `{RULES[code].name}` |" in text
