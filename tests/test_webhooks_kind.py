@@ -131,6 +131,7 @@ def test_lint_flags_a_declared_retired_version_and_a_schema_pinning_another_vers
 
 
 @pytest.mark.parametrize(("body", "where", "says"), [
+    (EVENTS.format(sender="2.0") + "samples:\n  - {delivery_log: sandbox, limit: 100001}\n", "17:36", "100000"),
     (EVENTS.format(sender="2.0").replace("events:", "evnts:"), "7:1", "did you mean"),
     (EVENTS.format(sender="2.0").replace("schemas: schemas", "schemas: nowhere"), "6:10", "does not exist"),
     (EVENTS.format(sender="2.0").replace('receiver: "2.0"', 'receiver: "3.0"'), "10:15",
@@ -277,14 +278,16 @@ def test_delivery_log_events_are_named_by_delivery_and_position(tmp_path: Path,
     drifted = {**PAYLOAD, "version": "2.1", "properties": {"name": "Globex", "annual_recurring_revenue": 1}}
     contact = {"subscriptionType": "contact.creation", "objectId": 7}
     for n, body in enumerate([[contact, PAYLOAD], [drifted]], start=1):
+        answer = (204, "") if n == 1 else (422, "/properties: 'arr' is a required property")
         delivery_log.append(FakeDelivery(str(n), "2026-11-26T10:00:00.000Z", "http://r/in", json.dumps(body), 204,
-                                         204, ""))
+                                         *answer))
     path = _project(tmp_path, EVENTS.format(sender="2.0") + "samples:\n  - {delivery_log: sandbox, limit: 50}\n")
     ctx, checks = _checks(path)
     check = checks["WEBHOOK-SAMPLES-VALID[delivery_log]"]
     assert check.needs == frozenset({"crm"})
     message = _failure(check, ctx)
     assert message.startswith("1 of 3 samples from delivery_log fail: delivery 2[0] claims account.updated 2.1")
+    assert message.endswith("(the receiver answered 422: /properties: 'arr' is a required property)")
     compat = _failure(checks["WEBHOOK-VERSIONS-COMPATIBLE[account.updated]"], ctx)
     assert "Example: delivery 2[0] {" in compat and "/properties/arr" in compat
 
@@ -348,3 +351,59 @@ def test_docs_list_every_webhooks_lint_rule(repo: Path) -> None:
     assert len(codes) == 4
     for code in codes:
         assert f"| {code} | `{RULES[code].name}` |" in text
+
+
+def test_without_a_failing_sample_the_generated_counterexample_is_the_example(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    @dataclass(frozen=True)
+    class Counterexample:
+        payload: Any
+        pointer: str
+        keyword: str
+        message: str
+
+    calls: list[tuple[Any, Any]] = []
+    module = types.ModuleType("gtmcheck.kinds.webhooks.generate")
+
+    def find_counterexample(sender: Any, receiver: Any, *, max_examples: int = 200, seed: int = 0) -> Counterexample:
+        calls.append((sender, receiver))
+        return Counterexample({"properties": {"name": "", "api_token": "pat-na1-1234abcd"}}, "/properties",
+                              "required", "'arr' is a required property")
+
+    module.find_counterexample = find_counterexample  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "gtmcheck.kinds.webhooks.generate", module)
+    ctx, checks = _checks(_project(tmp_path, EVENTS.format(sender="2.1")))
+    message = _failure(checks["WEBHOOK-VERSIONS-COMPATIBLE[account.updated]"], ctx)
+    assert "sender 2.1 (declared; not observed) against receiver 2.0" in message
+    assert ('Example: generated payload {"properties": {"name": "", "api_token": "***"}} is rejected by 2.0 at '
+            "/properties (required): 'arr' is a required property") in message
+    [(sender, receiver)] = calls
+    assert sender.path.name == "2.1.json" and receiver.path.name == "2.0.json"
+
+
+def test_table_samples_read_a_native_json_column_in_postgresql(tmp_path: Path) -> None:
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    url = os.environ.get("GTMCHECK_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("GTMCHECK_TEST_POSTGRES_URL is not set")
+    table = f"raw_webhooks_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(url)
+    bad = {**PAYLOAD, "properties": {**PAYLOAD["properties"], "arr": "48k"}}
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE {table} (id integer, body jsonb)"))
+        conn.execute(text(f"INSERT INTO {table} VALUES (1, CAST(:a AS jsonb)), (2, CAST(:b AS jsonb))"),
+                     {"a": json.dumps(PAYLOAD), "b": json.dumps(bad)})
+    try:
+        body = EVENTS.format(sender="2.0") + f"samples:\n  - {{table: {table}, payload: body, key: id}}\n"
+        ctx, checks = _checks(_project(tmp_path, body, warehouse=url))
+        message = _failure(checks[f"WEBHOOK-SAMPLES-VALID[table:{table}]"], ctx)
+        assert message.startswith(f"1 of 2 samples from table:{table} fail: {table} id=2 account.updated 2.0 "
+                                  "/properties/arr (type): value \"48k\"")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {table}"))
+        engine.dispose()

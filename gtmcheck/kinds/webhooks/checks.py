@@ -18,7 +18,7 @@ from .compat import counterexample, describe, sender_breaks, show_payload, versi
 from .lint import lint_pins
 from .model import EventSpec, SampleSource, WebhooksSpec
 from .samples import Sample, read_samples
-from .validate import SampleError, validate_payload
+from .validate import SampleError, mask, validate_payload
 
 if TYPE_CHECKING:
     from ...context import RunContext
@@ -91,6 +91,8 @@ def judge(spec: WebhooksSpec, sample: Sample) -> Verdict:
         verdict.findings += [_error_text(sample, event, version, e) for e in errors[:ERRORS_PER_SAMPLE]]
         if len(errors) > ERRORS_PER_SAMPLE:
             verdict.findings.append(f"{sample.name}: {len(errors) - ERRORS_PER_SAMPLE} more schema errors")
+    if verdict.findings and sample.note:
+        verdict.findings[-1] += f" ({mask(sample.note)})"
     return verdict
 
 
@@ -206,6 +208,7 @@ def _rejected(samples: list[Sample], receiver: Any) -> str | None:
         errors = validate_payload(receiver, sample.payload)
         if errors:
             first = errors[0]
+            note = f" ({mask(sample.note)})" if sample.note else ""
             return (f"{sample.name} {show_payload(sample.payload)} is rejected by {receiver.version} at "
-                    f"{first.pointer} ({first.keyword}): {first.message}")
+                    f"{first.pointer} ({first.keyword}): {first.message}{note}")
     return None

@@ -17,7 +17,7 @@ from typing import Any
 from ...visible import shorten
 from .diff import Change, Differ
 from .report import is_breaking
-from .validate import LoadedSchema, mask, version_key
+from .validate import SECRET_KEY, LoadedSchema, mask, version_key
 
 NOT_ASSERTED = frozenset({"format.changed"})  # jsonschema treats format as an annotation unless told
 MAX_PAYLOAD_CHARS = 400
@@ -119,8 +119,20 @@ def version_rule(event: str, one: LoadedSchema, other: LoadedSchema, enum_additi
 
 
 def show_payload(payload: Any) -> str:
-    """A payload on one line, shortened, secrets masked."""
-    return shorten(mask(json.dumps(payload, ensure_ascii=False, sort_keys=False, default=str)), MAX_PAYLOAD_CHARS)
+    """A payload on one line, shortened, secrets masked (registered ones, and values under secret-like keys)."""
+    text = json.dumps(_hide_secret_keys(payload), ensure_ascii=False, default=str)
+    return shorten(mask(text), MAX_PAYLOAD_CHARS)
+
+
+def _hide_secret_keys(value: Any, depth: int = 0) -> Any:
+    if depth > 64:
+        return "..."
+    if isinstance(value, dict):
+        return {k: "***" if isinstance(k, str) and SECRET_KEY.search(k) else _hide_secret_keys(v, depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide_secret_keys(v, depth + 1) for v in value]
+    return value
 
 
 def counterexample(sender: LoadedSchema, receiver: LoadedSchema) -> str | None:

@@ -34,6 +34,7 @@ class Sample:
     name: str
     payload: Any = None
     problem: str = ""
+    note: str = ""  # what the receiver answered, when the source knows (the sandbox's delivery log)
 
 
 def read_samples(spec: WebhooksSpec, source: SampleSource, ctx: RunContext) -> list[Sample]:
@@ -119,15 +120,18 @@ def delivery_samples(ctx: RunContext, limit: int) -> list[Sample]:
     samples: list[Sample] = []
     for delivery in deliveries:
         name = f"delivery {delivery.id}"
+        status = delivery.receiver_status
+        note = "" if status is None or 200 <= status < 300 else \
+            f"the receiver answered {status}" + (f": {delivery.receiver_reason}" if delivery.receiver_reason else "")
         try:
             body = json.loads(delivery.body)
         except json.JSONDecodeError as exc:
             samples.append(Sample(name, problem=f"has a body that is not JSON ({exc.msg})"))
             continue
         if isinstance(body, list):
-            samples += [Sample(f"{name}[{n}]", event) for n, event in enumerate(body)]
+            samples += [Sample(f"{name}[{n}]", event, note=note) for n, event in enumerate(body)]
         else:
-            samples.append(Sample(name, body))
+            samples.append(Sample(name, body, note=note))
     return samples
 
 
