@@ -407,3 +407,18 @@ def test_table_samples_read_a_native_json_column_in_postgresql(tmp_path: Path) -
         with engine.begin() as conn:
             conn.execute(text(f"DROP TABLE {table}"))
         engine.dispose()
+
+
+def test_hostile_samples_are_findings_not_tracebacks(tmp_path: Path) -> None:
+    path = _project(tmp_path, EVENTS.format(sender="2.0") + "samples:\n  - files: samples/*.json\n")
+    samples = tmp_path / "checks" / "samples"
+    samples.mkdir()
+    (samples / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+    (samples / "empty.json").write_text("  \n")
+    (samples / "scalar.json").write_text("42")
+    ctx, checks = _checks(path)
+    message = _failure(checks["WEBHOOK-SAMPLES-VALID[files:samples/*.json]"], ctx)
+    assert message.startswith("3 of 3 samples")
+    assert "deep.json nests deeper than JSON is read here" in message
+    assert "empty.json is empty" in message
+    assert "scalar.json:1 names no event at /event or /subscriptionType" in message

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 MAX_SAMPLE_FILE_BYTES = 64 * 1024 * 1024
 DELIVERIES_MODULE = "gtmcheck.connectors.deliveries"
+TOO_DEEP = "nests deeper than JSON is read here (a recursion limit). Fix: flatten the payload"
 _DECODER = json.JSONDecoder()
 
 
@@ -67,6 +68,8 @@ def file_samples(path: Path) -> list[Sample]:
         whole = json.loads(text)
     except json.JSONDecodeError:
         return list(_ndjson(name, text))
+    except RecursionError:
+        return [Sample(name, problem=TOO_DEEP)]
     if not isinstance(whole, list):
         return [Sample(f"{name}:{bisect.bisect_right(lines, start)}", whole)]
     return [Sample(f"{name}:{bisect.bisect_right(lines, offset)}", value)
@@ -101,6 +104,8 @@ def _ndjson(name: str, text: str) -> Iterator[Sample]:
             continue
         try:
             yield Sample(f"{name}:{number}", json.loads(line))
+        except RecursionError:
+            yield Sample(f"{name}:{number}", problem=TOO_DEEP)
         except json.JSONDecodeError as exc:
             yield Sample(f"{name}:{number}", problem=f"is not JSON ({exc.msg} at column {exc.colno}). Fix: "
                          "save one payload, a JSON array, or one JSON payload per line")
@@ -127,6 +132,9 @@ def delivery_samples(ctx: RunContext, limit: int) -> list[Sample]:
             body = json.loads(delivery.body)
         except json.JSONDecodeError as exc:
             samples.append(Sample(name, problem=f"has a body that is not JSON ({exc.msg})"))
+            continue
+        except RecursionError:
+            samples.append(Sample(name, problem=TOO_DEEP))
             continue
         if isinstance(body, list):
             samples += [Sample(f"{name}[{n}]", event, note=note) for n, event in enumerate(body)]
@@ -161,6 +169,8 @@ def _parse_cell(name: str, raw: Any) -> Sample:
     if isinstance(raw, str):
         try:
             return Sample(name, json.loads(raw))
+        except RecursionError:
+            return Sample(name, problem=TOO_DEEP)
         except json.JSONDecodeError as exc:
             return Sample(name, problem=f"holds text that is not JSON ({exc.msg} at column {exc.colno})")
     if raw is None:

@@ -148,6 +148,8 @@ def validate_payload(schema: LoadedSchema, payload: Any) -> list[SampleError]:
     """Every way ``payload`` fails ``schema``, most relevant first; an empty list when it is valid."""
     try:
         errors = sorted(schema.validator.iter_errors(payload), key=_order)
+    except RecursionError:  # a payload (or a recursive schema over it) deeper than Python's stack
+        return [SampleError("/", "depth", "…", "the payload nests too deeply to be validated")]
     except Unresolvable as exc:  # checked at load; a $ref only reachable through dynamic scope lands here
         raise SchemaInputError(str(schema.path), f"has a $ref that cannot be resolved ({exc})",
                                "point every $ref at this file or a sibling file") from None
