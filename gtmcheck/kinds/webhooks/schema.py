@@ -131,7 +131,8 @@ SCHEMA: dict[str, Any] = {
         "examples": [{"url": "https://hooks.acme.example/webhooks/hubspot",
                       "signing": {"scheme": "hubspot-v3", "secret": "${WEBHOOK_SECRET}"}}],
         "properties": {
-            "url": {"type": "string", "pattern": "^https?://", "description": "Where deliveries are posted.",
+            "url": {"type": "string", "pattern": r"^(https?://|\$\{)", "description": "Where deliveries are posted "
+                    "(`${VAR}` or `${VAR:-default}` allowed).",
                     "x-default": "required", "examples": ["https://hooks.acme.example/webhooks/hubspot"],
                     "x-hint": "write the receiver's http(s) URL"},
             "signing": {
