@@ -96,6 +96,16 @@ def judge(spec: WebhooksSpec, sample: Sample) -> Verdict:
     return verdict
 
 
+def judged(spec: WebhooksSpec, source: SampleSource, ctx: RunContext) -> list[Verdict]:
+    """Each sample of ``source`` judged once per run (the samples check and each event's compatibility share it)."""
+    key = f"webhooks.verdicts:{spec.checklist.path}:{source.index}"
+    verdicts = ctx.cache.get(key)
+    if verdicts is None:
+        verdicts = [judge(spec, s) for s in read_samples(spec, source, ctx)]
+        ctx.cache[key] = verdicts
+    return list(verdicts)
+
+
 def _error_text(sample: Sample, event: EventSpec, version: str, error: SampleError) -> str:
     return (f"{sample.name} {event.name} {version} {error.pointer} ({error.keyword}): value {error.value}: "
             f"{error.message}")
@@ -133,11 +143,11 @@ def _listing(spec: WebhooksSpec, event: EventSpec) -> str:
 
 def check_samples(spec: WebhooksSpec, source: SampleSource, ctx: RunContext) -> Evidence:
     """Every payload of one source validates against the version it claims, which the sender should emit."""
-    samples = read_samples(spec, source, ctx)
+    verdicts = judged(spec, source, ctx)
+    samples = [v.sample for v in verdicts]
     if not samples:
         raise CheckFailed(f"{source.label} holds no samples, so nothing was validated",
                           expected="at least one captured payload", received="none")
-    verdicts = [judge(spec, s) for s in samples]
     bad = [v for v in verdicts if v.findings]
     if bad:
         lines = [line for v in bad for line in v.findings]
@@ -161,10 +171,9 @@ def check_compatible(spec: WebhooksSpec, event: EventSpec, ctx: RunContext) -> E
     assert receiver is not None  # load refused a receiver version without a schema
     observed: dict[str, list[Sample]] = {}
     for source in spec.samples:
-        for sample in read_samples(spec, source, ctx):
-            verdict = judge(spec, sample)
+        for verdict in judged(spec, source, ctx):
             if verdict.event is event and verdict.version is not None:
-                observed.setdefault(verdict.version, []).append(sample)
+                observed.setdefault(verdict.version, []).append(verdict.sample)
     problems: list[str] = []
     for version in dict.fromkeys([event.sender, *sorted(observed)]):
         seen = f"observed in {len(observed[version])} sample(s)" if version in observed else "not observed"
