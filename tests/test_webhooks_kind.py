@@ -422,3 +422,34 @@ def test_hostile_samples_are_findings_not_tracebacks(tmp_path: Path) -> None:
     assert "deep.json nests deeper than JSON is read here" in message
     assert "empty.json is empty" in message
     assert "scalar.json:1 names no event at /event or /subscriptionType" in message
+
+
+OTHER_VALUES = ["[]", "{}", "1", "-3.5", "true", "~", "''", "'x'", "[a, b]", "{a: 1}", "2026-11-20", "/x~2",
+                "${GTMCHECK_NOPE}", "1e999", "'../../../../etc'", "[/dev/zero]", "{table: t, key: 'a b'}"]
+
+
+def test_every_value_replaced_by_another_type_loads_or_is_an_error_at_a_line(tmp_path: Path) -> None:
+    """Each line's value swapped for other YAML types: the checklist loads (and lints) or is a SpecError."""
+    body = EVENTS.format(sender="2.0") + ("samples:\n  - files: samples/*.json\n  - delivery_log: sandbox\n"
+                                          "  - {table: raw, payload: body, key: id, where: \"a > 1\", limit: 5}\n"
+                                          "receiver:\n  url: https://hooks.acme.example/in\n"
+                                          "  signing: {scheme: hmac-sha256, secret: abcdefgh, header: X-S, "
+                                          "timestamp_header: X-T}\nenum_additions: breaking\n")
+    path = _project(tmp_path, body)
+    lines = path.read_text().splitlines(keepends=True)
+    loaded = 0
+    for i, line in enumerate(lines):
+        if ":" not in line or i < 5:
+            continue
+        head = line.split(":", 1)[0]
+        for value in OTHER_VALUES:
+            path.write_text("".join(lines[:i] + [f"{head}: {value}\n"] + lines[i + 1:]))
+            try:
+                checklist = load_checklist(path)
+            except SpecError as exc:
+                assert all(e.location is not None and e.location.line >= 1 for e in exc.errors), exc
+                continue
+            list(get_kind("webhooks").lint(checklist))
+            list(get_kind("webhooks").checks(checklist))
+            loaded += 1
+    assert loaded > 0  # e.g. `retired: []`, `envelope: {}`
