@@ -453,3 +453,22 @@ def test_every_value_replaced_by_another_type_loads_or_is_an_error_at_a_line(tmp
             list(get_kind("webhooks").checks(checklist))
             loaded += 1
     assert loaded > 0  # e.g. `retired: []`, `envelope: {}`
+
+
+def test_schema_files_listed_by_id_and_a_bad_one_is_an_error_at_its_entry(tmp_path: Path) -> None:
+    path = _project(tmp_path, "schemas:\n  - ids/*.json\n  - ids/extra/no-id.json\nevents:\n"
+                    "  - {event: account.updated, sender: \"2.0\", receiver: \"2.0\"}\n")
+    ids = tmp_path / "checks" / "ids"
+    (ids / "extra").mkdir(parents=True)
+    (ids / "a.json").write_text(json.dumps({"$id": "https://acme.example/s/account.updated/2.0.json",
+                                            "type": "object"}))
+    (ids / "extra" / "no-id.json").write_text(json.dumps({"type": "object"}))
+    with pytest.raises(SpecError) as caught:
+        load_checklist(path)
+    [error] = caught.value.errors
+    assert error.location is not None and (error.location.line, error.location.column) == (8, 5)
+    assert "schema ids/extra/no-id.json: has no $id naming its event and version" in error.message
+    (ids / "extra" / "no-id.json").unlink()
+    path.write_text(path.read_text().replace("  - ids/extra/no-id.json\n", ""))
+    ctx, checks = _checks(path)
+    assert "account.updated: 2.0 (sender, receiver)" in checks["WEBHOOK-SCHEMAS-VERSIONED"].run(ctx).summary

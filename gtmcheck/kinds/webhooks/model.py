@@ -131,23 +131,30 @@ def _registry(checklist: Checklist, base: Path, problems: list[SpecError]) -> Sc
     raw = checklist.data.get("schemas")
     if raw is None:
         return None
-    try:
-        if isinstance(raw, str):
+    if isinstance(raw, str):
+        try:
             return SchemaRegistry.from_folder(base / raw)
-        files: list[Path] = []
-        for i, pattern in enumerate(raw):
-            found = _expand(base, pattern)
-            if not found:
-                problems.append(SpecError(f"schemas entry {pattern!r} matches no file",
-                                          checklist.location(("schemas", i)),
-                                          "check the path; it is relative to the checklist"))
-            files += found
-        return SchemaRegistry.from_files(files)
-    except SchemaInputError as exc:
-        shown = exc.args[0].split(": ", 1)[0]
-        problems.append(SpecError(f"schema {_relative(shown, base)}: {exc.problem}",
-                                  checklist.location(("schemas",)), exc.hint))
-        return None
+        except SchemaInputError as exc:
+            problems.append(_schema_error(checklist, base, exc, ("schemas",)))
+            return None
+    registry = SchemaRegistry()
+    for i, pattern in enumerate(raw):
+        found = _expand(base, pattern)
+        if not found:
+            problems.append(SpecError(f"schemas entry {pattern!r} matches no file",
+                                      checklist.location(("schemas", i)),
+                                      "check the path; it is relative to the checklist"))
+        for file in found:
+            try:
+                registry.add_by_id(file)
+            except SchemaInputError as exc:
+                problems.append(_schema_error(checklist, base, exc, ("schemas", i)))
+    return registry
+
+
+def _schema_error(checklist: Checklist, base: Path, exc: SchemaInputError, at: tuple[str | int, ...]) -> SpecError:
+    shown = exc.args[0].split(": ", 1)[0]
+    return SpecError(f"schema {_relative(shown, base)}: {exc.problem}", checklist.location(at), exc.hint)
 
 
 def _relative(name: str, base: Path) -> str:

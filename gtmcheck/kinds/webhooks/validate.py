@@ -99,15 +99,19 @@ class SchemaRegistry:
         """Files whose ``$id`` ends in ``/<event>/<version>.json`` (the path itself need not)."""
         registry = cls()
         for file in files:
-            doc = load_schema(file, registry._cache)
-            sid = doc.root.get("$id") if isinstance(doc.root, dict) else None
-            match = ID_TAIL.search(urlparse(sid).path) if isinstance(sid, str) else None
-            if match is None:
-                raise SchemaInputError(str(file), f"has no $id naming its event and version (found {sid!r})",
-                                       'give it an "$id" ending in /<event>/<version>.json, '
-                                       'e.g. "https://acme.example/schemas/account.updated/2.0.json"')
-            registry.add(unquote(match["event"]), unquote(match["version"]), file)
+            registry.add_by_id(file)
         return registry
+
+    def add_by_id(self, file: Path) -> LoadedSchema:
+        """Load ``file`` as the event and version its ``$id`` names."""
+        doc = load_schema(file, self._cache)
+        sid = doc.root.get("$id") if isinstance(doc.root, dict) else None
+        match = ID_TAIL.search(urlparse(sid).path) if isinstance(sid, str) else None
+        if match is None:
+            raise SchemaInputError(str(file), f"has no $id naming its event and version (found {sid!r})",
+                                   'give it an "$id" ending in /<event>/<version>.json, '
+                                   'e.g. "https://acme.example/schemas/account.updated/2.0.json"')
+        return self.add(unquote(match["event"]), unquote(match["version"]), file)
 
     def add(self, event: str, version: str, file: Path) -> LoadedSchema:
         """Load ``file`` as ``event`` at ``version``; its ``$ref``s are checked now."""
