@@ -85,7 +85,8 @@ def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Pa
     assert code == 1
     assert report["summary"]["go_live"] is False
     failed = [i for c in report["checklists"] for i in c["items"] if i["status"] == "failed"]
-    assert {i["dod"] for i in failed} == {"UTM-URLS-RESOLVE", "ROUTING-RULES-EXPLICIT"}
+    assert {i["dod"] for i in failed} == {"UTM-URLS-RESOLVE", "ROUTING-RULES-EXPLICIT", "WEBHOOK-SAMPLES-VALID",
+                                          "WEBHOOK-VERSIONS-COMPATIBLE"}
     assert any("dropped" in i["message"] for i in failed if i["dod"] == "UTM-URLS-RESOLVE")
     routing = [i for i in failed if i["dod"] == "ROUTING-RULES-EXPLICIT"]
     assert [i["id"] for i in routing] == ["ROUTING-RULES-EXPLICIT[enterprise-emea]"]

@@ -241,6 +241,21 @@ class Warehouse:
         keys, rows = self._execute(wrapped, params, limit=limit)
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
+    def rows(self, table: str, columns: Sequence[str], *, where: str | None = None, order_by: str | None = None,
+             limit: int, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """``columns`` of at most ``limit`` rows of ``table`` (names checked and quoted, ``where`` as in ``total``).
+
+        For readers that need more rows than ``sample`` gives (captured webhook payloads); the caller bounds
+        ``limit``, and the warehouse applies it.
+        """
+        limit = max(0, int(limit))
+        cols = ", ".join(quote_identifier(self.engine, c) for c in columns)
+        order = f" ORDER BY {quote_identifier(self.engine, order_by)}" if order_by else ""
+        sql = (f"SELECT {cols} FROM {quote_identifier(self.engine, table, 'table')}{_check_where(where)}"
+               f"{order} LIMIT {limit}")
+        _, found = self._execute(sql, params, limit=limit)
+        return [tuple(row) for row in found]
+
     def tables(self) -> list[str]:
         """Table names the warehouse's default schema holds (for lint hints)."""
         from sqlalchemy import inspect

@@ -21,8 +21,9 @@ __all__ = ["Check", "Kind", "KindBase", "PendingKind", "all_kinds", "get_kind", 
 def _registry() -> dict[str, Kind]:
     from .routing import RoutingKind
     from .utm import UtmKind
+    from .webhooks import WebhooksKind
 
-    built: list[Kind] = [UtmKind(), RoutingKind()]
+    built: list[Kind] = [UtmKind(), RoutingKind(), WebhooksKind()]
     kinds: dict[str, Kind] = {k.name: k for k in built}
     for name in KINDS:
         kinds.setdefault(name, PendingKind(name))
