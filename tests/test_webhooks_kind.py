@@ -142,7 +142,7 @@ def test_lint_flags_a_declared_retired_version_and_a_schema_pinning_another_vers
      "17:49", "contains ';'"),
     (EVENTS.format(sender="2.0") + "samples:\n  - {files: samples/a.json, key: id}\n", "17:29", "belongs to a `table`"),
     (EVENTS.format(sender="2.0") + "receiver:\n  url: https://hooks.acme.example/in\n"
-     "  signing: {scheme: hmac-sha256, secret: s3cr3t-value}\n", "18:3", "needs `header`"),
+     "  signing: {scheme: hmac-sha256, secret: s3cr3t-value}\n", "18:3", "needs `header:`"),
 ])
 def test_unusable_input_is_an_error_at_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str,
                                                 where: str, says: str) -> None:
@@ -307,25 +307,16 @@ def test_delivery_log_outside_the_sandbox_is_a_clear_error(tmp_path: Path, monke
         checks["WEBHOOK-SAMPLES-VALID[delivery_log]"].run(ctx)
 
 
-def test_signature_checks_come_from_their_module_when_it_exists(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_receiver_block_gives_one_signature_check_per_probe(tmp_path: Path) -> None:
     path = _project(tmp_path, EVENTS.format(sender="2.0") + "receiver:\n  url: https://hooks.acme.example/in\n"
                     "  signing: {scheme: hubspot-v3, secret: a-long-demo-secret}\n")
-    ctx, checks = _checks(path)
-    assert not any(n.startswith("WEBHOOK-SIGNATURES-ENFORCED") for n in checks)  # not built: not configured
-    seen: list[Any] = []
-    module = types.ModuleType("gtmcheck.kinds.webhooks.signature_checks")
-
-    def checks_for(spec: Any) -> list[Check]:
-        seen.append(spec)
-        return [Check("WEBHOOK-SIGNATURES-ENFORCED", lambda ctx: None, Location("x"), param="forged")]  # type: ignore[arg-type, return-value]
-
-    module.checks_for = checks_for  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gtmcheck.kinds.webhooks.signature_checks", module)
     _, checks = _checks(path)
-    assert "WEBHOOK-SIGNATURES-ENFORCED[forged]" in checks
-    assert seen[0].receiver.url == "https://hooks.acme.example/in"
-    assert seen[0].receiver.signing["scheme"] == "hubspot-v3"
+    assert sorted(n for n in checks if n.startswith("WEBHOOK-SIGNATURES-ENFORCED")) == [
+        f"WEBHOOK-SIGNATURES-ENFORCED[{p}]" for p in ("accepted", "forged", "replayed", "stale", "unsigned")]
+    _, checks = _checks(_project(tmp_path / "v1", EVENTS.format(sender="2.0") + "receiver:\n  url: "
+                                 "https://hooks.acme.example/in\n  signing: {scheme: hubspot-v1, secret: a-long-demo-secret}\n"))
+    assert "WEBHOOK-SIGNATURES-ENFORCED[stale]" not in checks  # v1 signs no timestamp
+    assert "WEBHOOK-SIGNATURES-ENFORCED[replayed]" in checks
 
 
 def test_a_checklist_with_only_manual_items_still_loads(tmp_path: Path) -> None:

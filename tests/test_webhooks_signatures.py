@@ -56,17 +56,19 @@ def test_all_five_probes_pass_against_a_strictly_verifying_receiver(scheme: str,
 
 
 @pytest.mark.parametrize("scheme", ["hubspot-v1", "hubspot-v2"])
-def test_v1_and_v2_prove_forged_and_unsigned_and_say_stale_and_replay_do_not_apply(scheme: str,
-                                                                                   ctx: RunContext) -> None:
+def test_v1_and_v2_have_no_stale_probe_but_a_replay_must_still_be_refused(scheme: str, ctx: RunContext) -> None:
     receiver = Receiver(scheme, SECRET)
     outcomes = probe(receiver, SIGNING[scheme], ctx)
+    assert "stale" not in outcomes  # no signed timestamp: nothing for a receiver to judge an old delivery by
     assert all(isinstance(o, Evidence) for o in outcomes.values()), outcomes
-    assert [r.status for r in receiver.log] == [401, 401, 204]  # unsigned, forged, accepted: nothing else sent
-    for name in ("stale", "replayed"):
-        evidence = outcomes[name]
-        assert isinstance(evidence, Evidence)
-        assert evidence.summary.startswith(f"not applicable to {scheme}: no timestamp is signed")
-        assert evidence.details["applicable"] is False
+    assert [r.status for r in receiver.log] == [401, 401, 204, 409]  # unsigned, forged, accepted, replayed
+
+
+@pytest.mark.parametrize("scheme", ["hubspot-v1", "hubspot-v2"])
+def test_a_v1_or_v2_receiver_that_takes_a_replay_fails(scheme: str, ctx: RunContext) -> None:
+    outcomes = probe(Receiver(scheme, SECRET, check_replay=False), SIGNING[scheme], ctx)
+    assert isinstance(outcomes["replayed"], CheckFailed)
+    assert isinstance(outcomes["accepted"], Evidence) and isinstance(outcomes["forged"], Evidence)
 
 
 def test_a_receiver_that_accepts_everything_fails_each_refusing_probe_for_its_own_reason(ctx: RunContext) -> None:

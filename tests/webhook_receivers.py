@@ -82,7 +82,7 @@ class Receiver:
             return 401
         if self.check_age and stamp_ms is not None and time.time() * 1000 - stamp_ms > 300_000:
             return 401
-        if self.check_replay and stamp_ms is not None:
+        if self.check_replay:  # by signature: for v1/v2 the same body signs the same, so a replay is seen too
             if signature in self.seen:
                 return 409
             self.seen.add(signature)

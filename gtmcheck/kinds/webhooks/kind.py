@@ -15,13 +15,12 @@ Shape of a ``kind: webhooks`` checklist (the schema is in schema.py; docs/webhoo
     enum_additions: compatible
 
 Checks: WEBHOOK-SCHEMAS-VERSIONED (offline), WEBHOOK-SAMPLES-VALID (one per sample source),
-WEBHOOK-VERSIONS-COMPATIBLE (one per event), and WEBHOOK-SIGNATURES-ENFORCED from ``signature_checks``
-when that module is built (until then the item is attested under ``manual:`` or not configured).
+WEBHOOK-VERSIONS-COMPATIBLE (one per event), and WEBHOOK-SIGNATURES-ENFORCED (one per probe sent to the
+``receiver:``, signature_checks.py; without a receiver the item is attested under ``manual:`` or not configured).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from .checks import check_compatible, check_samples, check_schemas
 from .lint import lint_webhooks
 from .model import CACHE_KEY, WebhooksSpec, compile_spec
 from .schema import SCHEMA
+from .signature_checks import checks_for as signature_checks
 
 if TYPE_CHECKING:
     from ...spec import Checklist
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 SCHEMAS_ID = "WEBHOOK-SCHEMAS-VERSIONED"
 SAMPLES_ID = "WEBHOOK-SAMPLES-VALID"
 COMPATIBLE_ID = "WEBHOOK-VERSIONS-COMPATIBLE"
-SIGNATURES_MODULE = "gtmcheck.kinds.webhooks.signature_checks"
 
 
 def spec_of(checklist: Checklist) -> WebhooksSpec:
@@ -80,13 +79,3 @@ class WebhooksKind(KindBase):
                             needs=source.needs)
         yield from signature_checks(spec)
 
-
-def signature_checks(spec: WebhooksSpec) -> Iterator[Check]:
-    """WEBHOOK-SIGNATURES-ENFORCED: the checks of ``signature_checks.checks_for(spec)`` once that module exists."""
-    try:
-        module = importlib.import_module(SIGNATURES_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != SIGNATURES_MODULE:
-            raise
-        return
-    yield from module.checks_for(spec)

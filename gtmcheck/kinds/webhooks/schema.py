@@ -153,8 +153,14 @@ SCHEMA: dict[str, Any] = {
                                "examples": ["X-Signature"]},
                     "timestamp_header": {"type": "string", "minLength": 1, "description": "hmac-sha256: the "
                                          "header carrying the timestamp.",
-                                         "x-default": "none (required for hmac-sha256)",
+                                         "x-default": "none: no timestamp is signed (no stale probe)",
                                          "examples": ["X-Timestamp"]},
+                    "encoding": {"enum": ["hex", "base64"], "description": "hmac-sha256: how the signature is "
+                                 "written.", "default": "hex", "examples": ["base64"]},
+                    "message": {"type": "string", "minLength": 1, "description": "hmac-sha256: what is signed; "
+                                "placeholders `{timestamp}`, `{body}`, `{url}`, `{method}`.",
+                                "x-default": '"{timestamp}.{body}" ("{body}" without a timestamp_header)',
+                                "examples": ["{timestamp}.{body}"]},
                 },
             },
         },

@@ -10,9 +10,10 @@ event, so only its signature can make the receiver refuse it:
 - ``replayed``: the accepted delivery again, byte for byte, headers included; 401, 403 or 409 (Conflict).
 - ``unsigned``: no signature and no timestamp header; 401 or 403.
 
-HubSpot v1 and v2 (and an ``hmac-sha256`` scheme that signs no timestamp) sign no timestamp, so a receiver
-cannot tell an old or replayed delivery from a new one: those two probes are not sent and their checks pass
-saying "not applicable", which proves nothing about replays. What a receiver sees is in docs/webhooks.md.
+HubSpot v1 and v2 (and an ``hmac-sha256`` scheme that signs no timestamp) sign no timestamp, so no receiver
+can refuse an old delivery by its signature: there is no ``stale`` probe for them (four checks, not five).
+A replay can still be refused (by remembering signatures or event ids), so it is probed for every scheme, and
+a v1/v2 receiver that takes the same delivery twice fails. What a receiver sees is in docs/webhooks.md.
 
 Probes are sent only where the environment says ``writes: true``, once per run and receiver (the five checks
 share them), marked with the run id (``X-Gtmcheck-Run`` header, and the ``event_id``-like field where the
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 DOD_ID = "WEBHOOK-SIGNATURES-ENFORCED"
 PROBES = ("accepted", "forged", "stale", "replayed", "unsigned")
-TIMESTAMP_PROBES = frozenset({"stale", "replayed"})
+TIMESTAMP_PROBES = frozenset({"stale"})  # a scheme that signs no time cannot refuse an old delivery
 STALE_AGE_S = 330
 REFUSED = frozenset({401, 403})
 REPLAY_REFUSED = frozenset({401, 403, 409})
@@ -113,7 +114,7 @@ def checks_for(model: ReceiverModel, *, schema_for: SchemaLookup | None = None) 
                         "declare the events the receiver takes under `events:`")
     probes = ProbeSet(url, scheme, declared, schema_for or _lookup(model))
     return [Check(DOD_ID, _runner(probes, probe), location, param=probe, description=_WHY[probe], needs=NEEDS)
-            for probe in PROBES]
+            for probe in PROBES if scheme.timestamped or probe not in TIMESTAMP_PROBES]
 
 
 def _wire_url(url: Any) -> str | None:
@@ -220,11 +221,6 @@ class ProbeSet:
 
     def verdict(self, ctx: RunContext, probe: str) -> Evidence:
         """Evidence that ``probe`` was answered as it must be; ``CheckFailed`` naming the answer otherwise."""
-        if probe in TIMESTAMP_PROBES and not self.scheme.timestamped:
-            return Evidence(
-                f"not applicable to {self.scheme}: no timestamp is signed, so no receiver can refuse a "
-                f"{probe} delivery by its signature (only hubspot-v3 or a timestamped hmac-sha256 can prove it)",
-                {"probe": probe, "applicable": False, "scheme": str(self.scheme)})
         ctx.require_writes("the webhook signature checks send synthetic deliveries to the receiver")
         answers, about = self.send(ctx)
         answer = answers.get(probe)
@@ -295,7 +291,7 @@ class ProbeSet:
             if probe in requests:
                 answers[probe] = _post(client, self.url, bodies[probe], {**requests[probe], PROBE_HEADER: probe})
         accepted = answers["accepted"]
-        if self.scheme.timestamped and accepted.status is not None and 200 <= accepted.status < 300:
+        if accepted.status is not None and 200 <= accepted.status < 300:
             assert accepted.request is not None
             answers["replayed"] = _replay(client, accepted.request)
         return answers, about
