@@ -24,7 +24,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,8 +32,9 @@ import httpx
 
 from .. import secrets
 from ..errors import ApiError, ConnectorError
+from .aggregation import Partial, bucket_key, check_measure, result
 from .answers import Answer, read_json
-from .crm import Filter, FilterGroup, ObjectType, Owner, Property, Record
+from .crm import Filter, FilterGroup, GroupBy, Measure, ObjectType, Owner, Property, Record
 from .http import ApiClient, RateLimiter, RetryPolicy
 
 __all__ = ["SOBJECTS", "SalesforceConnector", "soql_literal"]
@@ -232,12 +233,47 @@ class SalesforceConnector:
                 return
             body, answer = self._json("GET", f"{self.root}{next_url}")
 
-    def aggregate(self, soql: str) -> list[dict[str, Any]]:
+    def aggregate_soql(self, soql: str) -> list[dict[str, Any]]:
         """Rows of an aggregate query (``SELECT SUM(Amount) total ...``; unaliased columns are ``expr0``...).
 
         Numbers come back as ``Decimal``, so totals compare exactly with the warehouse's.
         """
         return [{k: v for k, v in row.items() if k != "attributes"} for row in self.query(soql)]
+
+    def aggregate(self, object_type: ObjectType, filters: Sequence[Filter], measure: Measure,
+                  group_by: GroupBy | None = None) -> dict[Any, Decimal | int]:
+        """One aggregate SOQL query, no rows pulled: ``SELECT CALENDAR_YEAR(CloseDate) y, ... SUM(Amount) ...``.
+
+        Filters go through ``where`` (typed, quoted literals). Date buckets use SOQL's date functions, in UTC
+        (no ``convertTimezone``); weeks are summed from days into ISO weeks (Monday), since SOQL's
+        ``WEEK_IN_YEAR`` counts from January 1st. An average is ``SUM``/``COUNT`` of the field, exact in
+        ``Decimal``. A grouped aggregate answers at most 2,000 groups (Salesforce refuses more).
+        """
+        check_measure(measure, group_by)
+        sobject = self._sobject(object_type)
+        columns, grouping = _group_columns(group_by)
+        target = _field(measure.property) if measure.property else None
+        if measure.kind == "count":
+            columns.append(f"COUNT({target or 'Id'})")
+        else:
+            columns += [f"SUM({target})", f"COUNT({target})"] if measure.kind == "avg" else [f"SUM({target})"]
+        soql = f"SELECT {', '.join(columns)} FROM {sobject}"
+        condition = self.where(object_type, [list(filters)] if filters else [])
+        if condition:
+            soql += f" WHERE {condition}"
+        if grouping:
+            soql += f" GROUP BY {', '.join(grouping)}"
+        partials: dict[Any, Partial] = {}
+        for row, answer, path in self._rows(soql):
+            key = _group_key(row, group_by, answer, path)
+            first, second = _aggregate_number(row, "expr0", answer, path), _aggregate_number(row, "expr1", answer, path)
+            partial = partials.setdefault(key, Partial())
+            if measure.kind == "count":
+                count = int(first or 0)
+                partial.add(records=count, values=count)
+            else:
+                partial.add(values=int(second or 0), total=first)
+        return result(partials, measure, group_by is not None)
 
     def _field_types(self, sobject: str) -> dict[str, dict[str, Any]]:
         if sobject not in self._describe:
@@ -402,6 +438,57 @@ class SalesforceConnector:
 
 
 _ID = re.compile(r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?")
+# Aliased date parts per bucket: (alias, SOQL function); weeks are read by day and folded into ISO weeks.
+_BUCKET_PARTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "year": (("y", "CALENDAR_YEAR"),),
+    "quarter": (("y", "CALENDAR_YEAR"), ("q", "CALENDAR_QUARTER")),
+    "month": (("y", "CALENDAR_YEAR"), ("m", "CALENDAR_MONTH")),
+    "week": (("y", "CALENDAR_YEAR"), ("m", "CALENDAR_MONTH"), ("d", "DAY_IN_MONTH")),
+    "day": (("y", "CALENDAR_YEAR"), ("m", "CALENDAR_MONTH"), ("d", "DAY_IN_MONTH")),
+}
+
+
+def _group_columns(group_by: GroupBy | None) -> tuple[list[str], list[str]]:
+    """The aliased SELECT columns and the GROUP BY expressions of a grouping."""
+    if group_by is None:
+        return [], []
+    name = _field(group_by.property)
+    if group_by.bucket is None:
+        return [f"{name} g"], [name]
+    parts = [(alias, f"{function}({name})") for alias, function in _BUCKET_PARTS[group_by.bucket]]
+    return [f"{expr} {alias}" for alias, expr in parts], [expr for _, expr in parts]
+
+
+def _group_key(row: Mapping[str, Any], group_by: GroupBy | None, answer: Answer, path: str) -> Any:
+    """An ``AggregateResult`` row's group as the key HubSpot's fold gives (``None``: no value)."""
+    if group_by is None:
+        return None
+    if group_by.bucket is None:
+        return _text(row.get("g"))
+    parts: dict[str, int] = {}
+    for alias, _function in _BUCKET_PARTS[group_by.bucket]:
+        value = row.get(alias)
+        if value is None:  # no date on these records: SOQL's null group
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value != int(value):
+            raise answer.wrong(f"{path}.{alias}", "a whole number (a date part)", value)
+        parts[alias] = int(value)
+    if group_by.bucket == "year":
+        return f"{parts['y']:04d}"
+    if group_by.bucket == "quarter":
+        return f"{parts['y']:04d}-Q{parts['q']}"
+    if group_by.bucket == "month":
+        return f"{parts['y']:04d}-{parts['m']:02d}"
+    return bucket_key(date(parts["y"], parts["m"], parts["d"]), group_by.bucket)
+
+
+def _aggregate_number(row: Mapping[str, Any], name: str, answer: Answer, path: str) -> Decimal | None:
+    value = row.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise answer.wrong(f"{path}.{name}", "a number", value)
+    return Decimal(value)
 
 
 def _record_id(record_id: str) -> str:
