@@ -144,30 +144,38 @@ def fold_rows(rows: Iterable[Row], names: Sequence[str], measure: Measure, group
 
 
 class ScanCache:
-    """One scan per key for the whole run: the first caller scans, later callers (and threads) reuse its rows.
+    """One scan per object and filters for the whole run: later callers (and threads) reuse its rows.
 
-    A scan that fails is not kept, so the next caller tries again. ``scans`` counts the scans made.
+    A scan is kept with the properties it read; a later call that needs some of those properties is answered
+    from it (a sum by month and an ungrouped sum share one scan of ``amount`` and ``closedate``), one that
+    needs another property scans again. A scan that fails is not kept, so the next caller tries again.
+    ``scans`` counts the scans made.
     """
 
     def __init__(self) -> None:
-        self._rows: dict[Hashable, list[Row]] = {}
+        self._kept: dict[Hashable, list[tuple[tuple[str, ...], list[Row]]]] = {}
         self._locks: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
         self.scans = 0
 
-    def rows(self, key: Hashable, scan: Callable[[], Iterable[Row]]) -> list[Row]:
-        """The rows of ``key``, from ``scan()`` the first time it is asked for."""
+    def rows(self, key: Hashable, names: Sequence[str], scan: Callable[[], Iterable[Row]]) -> list[Row]:
+        """Rows of (id, then ``names``) for ``key``, from ``scan()`` unless a kept scan holds those properties."""
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            if key not in self._rows:
-                rows = list(scan())
-                with self._lock:
-                    self._rows[key] = rows
-                    self.scans += 1
-            return self._rows[key]
+            for kept_names, kept_rows in self._kept.get(key, []):
+                if set(names) <= set(kept_names):
+                    if tuple(names) == kept_names:
+                        return kept_rows
+                    at = [0, *(kept_names.index(n) + 1 for n in names)]
+                    return [tuple(row[i] for i in at) for row in kept_rows]
+            rows = list(scan())
+            with self._lock:
+                self._kept.setdefault(key, []).append((tuple(names), rows))
+                self.scans += 1
+            return rows
 
     def clear(self) -> None:
         """Forget every scan (a later call reads the CRM again)."""
         with self._lock:
-            self._rows.clear()
+            self._kept.clear()

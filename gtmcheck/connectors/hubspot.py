@@ -298,7 +298,8 @@ class HubSpotConnector:
 
         The scan asks for the measure's and the group's properties only, through search when there are
         filters (partitioned past the 10,000 cap, see ``search``) or the list endpoint when there are none;
-        ``self.scans`` keeps its rows for every later call with the same object, filters and properties.
+        ``self.scans`` keeps its rows for every later call with the same object and filters that needs no
+        other property.
         See ``aggregation`` for how amounts, empty values and date buckets are read.
         """
         check_measure(measure, group_by)
@@ -311,14 +312,14 @@ class HubSpotConnector:
                 raise answer.wrong("$.total", "a count (an integer)", total)
             return {None: int(total)}
         names = sorted({p for p in (measure.property, group_by.property if group_by else None) if p})
-        key = (object_type, tuple(sorted(json.dumps(filter_json(f), sort_keys=True) for f in filters)), tuple(names))
+        key = (object_type, tuple(sorted(json.dumps(filter_json(f), sort_keys=True) for f in filters)))
 
         def scan() -> Iterator[Row]:
             records = self.search(object_type, groups, names) if groups else self.scan(object_type, names)
             for record in records:
                 yield (record.id, *(record.properties.get(n) for n in names))
 
-        rows = self.scans.rows(key, scan)
+        rows = self.scans.rows(key, names, scan)
         return fold_rows(rows, names, measure, group_by, f"hubspot {object_type}")
 
     # -- owners and properties -------------------------------------------------------------------------
