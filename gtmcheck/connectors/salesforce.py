@@ -24,7 +24,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,10 +32,11 @@ import httpx
 
 from .. import secrets
 from ..errors import ApiError, ConnectorError
-from .aggregation import Partial, bucket_key, check_measure, result
+from .aggregation import Partial, check_measure, result
 from .answers import Answer, read_json
 from .crm import Filter, FilterGroup, GroupBy, Measure, ObjectType, Owner, Property, Record
 from .http import ApiClient, RateLimiter, RetryPolicy
+from .soql_aggregates import aggregate_number, bucket_columns, bucket_from_row
 
 __all__ = ["SOBJECTS", "SalesforceConnector", "soql_literal"]
 
@@ -251,7 +252,12 @@ class SalesforceConnector:
         """
         check_measure(measure, group_by)
         sobject = self._sobject(object_type)
-        columns, grouping = _group_columns(group_by)
+        columns: list[str] = []
+        grouping: list[str] = []
+        if group_by is not None and group_by.bucket is not None:
+            columns, grouping = bucket_columns(_field(group_by.property), group_by.bucket)
+        elif group_by is not None:
+            columns, grouping = [f"{_field(group_by.property)} g"], [_field(group_by.property)]
         target = _field(measure.property) if measure.property else None
         if measure.kind == "count":
             columns.append(f"COUNT({target or 'Id'})")
@@ -265,8 +271,11 @@ class SalesforceConnector:
             soql += f" GROUP BY {', '.join(grouping)}"
         partials: dict[Any, Partial] = {}
         for row, answer, path in self._rows(soql):
-            key = _group_key(row, group_by, answer, path)
-            first, second = _aggregate_number(row, "expr0", answer, path), _aggregate_number(row, "expr1", answer, path)
+            key: Any = None
+            if group_by is not None:
+                key = _text(row.get("g")) if group_by.bucket is None else bucket_from_row(row, group_by.bucket,
+                                                                                         answer, path)
+            first, second = aggregate_number(row, "expr0", answer, path), aggregate_number(row, "expr1", answer, path)
             partial = partials.setdefault(key, Partial())
             if measure.kind == "count":
                 count = int(first or 0)
@@ -438,59 +447,6 @@ class SalesforceConnector:
 
 
 _ID = re.compile(r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?")
-# Aliased date parts per bucket: (alias, SOQL function); weeks are read by day and folded into ISO weeks.
-_BUCKET_PARTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "year": (("y", "CALENDAR_YEAR"),),
-    "quarter": (("y", "CALENDAR_YEAR"), ("q", "CALENDAR_QUARTER")),
-    "month": (("y", "CALENDAR_YEAR"), ("m", "CALENDAR_MONTH")),
-    "week": (("y", "CALENDAR_YEAR"), ("m", "CALENDAR_MONTH"), ("d", "DAY_IN_MONTH")),
-    "day": (("y", "CALENDAR_YEAR"), ("m", "CALENDAR_MONTH"), ("d", "DAY_IN_MONTH")),
-}
-
-
-def _group_columns(group_by: GroupBy | None) -> tuple[list[str], list[str]]:
-    """The aliased SELECT columns and the GROUP BY expressions of a grouping."""
-    if group_by is None:
-        return [], []
-    name = _field(group_by.property)
-    if group_by.bucket is None:
-        return [f"{name} g"], [name]
-    parts = [(alias, f"{function}({name})") for alias, function in _BUCKET_PARTS[group_by.bucket]]
-    return [f"{expr} {alias}" for alias, expr in parts], [expr for _, expr in parts]
-
-
-def _group_key(row: Mapping[str, Any], group_by: GroupBy | None, answer: Answer, path: str) -> Any:
-    """An ``AggregateResult`` row's group as the key HubSpot's fold gives (``None``: no value)."""
-    if group_by is None:
-        return None
-    if group_by.bucket is None:
-        return _text(row.get("g"))
-    parts: dict[str, int] = {}
-    for alias, _function in _BUCKET_PARTS[group_by.bucket]:
-        value = row.get(alias)
-        if value is None:  # no date on these records: SOQL's null group
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value != int(value):
-            raise answer.wrong(f"{path}.{alias}", "a whole number (a date part)", value)
-        parts[alias] = int(value)
-    if group_by.bucket == "year":
-        return f"{parts['y']:04d}"
-    if group_by.bucket == "quarter":
-        return f"{parts['y']:04d}-Q{parts['q']}"
-    if group_by.bucket == "month":
-        return f"{parts['y']:04d}-{parts['m']:02d}"
-    return bucket_key(date(parts["y"], parts["m"], parts["d"]), group_by.bucket)
-
-
-def _aggregate_number(row: Mapping[str, Any], name: str, answer: Answer, path: str) -> Decimal | None:
-    value = row.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise answer.wrong(f"{path}.{name}", "a number", value)
-    return Decimal(value)
-
-
 def _record_id(record_id: str) -> str:
     if not _ID.fullmatch(record_id):
         raise ConnectorError(f"salesforce: {record_id!r} is not a Salesforce id (15 or 18 letters and digits)")
