@@ -8,6 +8,7 @@ Salesforce aggregates in SOQL and never pulls a record.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -122,6 +123,33 @@ def test_two_checks_one_scan_and_other_filters_scan_again(hub: HubSpotConnector,
     assert route.call_count == 1 and hub.scans.scans == 1
     hub.aggregate("deals", WON, SUM)
     assert route.call_count == 2 and hub.scans.scans == 2
+
+
+def test_checks_running_at_once_wait_for_the_one_scan(clock: FakeClock) -> None:
+    entered, release = threading.Event(), threading.Event()
+    requests: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request.url.path)
+        entered.set()
+        release.wait(5)  # the first scan is still running while the second check asks
+        return httpx.Response(200, json=page([deal("1", amount="5", closedate="2026-01-02")]))
+
+    crm = HubSpotConnector(TOKEN, transport=httpx.MockTransport(answer),
+                           limiters=hubspot_limits(None, clock=clock, sleep=clock.sleep), sleep=clock.sleep)
+    results: list[Any] = []
+    first = threading.Thread(target=lambda: results.append(crm.aggregate("deals", WON, SUM, BY_MONTH)))
+    second = threading.Thread(target=lambda: results.append(crm.aggregate("deals", WON, AVG, BY_MONTH)))
+    first.start()
+    assert entered.wait(5)
+    second.start()
+    second.join(0.2)  # it is waiting for the first scan, not scanning itself
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert sorted(results, key=str) == [{"2026-01": Decimal(5)}, {"2026-01": Decimal(5)}]
+    assert requests == ["/crm/v3/objects/deals/search"] and crm.scans.scans == 1
+    crm.close()
 
 
 def test_without_filters_the_list_endpoint_is_scanned(hub: HubSpotConnector, router: respx.MockRouter) -> None:
