@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Date, Integer, MetaData, Numeric, String, Table, insert
 from sqlalchemy.exc import NoSuchModuleError
-from warehouses import postgres_url
+from warehouses import load_csv_tables, postgres_url
 
 from gtmcheck import secrets
 from gtmcheck.connectors.demo_warehouse import build_demo_warehouse, is_stale
@@ -191,6 +191,23 @@ def test_demo_warehouse_matches_its_csvs(tmp_path: Path, repo: Path) -> None:
         assert wh.count("events", events, {"s": "drifted", "e": "sales.queue.received"}) == 108
         assert wh.count("contacts") == 48
         assert wh.scalar("SELECT COUNT(DISTINCT contact_id) FROM touchpoints") == 48
+
+
+def test_the_demo_data_gives_the_same_totals_on_every_warehouse(warehouse_url: str, tmp_path: Path,
+                                                                repo: Path) -> None:
+    data = repo / "gtmcheck/demo/data"
+    loaded = load_csv_tables(warehouse_url, data, ["deals", "events"])
+    reference = build_demo_warehouse(data, tmp_path / "reference.duckdb")
+    won = "dealstage = 'closedwon'"
+    with Warehouse(warehouse_url) as wh, Warehouse(f"duckdb:///{reference}") as duck:
+        assert wh.total("deals", "amount", won) == duck.total("deals", "amount", won) == Decimal(428000)
+        assert wh.count("events") == loaded["events"] == duck.count("events")
+        for period in ("month", "week"):
+            assert wh.grouped_totals("deals", "amount", "closedate", won, period=period) == duck.grouped_totals(
+                "deals", "amount", "closedate", won, period=period)
+        received = "event = :e"
+        assert wh.count("events", received, {"e": "sales.queue.received"}) == duck.count(
+            "events", received, {"e": "sales.queue.received"})
 
 
 def test_demo_warehouse_is_built_once_and_rebuilt_when_a_csv_changes(tmp_path: Path, repo: Path) -> None:

@@ -11,23 +11,30 @@
   and ``.ci/run`` adds the dialect with ``pip install --no-deps`` (see docs/reconcile.md, "What runs where").
   fakesnow sums through DOUBLE (``SUM(TRY_CAST(x AS DOUBLE))``), so sums come back as floats there.
 
+``load_csv_tables(url, data_dir)`` loads CSVs (the demo's) into any of them, typed as the demo warehouse types them.
+
 Locally a missing PostgreSQL or Snowflake dialect skips its tests with the command that brings it; with
 ``GTMCHECK_TEST_REQUIRE_WAREHOUSES=1`` (set by ``.ci/run``) it fails them: CI runs the whole matrix.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, create_engine, insert, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql import ClauseElement
+
+from gtmcheck.connectors.demo_warehouse import _TYPES as DEMO_TYPES
 
 POSTGRES_ENV = "GTMCHECK_TEST_POSTGRES_URL"
 REQUIRE_ENV = "GTMCHECK_TEST_REQUIRE_WAREHOUSES"
@@ -96,6 +103,45 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
     else:
         with fakesnow_url() as url:
             yield url
+
+
+# The demo warehouse's column types (demo_warehouse.py) as SQLAlchemy types, with how to read a CSV cell.
+_COLUMN_TYPES: dict[str, tuple[Any, Any]] = {
+    "VARCHAR": (String(200), str),
+    "DECIMAL(18,2)": (Numeric(18, 2), Decimal),
+    "DATE": (Date(), date.fromisoformat),
+    "TIMESTAMP": (DateTime(), lambda v: datetime.fromisoformat(v).replace(tzinfo=None)),  # UTC, as DuckDB keeps it
+    "INTEGER": (Integer(), int),
+}
+
+
+def load_csv_tables(url: str, data_dir: Path, names: Sequence[str] = ()) -> dict[str, int]:
+    """Each ``data_dir/*.csv`` (or those ``names``) as a table of the same name in the warehouse at ``url``.
+
+    Columns are typed as the demo warehouse types them (money exact, dates as dates), other columns text;
+    an empty cell is NULL. Returns the rows loaded per table.
+    """
+    engine = create_engine(url)
+    loaded: dict[str, int] = {}
+    try:
+        for path in sorted(Path(data_dir).glob("*.csv")):
+            if names and path.stem not in names:
+                continue
+            with path.open(encoding="utf-8", newline="") as f:
+                rows = list(csv.DictReader(f))
+            types = DEMO_TYPES.get(path.stem, {})
+            columns = list(rows[0]) if rows else []
+            kinds = {c: _COLUMN_TYPES[types.get(c, "VARCHAR")] for c in columns}
+            meta = MetaData()
+            table = Table(path.stem, meta, *(Column(c, kinds[c][0]) for c in columns))
+            meta.create_all(engine)
+            values = [{c: kinds[c][1](v) if v not in ("", None) else None for c, v in row.items()} for row in rows]
+            with engine.begin() as conn:
+                conn.execute(insert(table), values)
+            loaded[path.stem] = len(values)
+    finally:
+        engine.dispose()
+    return loaded
 
 
 def dialect_for(name: str) -> Dialect:
