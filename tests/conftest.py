@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeClock
+from warehouses import warehouse_url  # noqa: F401  (the dialect matrix, for every warehouse test)
 
 from gtmcheck import secrets
 

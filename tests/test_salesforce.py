@@ -178,7 +178,7 @@ def test_filter_values_cannot_break_out_of_a_literal(router: respx.MockRouter, s
 def test_aggregate_query(router: respx.MockRouter, sf: SalesforceConnector) -> None:
     route = router.get("/query").respond(200, json={"totalSize": 1, "done": True, "records": [
         {"attributes": {"type": "AggregateResult"}, "total": 428000.00, "expr0": 11}]})
-    rows = sf.aggregate("SELECT SUM(Amount) total, COUNT(Id) FROM Opportunity WHERE StageName = 'Closed Won'")
+    rows = sf.aggregate_soql("SELECT SUM(Amount) total, COUNT(Id) FROM Opportunity WHERE StageName = 'Closed Won'")
     assert rows == [{"total": Decimal("428000.00"), "expr0": 11}]
     assert soql(route.calls.last.request).startswith("SELECT SUM(Amount) total")
 

@@ -1,4 +1,5 @@
-"""The warehouse connector against DuckDB (a temp file) and a real PostgreSQL (``GTMCHECK_TEST_POSTGRES_URL``).
+"""The warehouse connector on the dialect matrix (``warehouses.py``): DuckDB, a real PostgreSQL
+(``GTMCHECK_TEST_POSTGRES_URL``) and Snowflake through fakesnow.
 
 In CI ``.ci/postgres.sh`` starts PostgreSQL and prints the export line; locally::
 
@@ -11,19 +12,20 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Date, Integer, MetaData, Numeric, String, Table, insert
+from sqlalchemy.exc import NoSuchModuleError
+from warehouses import load_csv_tables, postgres_url
 
 from gtmcheck import secrets
 from gtmcheck.connectors.demo_warehouse import build_demo_warehouse, is_stale
 from gtmcheck.connectors.warehouse import MAX_SAMPLE, Warehouse
 from gtmcheck.errors import ConfigError, WarehouseError
 from gtmcheck.project import Environment
-
-POSTGRES_ENV = "GTMCHECK_TEST_POSTGRES_URL"
 
 DEALS = [
     {"id": f"d{i:03d}", "amount": Decimal(1000 + 250 * i) + Decimal("0.50") * (i % 2),
@@ -39,19 +41,9 @@ class Loaded:
     table: str
 
 
-def _postgres_url() -> str:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set; run eval \"$(.ci/postgres.sh)\" to test against PostgreSQL")
-    return url
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loaded]:
-    if request.param == "duckdb":
-        wh = Warehouse("duckdb:///wh.duckdb", root=tmp_path)
-    else:
-        wh = Warehouse(_postgres_url())
+@pytest.fixture
+def loaded(warehouse_url: str) -> Iterator[Loaded]:
+    wh = Warehouse(warehouse_url)
     name = f"deals_{uuid.uuid4().hex[:10]}"
     meta = MetaData()
     table = Table(
@@ -59,8 +51,6 @@ def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loaded]:
         Column("id", String(10), primary_key=True), Column("amount", Numeric(18, 2)), Column("stage", String(20)),
         Column("owner", String(10)), Column("closedate", Date), Column("seats", Integer),
     )
-    from datetime import date
-
     rows = [{**d, "closedate": date.fromisoformat(str(d["closedate"]))} for d in DEALS]
     meta.create_all(wh.engine)
     with wh.engine.begin() as conn:
@@ -151,7 +141,7 @@ def test_password_is_redacted_in_errors() -> None:
 
 
 def test_postgres_wrong_password_is_redacted() -> None:
-    url = _postgres_url()
+    url = postgres_url()
     from sqlalchemy.engine import make_url
 
     bad = make_url(url).set(password="Wr0ng-passw0rd-xyz").render_as_string(hide_password=False)
@@ -162,9 +152,14 @@ def test_postgres_wrong_password_is_redacted() -> None:
     wh.close()
 
 
-def test_unknown_dialect_says_which_extra_to_install() -> None:
+def test_unknown_dialect_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dialect(url: object, **options: object) -> None:
+        raise NoSuchModuleError("Can't load plugin: sqlalchemy.dialects:snowflake")
+
+    monkeypatch.setattr("gtmcheck.connectors.warehouse.create_engine", no_dialect)  # as without the extra
     with pytest.raises(WarehouseError, match=r"gtmcheck\[snowflake\]"):
         Warehouse("snowflake://user:Secret-123@acct/db/schema")
+    monkeypatch.undo()
     with pytest.raises(WarehouseError) as info:
         Warehouse("nosuchdb://user:Secret-456@host/db")
     assert "Secret-456" not in str(info.value)
@@ -196,6 +191,23 @@ def test_demo_warehouse_matches_its_csvs(tmp_path: Path, repo: Path) -> None:
         assert wh.count("events", events, {"s": "drifted", "e": "sales.queue.received"}) == 108
         assert wh.count("contacts") == 48
         assert wh.scalar("SELECT COUNT(DISTINCT contact_id) FROM touchpoints") == 48
+
+
+def test_the_demo_data_gives_the_same_totals_on_every_warehouse(warehouse_url: str, tmp_path: Path,
+                                                                repo: Path) -> None:
+    data = repo / "gtmcheck/demo/data"
+    loaded = load_csv_tables(warehouse_url, data, ["deals", "events"])
+    reference = build_demo_warehouse(data, tmp_path / "reference.duckdb")
+    won = "dealstage = 'closedwon'"
+    with Warehouse(warehouse_url) as wh, Warehouse(f"duckdb:///{reference}") as duck:
+        assert wh.total("deals", "amount", won) == duck.total("deals", "amount", won) == Decimal(428000)
+        assert wh.count("events") == loaded["events"] == duck.count("events")
+        for period in ("month", "week"):
+            assert wh.grouped_totals("deals", "amount", "closedate", won, period=period) == duck.grouped_totals(
+                "deals", "amount", "closedate", won, period=period)
+        received = "event = :e"
+        assert wh.count("events", received, {"e": "sales.queue.received"}) == duck.count(
+            "events", received, {"e": "sales.queue.received"})
 
 
 def test_demo_warehouse_is_built_once_and_rebuilt_when_a_csv_changes(tmp_path: Path, repo: Path) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol, runtime_checkable
+from decimal import Decimal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 ObjectType = Literal["contacts", "companies", "deals", "leads"]
 Operator = Literal[
@@ -103,6 +104,14 @@ class CrmConnector(Protocol):
     def scan(self, object_type: ObjectType, properties: Sequence[str] = ()) -> Iterator[Record]:
         """Every record of a type through the list endpoint (more throughput than search)."""
 
+    def aggregate(self, object_type: ObjectType, filters: Sequence[Filter], measure: Measure,
+                  group_by: GroupBy | None = None) -> dict[Any, Decimal | int]:
+        """A count, sum or average of the records matching ``filters`` (ANDed), per group (key ``None``: none).
+
+        Computed by the CRM where it can (search totals, aggregate SOQL); otherwise from one scan of only the
+        properties needed, shared by every call of the run over the same object, filters and properties.
+        """
+
     def owners(self) -> list[Owner]:
         """Every owner, people and queues, active or not."""
 
@@ -127,3 +136,19 @@ def to_epoch_ms(value: str | None) -> int | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What ``CrmConnector.aggregate`` computes: a count of records, or the sum or average of a property."""
+
+    kind: Literal["count", "sum", "avg"]
+    property: str | None
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    """Group by a property's value, or by a UTC date bucket of a date property."""
+
+    property: str
+    bucket: Literal["day", "week", "month", "quarter", "year"] | None

@@ -16,16 +16,19 @@ JSON path, never a ``KeyError``; a page without ``results`` is never read as "no
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 
 from ..errors import ApiError
+from .aggregation import Row, ScanCache, check_measure, fold_rows
 from .answers import Answer, read_json
-from .crm import Filter, FilterGroup, ObjectType, Owner, Property, Record, to_epoch_ms
+from .crm import Filter, FilterGroup, GroupBy, Measure, ObjectType, Owner, Property, Record, to_epoch_ms
 from .http import ApiClient, RateLimiter, RetryPolicy, Sleep, hubspot_limits
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
@@ -99,6 +102,7 @@ class HubSpotConnector:
             timeout=timeout,
             sleep=sleep,
         )
+        self.scans = ScanCache()  # one scan per (object, filters, properties) for the connector's run
 
     def __repr__(self) -> str:
         return f"HubSpotConnector({self.http.base_url!r})"
@@ -285,6 +289,38 @@ class HubSpotConnector:
         mid = (lo + hi) // 2
         yield from self._window(object_type, groups, properties, sorts, date, lo, mid)
         yield from self._window(object_type, groups, properties, sorts, date, mid, hi)
+
+    # -- aggregates ------------------------------------------------------------------------------------
+
+    def aggregate(self, object_type: ObjectType, filters: Sequence[Filter], measure: Measure,
+                  group_by: GroupBy | None = None) -> dict[Any, Decimal | int]:
+        """A count from the search ``total`` (one request); anything else folded from one shared scan.
+
+        The scan asks for the measure's and the group's properties only, through search when there are
+        filters (partitioned past the 10,000 cap, see ``search``) or the list endpoint when there are none;
+        ``self.scans`` keeps its rows for every later call with the same object and filters that needs no
+        other property.
+        See ``aggregation`` for how amounts, empty values and date buckets are read.
+        """
+        check_measure(measure, group_by)
+        groups = [list(filters)] if filters else []
+        if measure.kind == "count" and measure.property is None and group_by is None:
+            body, answer = self._search_page(object_type, [[filter_json(f) for f in g] for g in groups], [], [],
+                                             limit=1)
+            total = body.get("total")
+            if total is None:
+                raise answer.wrong("$.total", "a count (an integer)", total)
+            return {None: int(total)}
+        names = sorted({p for p in (measure.property, group_by.property if group_by else None) if p})
+        key = (object_type, tuple(sorted(json.dumps(filter_json(f), sort_keys=True) for f in filters)))
+
+        def scan() -> Iterator[Row]:
+            records = self.search(object_type, groups, names) if groups else self.scan(object_type, names)
+            for record in records:
+                yield (record.id, *(record.properties.get(n) for n in names))
+
+        rows = self.scans.rows(key, names, scan)
+        return fold_rows(rows, names, measure, group_by, f"hubspot {object_type}")
 
     # -- owners and properties -------------------------------------------------------------------------
 

@@ -32,9 +32,11 @@ import httpx
 
 from .. import secrets
 from ..errors import ApiError, ConnectorError
+from .aggregation import Partial, check_measure, result
 from .answers import Answer, read_json
-from .crm import Filter, FilterGroup, ObjectType, Owner, Property, Record
+from .crm import Filter, FilterGroup, GroupBy, Measure, ObjectType, Owner, Property, Record
 from .http import ApiClient, RateLimiter, RetryPolicy
+from .soql_aggregates import aggregate_number, bucket_columns, bucket_from_row
 
 __all__ = ["SOBJECTS", "SalesforceConnector", "soql_literal"]
 
@@ -232,12 +234,55 @@ class SalesforceConnector:
                 return
             body, answer = self._json("GET", f"{self.root}{next_url}")
 
-    def aggregate(self, soql: str) -> list[dict[str, Any]]:
+    def aggregate_soql(self, soql: str) -> list[dict[str, Any]]:
         """Rows of an aggregate query (``SELECT SUM(Amount) total ...``; unaliased columns are ``expr0``...).
 
         Numbers come back as ``Decimal``, so totals compare exactly with the warehouse's.
         """
         return [{k: v for k, v in row.items() if k != "attributes"} for row in self.query(soql)]
+
+    def aggregate(self, object_type: ObjectType, filters: Sequence[Filter], measure: Measure,
+                  group_by: GroupBy | None = None) -> dict[Any, Decimal | int]:
+        """One aggregate SOQL query, no rows pulled: ``SELECT CALENDAR_YEAR(CloseDate) y, ... SUM(Amount) ...``.
+
+        Filters go through ``where`` (typed, quoted literals). Date buckets use SOQL's date functions, in UTC
+        (no ``convertTimezone``); weeks are summed from days into ISO weeks (Monday), since SOQL's
+        ``WEEK_IN_YEAR`` counts from January 1st. An average is ``SUM``/``COUNT`` of the field, exact in
+        ``Decimal``. A grouped aggregate answers at most 2,000 groups (Salesforce refuses more).
+        """
+        check_measure(measure, group_by)
+        sobject = self._sobject(object_type)
+        columns: list[str] = []
+        grouping: list[str] = []
+        if group_by is not None and group_by.bucket is not None:
+            columns, grouping = bucket_columns(_field(group_by.property), group_by.bucket)
+        elif group_by is not None:
+            columns, grouping = [f"{_field(group_by.property)} g"], [_field(group_by.property)]
+        target = _field(measure.property) if measure.property else None
+        if measure.kind == "count":
+            columns.append(f"COUNT({target or 'Id'})")
+        else:
+            columns += [f"SUM({target})", f"COUNT({target})"] if measure.kind == "avg" else [f"SUM({target})"]
+        soql = f"SELECT {', '.join(columns)} FROM {sobject}"
+        condition = self.where(object_type, [list(filters)] if filters else [])
+        if condition:
+            soql += f" WHERE {condition}"
+        if grouping:
+            soql += f" GROUP BY {', '.join(grouping)}"
+        partials: dict[Any, Partial] = {}
+        for row, answer, path in self._rows(soql):
+            key: Any = None
+            if group_by is not None:
+                key = _text(row.get("g")) if group_by.bucket is None else bucket_from_row(row, group_by.bucket,
+                                                                                         answer, path)
+            first, second = aggregate_number(row, "expr0", answer, path), aggregate_number(row, "expr1", answer, path)
+            partial = partials.setdefault(key, Partial())
+            if measure.kind == "count":
+                count = int(first or 0)
+                partial.add(records=count, values=count)
+            else:
+                partial.add(values=int(second or 0), total=first)
+        return result(partials, measure, group_by is not None)
 
     def _field_types(self, sobject: str) -> dict[str, dict[str, Any]]:
         if sobject not in self._describe:
@@ -402,8 +447,6 @@ class SalesforceConnector:
 
 
 _ID = re.compile(r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?")
-
-
 def _record_id(record_id: str) -> str:
     if not _ID.fullmatch(record_id):
         raise ConnectorError(f"salesforce: {record_id!r} is not a Salesforce id (15 or 18 letters and digits)")

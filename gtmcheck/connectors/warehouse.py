@@ -19,19 +19,28 @@ no report or log line can show it either.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.sql.base import Executable
 
 from .. import secrets
 from ..errors import ConfigError, WarehouseError
+from .warehouse_queries import (  # PERIODS and Period stay importable from here
+    PERIODS,  # noqa: F401
+    Period,
+    count_statement,
+    grouped_statement,
+    identifier,
+    sample_statement,
+    total_statement,
+)
 
 if TYPE_CHECKING:
     from ..project import Environment
@@ -40,39 +49,15 @@ __all__ = ["DEMO_WAREHOUSE", "MAX_SAMPLE", "Warehouse", "quote_identifier"]
 
 MAX_SAMPLE = 1000  # the most rows ``sample`` ever pulls, whatever it is asked
 DEMO_WAREHOUSE = "gtmcheck/demo/warehouse.duckdb"
-Period = Literal["day", "week", "month", "quarter", "year"]
-PERIODS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$\-]{0,127}")
 _FILE_DIALECTS = ("duckdb", "sqlite")
 _EXTRAS = {"postgresql": "postgres", "snowflake": "snowflake", "bigquery": "bigquery"}
 
 Number = Decimal | float
 
 
-def _check_identifier(name: str, what: str) -> list[str]:
-    if not isinstance(name, str) or not name:
-        raise WarehouseError(f"{what} name must be a non-empty string")
-    parts = name.split(".")
-    if len(parts) > 3 or not all(_IDENT.fullmatch(p) for p in parts):
-        raise WarehouseError(
-            f"{what} {name!r} is not a plain identifier; use letters, digits and _ "
-            f"(optionally schema.{what} or database.schema.{what})"
-        )
-    return parts
-
-
 def quote_identifier(engine: Engine, name: str, what: str = "column") -> str:
     """``name`` (``table``, ``schema.table`` or ``db.schema.table``) validated and quoted for ``engine``."""
-    preparer = engine.dialect.identifier_preparer
-    return ".".join(preparer.quote(p) for p in _check_identifier(name, what))
-
-
-def _check_where(where: str | None) -> str:
-    if where is None or not where.strip():
-        return ""
-    if ";" in where or "--" in where or "/*" in where:
-        raise WarehouseError("a where clause may not contain ';', '--' or '/*'; pass values as parameters")
-    return f" WHERE {where}"
+    return identifier(engine.dialect, name, what)
 
 
 def _number(value: Any) -> Number:
@@ -179,11 +164,12 @@ class Warehouse:
         first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         return WarehouseError(secrets.redact(f"{self.display_url}: {doing}: {type(orig).__name__}: {first}"))
 
-    def _execute(self, sql: str, params: Mapping[str, Any] | None, limit: int | None = None
+    def _execute(self, sql: str | Executable, params: Mapping[str, Any] | None, limit: int | None = None
                  ) -> tuple[list[str], list[Sequence[Any]]]:
+        statement = text(sql) if isinstance(sql, str) else sql
         try:
             with self.engine.connect() as conn:
-                result = conn.execute(text(sql), dict(params or {}))
+                result = conn.execute(statement, dict(params or {}))
                 rows = result.fetchmany(limit) if limit is not None else result.fetchall()
                 return list(result.keys()), [tuple(r) for r in rows]
         except SQLAlchemyError as exc:
@@ -193,7 +179,7 @@ class Warehouse:
                 raise
             raise self._error("query failed", exc) from exc
 
-    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+    def scalar(self, sql: str | Executable, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row of ``sql`` (``None`` when there is no row)."""
         _, rows = self._execute(sql, params, limit=1)
         return rows[0][0] if rows else None
@@ -201,44 +187,28 @@ class Warehouse:
     def total(self, table: str, column: str, where: str | None = None,
               params: Mapping[str, Any] | None = None) -> Number:
         """``SUM(column)`` over ``table`` computed by the warehouse; 0 when nothing matches."""
-        sql = (f"SELECT SUM({quote_identifier(self.engine, column)}) FROM "
-               f"{quote_identifier(self.engine, table, 'table')}{_check_where(where)}")
-        return _number(self.scalar(sql, params))
+        return _number(self.scalar(total_statement(self.engine.dialect, table, column, where), params))
 
     def count(self, table: str, where: str | None = None, params: Mapping[str, Any] | None = None) -> int:
         """``COUNT(*)`` over ``table`` computed by the warehouse."""
-        sql = f"SELECT COUNT(*) FROM {quote_identifier(self.engine, table, 'table')}{_check_where(where)}"
-        return int(self.scalar(sql, params) or 0)
+        return int(self.scalar(count_statement(self.engine.dialect, table, where), params) or 0)
 
     def grouped_totals(self, table: str, column: str, by: str, where: str | None = None,
                        params: Mapping[str, Any] | None = None, *, period: Period | None = None,
                        ) -> dict[Any, Number]:
         """``SUM(column)`` per value of ``by`` (or per ``period`` of the date column ``by``), pushed down.
 
-        With ``period`` the keys are ``YYYY-MM`` (month), ``YYYY-Qn``, ``YYYY`` or ISO dates (day, week start).
+        With ``period`` the keys are ``YYYY-MM`` (month), ``YYYY-Qn``, ``YYYY`` or ISO dates (day, the Monday of a
+        week), the keys ``CrmConnector.aggregate`` gives; see ``warehouse_queries`` for each dialect's buckets.
         """
-        key = quote_identifier(self.engine, by)
-        if period is not None:
-            if period not in PERIODS:
-                raise WarehouseError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
-            if self.dialect == "bigquery":
-                key = f"DATE_TRUNC({key}, {period.upper()})"
-            else:
-                key = f"DATE_TRUNC('{period}', {key})"
-        sql = (f"SELECT {key} AS grp, SUM({quote_identifier(self.engine, column)}) AS total "
-               f"FROM {quote_identifier(self.engine, table, 'table')}{_check_where(where)} "
-               f"GROUP BY {key} ORDER BY {key}")
-        _, rows = self._execute(sql, params)
+        statement = grouped_statement(self.engine.dialect, table, column, by, where, period)
+        _, rows = self._execute(statement, params)
         return {_group_key(grp, period): _number(value) for grp, value in rows}
 
     def sample(self, sql: str, params: Mapping[str, Any] | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """At most ``limit`` rows of ``sql`` as dicts (the limit is pushed down, and capped at ``MAX_SAMPLE``)."""
         limit = max(0, min(int(limit), MAX_SAMPLE))
-        body = sql.strip().rstrip(";").strip()
-        if ";" in body:
-            raise WarehouseError("sample takes one SELECT statement")
-        wrapped = f"SELECT * FROM ({body}) AS gtmcheck_sample LIMIT {limit}"
-        keys, rows = self._execute(wrapped, params, limit=limit)
+        keys, rows = self._execute(sample_statement(sql, limit), params, limit=limit)
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def rows(self, table: str, columns: Sequence[str], *, where: str | None = None, order_by: str | None = None,
