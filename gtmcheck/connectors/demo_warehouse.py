@@ -67,7 +67,7 @@ def sandbox_warehouse(scenario: Path | None) -> Path:
     from ..bundled import DEMO_DIR, demo_warehouse_path
     from ..sandbox.scenario import warehouse_sources
 
-    data_dir, tables = DEMO_DIR / "data", {}
+    data_dir, tables = DEMO_DIR / "data", dict[str, Path]()
     if scenario is not None and scenario.is_file():
         data_dir, tables = warehouse_sources(scenario) or (data_dir, tables)
     target = demo_warehouse_path()
