@@ -255,6 +255,7 @@ def _measure_crm(connector: Any, dest: CrmDestination, fired: list[tuple[str, fl
             arrived[key] = at if previous is None or (at is not None and at < previous) else previous
     result = HandoffResult(fired=len(fired))
     took: list[tuple[str, float]] = []
+    missing: list[tuple[float, str]] = []
     for key, when in fired:
         if key in arrived:
             result.received += 1
@@ -263,12 +264,12 @@ def _measure_crm(connector: Any, dest: CrmDestination, fired: list[tuple[str, fl
             took.append((key, seconds))
             result.late += seconds > params["within"]
         elif when <= params["due_before"]:
-            result.missing += 1
-            result.missing_keys.append(key)
+            missing.append((when, key))
         else:
             result.not_yet_due += 1
     result.slowest = sorted(took, key=lambda kt: (-kt[1], kt[0]))[:EVIDENCE_SLOWEST]
-    result.missing_keys = result.missing_keys[:MAX_SAMPLE]
+    result.missing = len(missing)
+    result.missing_keys = [key for _, key in sorted(missing)[:MAX_SAMPLE]]  # oldest firing first, as in SQL
     return result
 
 
