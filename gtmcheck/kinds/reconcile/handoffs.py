@@ -343,7 +343,7 @@ def check_handoff(ctx: RunContext, handoff: Handoff) -> Evidence:
         return evidence
     raise CheckFailed(
         text,
-        expected=f"every {handoff.noun} {handoff.source_label} fired reaches {handoff.destination_label} "
+        expected=f"every {handoff.source_label} reaches {handoff.destination_label} "
                  f"within {format_duration(handoff.within_s)}",
         received=_received_text(result),
         evidence=evidence,
