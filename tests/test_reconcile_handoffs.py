@@ -54,10 +54,10 @@ class Events:
                 "within": "5m", "window": "30d", "as_of": "2026-11-14T00:00:00Z", **extra}
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
+@pytest.fixture(params=["duckdb", "postgresql", "sqlite"])
 def wh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    if request.param in ("duckdb", "sqlite"):
+        url = f"{request.param}:///{tmp_path / 'w.db'}"
     else:
         url = os.environ.get(POSTGRES_ENV) or ""
         if not url:
@@ -274,6 +274,7 @@ def test_a_crm_destination_is_searched_in_batches_of_100(events: Events, wh: War
     ({"as_of": "last tuesday"}, "as_of 'last tuesday' is not a date or date-time. Fix: write an ISO date-time"),
     ({"destination": {"queue": {}}}, "a handoff's destination is a warehouse table or CRM records"),
     ({"source": {"warehouse": {"table": "events"}}}, "the handoff's source warehouse side needs key, at"),
+    ({"within": None}, "a handoff needs `within:`, its SLA. Fix: write within: 5m"),
 ])
 def test_an_unusable_entry_is_an_error_at_its_line(change: dict[str, Any], problem: str) -> None:
     entry = {
@@ -283,3 +284,33 @@ def test_an_unusable_entry_is_an_error_at_its_line(change: dict[str, Any], probl
     with pytest.raises(SpecError) as error:
         handoff_checks({**entry, **change}, HERE)
     assert str(error.value).startswith(f"{HERE}: {problem}")
+
+
+# --- every dialect compiles it ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("dialect", "epoch"), [
+    ("postgresql", "EXTRACT(EPOCH FROM"), ("duckdb", "EXTRACT(EPOCH FROM"), ("sqlite", "julianday("),
+    ("snowflake", "DATE_PART(epoch_second,"), ("bigquery", "UNIX_MICROS("),
+])
+def test_every_handoff_query_compiles_with_the_dialects_own_epoch(dialect: str, epoch: str) -> None:
+    from sqlalchemy.engine.default import DefaultDialect
+
+    from gtmcheck.kinds.reconcile.handoff_queries import Arrivals, WarehouseSide
+
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import dialect as pg
+
+        target: Any = pg()
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import dialect as lite
+
+        target = lite()
+    else:  # the dialect's name picks the epoch function; snowflake and bigquery's packages are extras
+        target = type(dialect, (DefaultDialect,), {"name": dialect})()
+    side = WarehouseSide(table="analytics.events", key="lead_id", at="occurred_at", where="event = 'x'")
+    queries = Arrivals(side, side)
+    for statement in (queries.summary(), queries.missing(5), queries.slowest(5), queries.early_only(5),
+                      queries.null_keys(), queries.all_fired(5)):
+        sql = str(statement.compile(dialect=target))
+        assert epoch in sql and "analytics" in sql, sql

@@ -281,3 +281,17 @@ def test_for_environment_without_a_warehouse() -> None:
 
 def test_demo_warehouse_is_ignored_by_git(repo: Path) -> None:
     assert "gtmcheck/demo/warehouse.duckdb" in (repo / ".gitignore").read_text().split()
+
+
+def test_a_scenarios_unusable_warehouse_section_is_said_at_its_line(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from gtmcheck.connectors.demo_warehouse import sandbox_warehouse
+    from gtmcheck.errors import SpecError
+
+    monkeypatch.setenv("GTMCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    scenario = tmp_path / "mine.yml"
+    scenario.write_text("portal_id: 1\nwarehouse:\n  data: data\n  tabels: {events: e.csv}\n")
+    with pytest.raises(SpecError) as error:
+        sandbox_warehouse(scenario)
+    assert str(error.value).startswith(f"{scenario}:4:3:") and "tabels" in str(error.value)
+    assert not (tmp_path / "cache").exists()

@@ -65,7 +65,7 @@ def sandbox_warehouse(scenario: Path | None) -> Path:
     cache, one per set of sources, so the healthy and the drifted environment never share (or rebuild) one.
     """
     from ..bundled import DEMO_DIR, demo_warehouse_path
-    from ..sandbox.scenario import warehouse_sources
+    from ..sandbox.scenario_warehouse import warehouse_sources
 
     data_dir, tables = DEMO_DIR / "data", dict[str, Path]()
     if scenario is not None and scenario.is_file():

@@ -42,6 +42,7 @@ from ..errors import SpecError, UnreadableFile
 from ..safefile import read_text_capped
 from ..schema import EMAIL, validate
 from ..yamlfile import Document
+from .scenario_warehouse import WAREHOUSE_SCHEMA
 from .site import SITE_SCHEMA
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
@@ -190,32 +191,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 for t in OBJECT_TYPES
             },
         },
-        "warehouse": {
-            "type": "object",
-            "additionalProperties": False,
-            "x-default": "the bundled demo's CSVs (gtmcheck/demo/data)",
-            "description": "The CSVs the warehouse of a sandbox environment with no `warehouse:` is built from "
-            "(DuckDB, in the cache folder): each environment reads its own rows, as a real stack's warehouse "
-            "holds only its own.",
-            "properties": {
-                "data": {"type": "string", "minLength": 1, "default": "data",
-                         "description": "A folder, relative to this file: every `*.csv` becomes a table of the "
-                         "same name.", "examples": ["data"]},
-                "tables": {
-                    "type": "object",
-                    "x-key-name": "table",
-                    "x-key-example": "events",
-                    "x-default": "only the folder's",
-                    "description": "Tables that differ in this stack: a CSV each, relative to this file, "
-                    "replacing the folder's table of that name.",
-                    "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},
-                    "additionalProperties": {"type": "string", "minLength": 1,
-                                             "description": "The table's CSV.",
-                                             "examples": ["data/drifted/events.csv"]},
-                    "examples": [{"events": "data/drifted/events.csv"}],
-                },
-            },
-        },
+        "warehouse": WAREHOUSE_SCHEMA,
         "generate": {
             "type": "object",
             "additionalProperties": False,
@@ -473,18 +449,6 @@ class Scenario:
             knobs=dict(data.get("knobs") or {}),
             generate=dict(data.get("generate") or {}),
         )
-
-
-def warehouse_sources(path: Path) -> tuple[Path, dict[str, Path]] | None:
-    """The scenario's ``warehouse:``: its data folder and the tables it replaces; ``None`` when it has none."""
-    doc = yamlfile.load(Path(path))
-    validate(doc, SCENARIO_SCHEMA)
-    section = doc.data.get("warehouse") if isinstance(doc.data, dict) else None
-    if not isinstance(section, dict):
-        return None
-    base = Path(path).parent
-    tables = {str(name): base / str(csv_path) for name, csv_path in (section.get("tables") or {}).items()}
-    return base / str(section.get("data") or "data"), tables
 
 
 def _check_routing(routing: dict[str, Any], by_email: dict[str, dict[str, Any]], where: Any) -> None:

@@ -161,6 +161,8 @@ def parse_handoff(entry: Mapping[str, Any], location: Location) -> Handoff:
         raise SpecError("a handoff's destination is a warehouse table or CRM records", location,
                         "write destination: {warehouse: {...}} or destination: {crm: {...}}")
     source = _warehouse_side(source_raw, "source", location)
+    if not entry.get("within"):
+        raise SpecError("a handoff needs `within:`, its SLA", location, "write within: 5m (a duration)")
     return Handoff(
         id=str(entry.get("id") or "handoff"),
         source=source,
@@ -333,7 +335,7 @@ def check_handoff(ctx: RunContext, handoff: Handoff) -> Evidence:
     if wh is None:
         try:
             wh = ctx.cache.setdefault(WAREHOUSE_CACHE, Warehouse.for_environment(ctx.environment))
-        except ConfigError as exc:
+        except (ConfigError, SpecError) as exc:  # no warehouse, or a sandbox scenario's `warehouse:` unusable
             raise CheckError(str(exc)) from None
     now = datetime.now(UTC)
     result = measure(wh, handoff, now=now, crm=ctx.crm, cancelled=ctx.cancelled.is_set)
