@@ -275,6 +275,8 @@ def test_a_crm_destination_is_searched_in_batches_of_100(events: Events, wh: War
     ({"destination": {"queue": {}}}, "a handoff's destination is a warehouse table or CRM records"),
     ({"source": {"warehouse": {"table": "events"}}}, "the handoff's source warehouse side needs key, at"),
     ({"within": None}, "a handoff needs `within:`, its SLA. Fix: write within: 5m"),
+    ({"destination": {"crm": {"object": "people", "key": "email"}}},
+     "unknown CRM object 'people'. Fix: use one of contacts, companies, deals, leads"),
 ])
 def test_an_unusable_entry_is_an_error_at_its_line(change: dict[str, Any], problem: str) -> None:
     entry = {

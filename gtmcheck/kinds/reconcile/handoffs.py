@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -37,6 +37,7 @@ from ..base import CRM, WAREHOUSE, Check
 from .handoff_queries import Arrivals, WarehouseSide
 
 if TYPE_CHECKING:
+    from ...connectors.crm import CrmConnector, ObjectType
     from ...context import RunContext
 
 __all__ = ["DOD_ID", "CrmDestination", "Handoff", "HandoffResult", "handoff_checks", "measure", "parse_handoff"]
@@ -47,6 +48,7 @@ SHOWN_SLOWEST = 3
 EVIDENCE_SLOWEST = 10
 CRM_BATCH = 100  # keys per IN filter (HubSpot's limit for IN values)
 MAX_CRM_KEYS = 10_000  # source keys one check asks a CRM about (100 searches)
+CRM_OBJECTS = ("contacts", "companies", "deals", "leads")  # HubSpot's names; Salesforce's are mapped
 OWNER_PROPERTY = "hubspot_owner_id"
 OWNER_ASSIGNED = "hubspot_owner_assigneddate"
 WAREHOUSE_CACHE = "reconcile.warehouse"
@@ -155,6 +157,9 @@ def parse_handoff(entry: Mapping[str, Any], location: Location) -> Handoff:
         if not crm.get("object") or not crm.get("key"):
             raise SpecError("a handoff's CRM destination needs `object` and `key`", location,
                             "write destination: {crm: {object: contacts, key: email, has_owner: true}}")
+        if crm["object"] not in CRM_OBJECTS:
+            raise SpecError(f"unknown CRM object {crm['object']!r}", location,
+                            f"use one of {', '.join(CRM_OBJECTS)}")
         destination = CrmDestination(str(crm["object"]), str(crm["key"]), bool(crm.get("has_owner", True)))
         dest_label = f"{crm['object']} with an owner" if destination.has_owner else str(crm["object"])
     else:
@@ -204,7 +209,7 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-def measure(wh: Warehouse, handoff: Handoff, *, now: datetime, crm: Callable[[], Any] | None = None,
+def measure(wh: Warehouse, handoff: Handoff, *, now: datetime, crm: Callable[[], CrmConnector] | None = None,
             cancelled: Callable[[], bool] = lambda: False) -> HandoffResult:
     """Count fired, received, late, missing and not-yet-due keys; name the missing and the slowest."""
     as_of = (handoff.as_of or now).timestamp()
@@ -232,7 +237,7 @@ def measure(wh: Warehouse, handoff: Handoff, *, now: datetime, crm: Callable[[],
     return result
 
 
-def _measure_crm(connector: Any, dest: CrmDestination, fired: list[tuple[str, float]],
+def _measure_crm(connector: CrmConnector, dest: CrmDestination, fired: list[tuple[str, float]],
                  params: Mapping[str, float], cancelled: Callable[[], bool]) -> HandoffResult:
     if len(fired) > MAX_CRM_KEYS:
         raise CheckError(f"more than {MAX_CRM_KEYS} keys fired in the window; a CRM destination is searched "
@@ -247,7 +252,8 @@ def _measure_crm(connector: Any, dest: CrmDestination, fired: list[tuple[str, fl
         filters = [Filter(dest.key, "IN", values=batch)]
         if dest.has_owner:
             filters.append(Filter(OWNER_PROPERTY, "HAS_PROPERTY"))
-        for record in connector.search(dest.object, [filters], [dest.key, OWNER_PROPERTY, OWNER_ASSIGNED]):
+        object_type = cast("ObjectType", dest.object)  # one of CRM_OBJECTS (parse_handoff checked)
+        for record in connector.search(object_type, [filters], [dest.key, OWNER_PROPERTY, OWNER_ASSIGNED]):
             key = wanted.get(str(record.properties.get(dest.key) or "").casefold())
             if key is None:
                 continue
