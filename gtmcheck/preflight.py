@@ -196,6 +196,8 @@ class _Preflight:
         if ("warehouse",) in self.failed or ("warehouse", "url") in self.failed:
             return
         url = (self.env.warehouse or {}).get("url")
+        if not url and self.env.warehouse is None and self.env.is_sandbox:
+            return  # its scenario's demo warehouse (``connectors.demo_warehouse.sandbox_warehouse``)
         if not url:
             self.problem(f"environment {self.env.name!r} has no warehouse, and {self.who(WAREHOUSE, 'need')} one",
                          self.at(key=True), f"add `warehouse: {{url: \"${{WAREHOUSE_URL}}\"}}` (any SQLAlchemy "

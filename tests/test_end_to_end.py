@@ -80,13 +80,14 @@ def test_marker_selects_only_one_kind(repo: Path) -> None:
 
 
 def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Path) -> None:
-    """Broken landing pages, and of the routing branches exactly the territory one; no synthetic lead stays."""
+    """Broken landing pages, of the routing branches exactly the territory one, and the data it cost (the CRM's
+    closed-won, the leads never handed to sales); no synthetic lead stays."""
     code, report, output = gtmcheck_run(repo, tmp_path, "--env", "sandbox-drifted")
     assert code == 1
     assert report["summary"]["go_live"] is False
     failed = [i for c in report["checklists"] for i in c["items"] if i["status"] == "failed"]
     assert {i["dod"] for i in failed} == {"UTM-URLS-RESOLVE", "ROUTING-RULES-EXPLICIT", "WEBHOOK-SAMPLES-VALID",
-                                          "WEBHOOK-VERSIONS-COMPATIBLE"}
+                                          "WEBHOOK-VERSIONS-COMPATIBLE", "RECONCILE-TOTALS", "RECONCILE-HANDOFFS"}
     assert any("dropped" in i["message"] for i in failed if i["dod"] == "UTM-URLS-RESOLVE")
     routing = [i for i in failed if i["dod"] == "ROUTING-RULES-EXPLICIT"]
     assert [i["id"] for i in routing] == ["ROUTING-RULES-EXPLICIT[enterprise-emea]"]

@@ -228,3 +228,23 @@ def test_a_crm_block_the_connector_would_refuse_is_said_at_its_line(
     assert [p.format() for p in hs] == [
         "gtmcheck.yml:6:33: a hubspot CRM needs an API token. Fix: add `token: \"${HUBSPOT_TOKEN}\"` under "
         "environments.hs.crm and export the variable"]
+
+
+def test_a_sandbox_without_warehouse_has_its_scenarios_and_a_real_crm_still_needs_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reconcile checks need a warehouse; a sandbox environment that names none reads its scenario's demo one."""
+    from gtmcheck.preflight import check_environment
+    from gtmcheck.project import load_project
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GTM_PF_HS", "pat-token")
+    (tmp_path / "gtmcheck.yml").write_text(
+        "version: 1\nenvironments:\n  sandbox:\n    crm: {type: sandbox}\n"
+        "  hs:\n    crm: {type: hubspot, token: \"${GTM_PF_HS}\"}\n")
+    needs = {"warehouse": ["checks/reconcile.gtm.yml::RECONCILE-HANDOFFS[lead-to-sales]"]}
+    _, sandbox = check_environment(load_project(tmp_path), "sandbox", needs)
+    assert sandbox == []
+    _, real = check_environment(load_project(tmp_path), "hs", needs)
+    assert [p.message for p in real] == ["environment 'hs' has no warehouse, and 1 check in "
+                                         "checks/reconcile.gtm.yml (RECONCILE-HANDOFFS[lead-to-sales]) needs one"]

@@ -184,11 +184,8 @@ def test_demo_warehouse_matches_its_csvs(tmp_path: Path, repo: Path) -> None:
     with Warehouse(f"duckdb:///{target}") as wh:
         assert wh.tables() == ["companies", "contacts", "deals", "events", "touchpoints"]
         assert wh.total("deals", "amount", "dealstage = 'closedwon'") == Decimal(428000)
-        events = "scenario = :s AND event = :e"
-        assert wh.count("events", events, {"s": "healthy", "e": "lead.created"}) == 120
-        assert wh.count("events", events, {"s": "healthy", "e": "sales.queue.received"}) == 120
-        assert wh.count("events", events, {"s": "drifted", "e": "lead.created"}) == 120
-        assert wh.count("events", events, {"s": "drifted", "e": "sales.queue.received"}) == 108
+        assert wh.count("events", "event = :e", {"e": "lead.created"}) == 120
+        assert wh.count("events", "event = :e", {"e": "sales.queue.received"}) == 120
         assert wh.count("contacts") == 48
         assert wh.scalar("SELECT COUNT(DISTINCT contact_id) FROM touchpoints") == 48
 
@@ -208,6 +205,55 @@ def test_the_demo_data_gives_the_same_totals_on_every_warehouse(warehouse_url: s
         received = "event = :e"
         assert wh.count("events", received, {"e": "sales.queue.received"}) == duck.count(
             "events", received, {"e": "sales.queue.received"})
+
+
+DROPPED = "SELECT lead_id, country, employees FROM events c WHERE event = 'lead.created' AND NOT EXISTS " \
+          "(SELECT 1 FROM events r WHERE r.event = 'sales.queue.received' AND r.lead_id = c.lead_id) ORDER BY lead_id"
+
+
+@pytest.mark.parametrize(("env_name", "received", "dropped"), [("sandbox", 120, 0), ("sandbox-drifted", 108, 12)])
+def test_each_demo_environment_reads_its_own_warehouse(tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       env_name: str, received: int, dropped: int) -> None:
+    """No filter to know about: the drifted environment's warehouse holds the drifted stack's events only."""
+    from gtmcheck.project import load_project
+
+    monkeypatch.setenv("GTMCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    env = load_project(repo).environment(env_name)
+    with Warehouse.for_environment(env) as wh:
+        assert "scenario" not in {c.lower() for c in wh.sample("SELECT * FROM events", limit=1)[0]}
+        assert wh.count("events", "event = 'lead.created'") == 120
+        assert wh.count("events", "event = 'sales.queue.received'") == received
+        assert wh.total("deals", "amount", "dealstage = 'closedwon'") == Decimal(428000)
+        lost = wh.sample(DROPPED, limit=100)
+    # the one story: the leads dropped are the ES/IT enterprise leads the drifted routing leaves in the queue
+    assert len(lost) == dropped
+    assert all(r["country"] in ("ES", "IT") and r["employees"] >= 1000 for r in lost)
+    assert not list(repo.glob("gtmcheck/demo/**/*.duckdb.wal"))
+
+
+def test_the_two_demo_warehouses_are_two_files_each_built_once(tmp_path: Path, repo: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from gtmcheck.connectors.demo_warehouse import sandbox_warehouse
+
+    monkeypatch.setenv("GTMCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    healthy = sandbox_warehouse(repo / "gtmcheck/demo/healthy.yml")
+    drifted = sandbox_warehouse(repo / "gtmcheck/demo/drifted.yml")
+    assert healthy != drifted and healthy.name == drifted.name == "warehouse.duckdb"
+    built = drifted.stat().st_mtime_ns
+    assert sandbox_warehouse(repo / "gtmcheck/demo/drifted.yml") == drifted
+    assert drifted.stat().st_mtime_ns == built  # cached: not rebuilt
+
+
+def test_a_scenario_table_that_does_not_exist_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gtmcheck.connectors.demo_warehouse import sandbox_warehouse
+
+    monkeypatch.setenv("GTMCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "deals.csv").write_text("id,amount\nd1,5\n")
+    scenario = tmp_path / "mine.yml"
+    scenario.write_text("warehouse:\n  data: data\n  tables: {events: data/nope/events.csv}\n")
+    with pytest.raises(WarehouseError, match="no such CSV .*nope/events.csv"):
+        sandbox_warehouse(scenario)
 
 
 def test_demo_warehouse_is_built_once_and_rebuilt_when_a_csv_changes(tmp_path: Path, repo: Path) -> None:
@@ -247,3 +293,17 @@ def test_for_environment_without_a_warehouse() -> None:
 
 def test_demo_warehouse_is_ignored_by_git(repo: Path) -> None:
     assert "gtmcheck/demo/warehouse.duckdb" in (repo / ".gitignore").read_text().split()
+
+
+def test_a_scenarios_unusable_warehouse_section_is_said_at_its_line(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from gtmcheck.connectors.demo_warehouse import sandbox_warehouse
+    from gtmcheck.errors import SpecError
+
+    monkeypatch.setenv("GTMCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    scenario = tmp_path / "mine.yml"
+    scenario.write_text("portal_id: 1\nwarehouse:\n  data: data\n  tabels: {events: e.csv}\n")
+    with pytest.raises(SpecError) as error:
+        sandbox_warehouse(scenario)
+    assert str(error.value).startswith(f"{scenario}:4:3:") and "tabels" in str(error.value)
+    assert not (tmp_path / "cache").exists()

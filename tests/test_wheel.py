@@ -49,7 +49,8 @@ def wheel(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_carries_what_gtmcheck_reads_at_run_time(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("gtmcheck/demo/healthy.yml", "gtmcheck/demo/drifted.yml", "gtmcheck/demo/campaign_urls.csv",
-                   "gtmcheck/demo/data/deals.csv", "gtmcheck/data/ga4_source_categories.csv",
+                   "gtmcheck/demo/data/deals.csv", "gtmcheck/demo/data/drifted/events.csv",
+                   "gtmcheck/data/ga4_source_categories.csv",
                    "gtmcheck/report/report.schema.json", "gtmcheck/templates/gtmcheck.yml",
                    "gtmcheck/templates/checks/routing.gtm.yml", "gtmcheck/templates/workflows/gtm-golive.yml",
                    "gtmcheck/py.typed"):

@@ -56,7 +56,7 @@ def test_two_workers_write_the_report_a_serial_run_writes(tmp_path: Path) -> Non
     assert serial.returncode == parallel.returncode == 1, parallel.stdout + parallel.stderr  # the drifted demo
     assert "bringing up nodes" in parallel.stdout  # xdist ran it
     one, two = comparable(tmp_path / "serial" / "report.json"), comparable(tmp_path / "xdist" / "report.json")
-    assert two["summary"]["checklists"] == 3 and two["summary"]["failed"] > 0
+    assert two["summary"]["checklists"] == 4 and two["summary"]["failed"] > 0
     assert two["summary"]["cleanup"]["archived"] > 0
     assert two == one
     # the terminal's gtmcheck line and cleanup line are the same too, once each

@@ -1,27 +1,33 @@
-"""The demo stack's DuckDB warehouse, built from the CSVs in ``gtmcheck/demo/data`` at first use.
+"""The demo stack's DuckDB warehouses, built from CSVs at first use: one warehouse per sandbox environment.
 
-Every ``*.csv`` becomes a table of the same name (``deals``, ``contacts``, ``companies``, ``events``,
-``touchpoints``). The file is never committed: it is built when missing or older than any CSV, into a
-temporary file beside the target that is then renamed over it, so a reader never sees half a warehouse
-and two processes building at once both end with a complete file.
+Every ``*.csv`` of a data folder becomes a table of the same name (``deals``, ``contacts``, ``companies``,
+``events``, ``touchpoints``); a scenario's ``warehouse: {tables: {events: data/drifted/events.csv}}`` replaces
+a table with its own CSV, so each environment reads its own rows with no filter to know about. The file is
+never committed: it is built when missing or older than any CSV, into a temporary file beside the target
+that is then renamed over it, so a reader never sees half a warehouse and two processes building at once both
+end with a complete file.
 
-``events`` holds the handoff events of both demo scenarios, told apart by its ``scenario`` column:
-``healthy`` has 120 ``lead.created`` and 120 matching ``sales.queue.received``; ``drifted`` has the same
-120 leads and 108 receipts (12 leads from unmatched territories never reached the sales queue).
+The demo's one story: ``gtmcheck/demo/data/events.csv`` is the signed-off (healthy) stack's 120
+``lead.created`` and 120 matching ``sales.queue.received``; ``data/drifted/events.csv`` (the drifted scenario's)
+has the same 120 leads and 108 receipts: the 12 Spanish and Italian enterprise leads that the drifted routing
+(``enterprise-emea`` rebuilt without ES and IT) left in the default inbound queue nobody watches never reached
+the sales queue. Deals are shared: closed-won totals 428000 in both warehouses.
 """
 
 from __future__ import annotations
 
 import csv as _csv
+import hashlib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 
 from ..errors import WarehouseError
 
-__all__ = ["build_demo_warehouse", "is_stale"]
+__all__ = ["build_demo_warehouse", "is_stale", "sandbox_warehouse"]
 
 _TABLE = re.compile(r"[a-z_][a-z0-9_]*")
 # Column types that auto-detection would get wrong or loose: money is exact, ids are text.
@@ -29,30 +35,60 @@ _TYPES: dict[str, dict[str, str]] = {
     "deals": {"id": "VARCHAR", "amount": "DECIMAL(18,2)", "closedate": "DATE", "createdate": "DATE"},
     "contacts": {"id": "VARCHAR", "employees": "INTEGER", "createdate": "DATE"},
     "companies": {"id": "VARCHAR", "employees": "INTEGER"},
-    "events": {"event_id": "VARCHAR", "lead_id": "VARCHAR", "occurred_at": "TIMESTAMP"},
+    "events": {"event_id": "VARCHAR", "lead_id": "VARCHAR", "employees": "INTEGER", "occurred_at": "TIMESTAMP"},
     "touchpoints": {"id": "VARCHAR", "contact_id": "VARCHAR", "occurred_at": "TIMESTAMP"},
 }
 
 
-def _sources(data_dir: Path) -> list[Path]:
-    return sorted(p for p in data_dir.glob("*.csv") if _TABLE.fullmatch(p.stem))
+def _sources(data_dir: Path, tables: Mapping[str, Path] | None = None) -> dict[str, Path]:
+    """Table name -> CSV: every ``data_dir/*.csv``, then ``tables`` replacing or adding tables."""
+    found = {p.stem: p for p in sorted(data_dir.glob("*.csv")) if _TABLE.fullmatch(p.stem)}
+    for name, path in (tables or {}).items():
+        if not _TABLE.fullmatch(name):
+            raise WarehouseError(f"demo warehouse table name {name!r} is not a plain lower-case identifier")
+        found[name] = Path(path)
+    return dict(sorted(found.items()))
 
 
-def is_stale(data_dir: Path, target: Path) -> bool:
+def is_stale(data_dir: Path, target: Path, tables: Mapping[str, Path] | None = None) -> bool:
     """True when ``target`` is missing or older than one of the CSVs it is built from."""
     if not target.is_file():
         return True
     built = target.stat().st_mtime
-    return any(p.stat().st_mtime > built for p in _sources(data_dir))
+    return any(p.stat().st_mtime > built for p in _sources(data_dir, tables).values())
 
 
-def build_demo_warehouse(data_dir: Path, target: Path, *, force: bool = False) -> Path:
-    """Build ``target`` from ``data_dir/*.csv`` unless it is already up to date; return ``target``."""
+def sandbox_warehouse(scenario: Path | None) -> Path:
+    """The DuckDB file of a sandbox environment that names no warehouse: built from its scenario's data.
+
+    The scenario's ``warehouse:`` says which CSVs (none: the bundled demo's ``data/``); the file goes in the
+    cache, one per set of sources, so the healthy and the drifted environment never share (or rebuild) one.
+    """
+    from ..bundled import DEMO_DIR, demo_warehouse_path
+    from ..sandbox.scenario_warehouse import warehouse_sources
+
+    data_dir, tables = DEMO_DIR / "data", dict[str, Path]()
+    if scenario is not None and scenario.is_file():
+        data_dir, tables = warehouse_sources(scenario) or (data_dir, tables)
+    target = demo_warehouse_path()
+    if data_dir.resolve() != (DEMO_DIR / "data").resolve() or tables:
+        names = "\n".join(f"{t}={p.resolve()}" for t, p in _sources(data_dir, tables).items())
+        digest = hashlib.sha256(names.encode()).hexdigest()[:12]
+        target = target.parent / f"{(scenario.stem if scenario else 'demo')}-{digest}" / target.name
+    return build_demo_warehouse(data_dir, target, tables=tables)
+
+
+def build_demo_warehouse(data_dir: Path, target: Path, *, force: bool = False,
+                         tables: Mapping[str, Path] | None = None) -> Path:
+    """Build ``target`` from ``data_dir/*.csv`` (and ``tables``) unless it is up to date; return ``target``."""
     data_dir, target = Path(data_dir), Path(target)
-    sources = _sources(data_dir)
+    sources = _sources(data_dir, tables)
     if not sources:
         raise WarehouseError(f"no CSV files to build the demo warehouse from in {data_dir}")
-    if not force and not is_stale(data_dir, target):
+    missing = [str(p) for p in sources.values() if not p.is_file()]
+    if missing:
+        raise WarehouseError(f"cannot build the demo warehouse {target}: no such CSV {', '.join(missing)}")
+    if not force and not is_stale(data_dir, target, tables):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -61,13 +97,13 @@ def build_demo_warehouse(data_dir: Path, target: Path, *, force: bool = False) -
     try:
         con = duckdb.connect(str(tmp))
         try:
-            for csv in sources:
+            for name, csv in sources.items():
                 with csv.open(encoding="utf-8", newline="") as f:
                     header = set(next(_csv.reader(f), []))
-                types = {k: v for k, v in _TYPES.get(csv.stem, {}).items() if k in header}
+                types = {k: v for k, v in _TYPES.get(name, {}).items() if k in header}
                 type_sql = "{" + ", ".join(f"'{k}': '{v}'" for k, v in types.items()) + "}"
                 con.execute(
-                    f'CREATE TABLE "{csv.stem}" AS SELECT * FROM read_csv(?, header = true, '
+                    f'CREATE TABLE "{name}" AS SELECT * FROM read_csv(?, header = true, '
                     f"auto_detect = true{', types = ' + type_sql if types else ''})",
                     [str(csv)],
                 )

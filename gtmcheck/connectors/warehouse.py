@@ -8,7 +8,7 @@ are the checklist author's own SQL over their own warehouse; their values go in 
 URLs (extras install the dialects)::
 
     duckdb:///gtmcheck/demo/warehouse.duckdb          relative to the project root (the repository's demo)
-    (no warehouse: in a sandbox environment)          the bundled demo, built in ~/.cache/gtmcheck
+    (no warehouse: in a sandbox environment)          its scenario's (`warehouse:`), built in ~/.cache/gtmcheck
     postgresql+psycopg://user:pass@host:5432/db       pip install 'gtmcheck[postgres]'
     snowflake://user:pass@account/db/schema?warehouse=wh   pip install 'gtmcheck[snowflake]'
     bigquery://project/dataset                        pip install 'gtmcheck[bigquery]'
@@ -132,14 +132,17 @@ class Warehouse:
 
     @classmethod
     def for_environment(cls, env: Environment) -> Warehouse:
-        """The environment's warehouse; the demo DuckDB file is built from its CSVs when missing or stale."""
+        """The environment's warehouse; a demo DuckDB file is built from its CSVs when missing or stale.
+
+        A sandbox environment with no ``warehouse:`` gets its scenario's (``warehouse:`` in the scenario file;
+        the bundled demo's CSVs when it names none), so each sandbox environment reads its own rows.
+        """
         conf = env.warehouse or {}
         url = conf.get("url")
-        if not url and env.warehouse is None and env.is_sandbox:  # the bundled demo's, built where we may write
-            from ..bundled import DEMO_DIR, demo_warehouse_path
-            from .demo_warehouse import build_demo_warehouse
+        if not url and env.warehouse is None and env.is_sandbox:  # its scenario's, built where we may write
+            from .demo_warehouse import sandbox_warehouse
 
-            target = build_demo_warehouse(DEMO_DIR / "data", demo_warehouse_path())
+            target = sandbox_warehouse(env.sandbox_scenario())
             return cls(f"duckdb:///{target.as_posix()}", read_only=True)
         if not url:
             raise ConfigError(f"environment {env.name!r} has no warehouse url; add warehouse: {{url: ...}}")

@@ -42,6 +42,7 @@ from ..errors import SpecError, UnreadableFile
 from ..safefile import read_text_capped
 from ..schema import EMAIL, validate
 from ..yamlfile import Document
+from .scenario_warehouse import WAREHOUSE_SCHEMA
 from .site import SITE_SCHEMA
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
@@ -190,6 +191,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 for t in OBJECT_TYPES
             },
         },
+        "warehouse": WAREHOUSE_SCHEMA,
         "generate": {
             "type": "object",
             "additionalProperties": False,
