@@ -45,7 +45,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from .outbox import MAX_DELIVERIES_KEPT, Deliver, Outbox
-from .receiver import receiver_for
+from .receiver import Receiver, receiver_for
 from .routing import Router
 from .scenario import OBJECT_TYPES, Scenario
 
@@ -151,6 +151,7 @@ class HubSpotSandbox:
         self.clock = clock
         self.sleep = sleep
         self.deliver = deliver if deliver is not None else self._to_receiver
+        self._receiver: Receiver | None = None  # in-process deliveries: the scenario's receiver, found once
         self.knobs: dict[str, Any] = {**scenario.knobs, **knobs}
         seed = seed if seed is not None else int(self.knobs.get("seed", 0))
         self._fault_rng = random.Random(seed)
@@ -337,7 +338,9 @@ class HubSpotSandbox:
 
     def _to_receiver(self, url: str, headers: dict[str, str], body: bytes) -> tuple[int, str]:
         """In-process delivery: straight to the scenario's receiver, arriving at the sandbox's now."""
-        verdict = receiver_for(self.scenario).receive("POST", url, headers, body, now_ms=self.now_ms())
+        if self._receiver is None:
+            self._receiver = receiver_for(self.scenario)
+        verdict = self._receiver.receive("POST", url, headers, body, now_ms=self.now_ms())
         return verdict.status, verdict.reason
 
     def _announce(self, loaded: list[tuple[str, _Stored]]) -> None:

@@ -4,7 +4,9 @@ The sandbox knows nothing of the webhooks kind (layers point one way), so it kee
 every ``*.json`` under the folder is a ``referencing`` resource named by its file URI, so a relative ``$ref``
 (``common.json#/$defs/name``, ``../hubspot-event.json#/$defs/eventId``) names a sibling file, whatever the
 schema's ``$id`` says; nothing is ever fetched. A file whose name is a version (``2.0.json``, ``1.json``) in an
-event folder is that event's schema at that version; other files are definitions.
+event folder is that event's schema at that version; other files are definitions. Each version's ``$ref``s
+are inlined once at load (a recursive one stays a ``$ref``, made absolute), so validating a payload never
+looks a reference up: the receiver judges every delivery of a routing run and must stay cheap.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
@@ -75,10 +78,11 @@ class PayloadSchemas:
                             Location(str(self.folder)), "point `webhooks.schemas` at the folder of one integration")
         for file in files:
             schema = _load(file)
+            schema = {**schema, "$id": file.as_uri()}  # relative $refs name files, whatever $id says
             resources.append((file.as_uri(), DRAFT202012.create_resource(schema)))
             refs.extend((file, ref) for ref in _refs(schema))
             if file.parent.parent == self.folder and VERSION_NAME.match(file.stem):
-                versions.append((file.parent.name, file.stem, {**schema, "$id": file.as_uri()}))
+                versions.append((file.parent.name, file.stem, schema))
         registry: Registry[Any] = Registry().with_resources(resources)  # nothing else: no retrieval, no network
         for file, ref in refs:
             try:
@@ -89,7 +93,12 @@ class PayloadSchemas:
                                 "common.json#/$defs/name (nothing is fetched)") from None
         for event, version, schema in versions:
             cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-            self._validators[(event, version)] = cls(schema, registry=registry)
+            uri = str(schema["$id"])
+            try:
+                flat = {**_inline(schema, registry.resolver(base_uri=uri), uri, (uri,)), "$id": uri}
+            except (Unresolvable, RecursionError):  # deep or odd: validate through the registry instead
+                flat = schema
+            self._validators[(event, version)] = cls(flat, registry=registry)
 
     def has(self, event: str, version: str) -> bool:
         """True when the folder holds ``<event>/<version>.json``."""
@@ -126,6 +135,32 @@ def _load(file: Path) -> Any:
         raise SpecError(f"is not a valid JSON Schema at {_pointer(list(exc.path)) or '/'}: {exc.message}",
                         Location(str(file)), "correct that keyword") from None
     return schema
+
+
+_DATA_KEYWORDS = {"const", "enum", "default", "examples"}  # their values are data, not schemas
+
+
+def _inline(node: Any, resolver: Any, base: str, stack: tuple[str, ...]) -> Any:
+    """``node`` with every ``$ref`` replaced by what it names; one already being inlined stays, absolute."""
+    if isinstance(node, list):
+        return [_inline(item, resolver, base, stack) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: v if k in _DATA_KEYWORDS else _inline(v, resolver, base, stack) for k, v in node.items() if k != "$ref"}
+    ref = node.get("$ref")
+    if not isinstance(ref, str):
+        return out
+    target = urljoin(base, ref)
+    if target in stack:
+        return {**out, "$ref": target}
+    resolved = resolver.lookup(ref)
+    document = target.partition("#")[0]
+    inlined = _inline(resolved.contents, resolved.resolver, document, (*stack, target))
+    if isinstance(inlined, dict):
+        inlined = {k: v for k, v in inlined.items() if k not in ("$id", "$schema")}
+    if not out:
+        return inlined
+    return {**out, "allOf": [*out.get("allOf", []), inlined]}
 
 
 def _refs(node: Any) -> list[str]:
