@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from ..errors import ConfigError, NotFound
 from . import crm_for
 from .answers import Answer, read_json
@@ -46,8 +48,12 @@ def _not_here(environment: Environment, why: str) -> ConfigError:
     )
 
 
-def read_deliveries(environment: Environment, *, limit: int = 1000) -> list[Delivery]:
-    """The latest ``limit`` deliveries (at most 1000), oldest first; ``ConfigError`` outside the sandbox."""
+def read_deliveries(environment: Environment, *, limit: int = 1000,
+                    transport: httpx.BaseTransport | None = None) -> list[Delivery]:
+    """The latest ``limit`` deliveries (at most 1000), oldest first; ``ConfigError`` outside the sandbox.
+
+    ``transport`` replaces the network, as in ``crm_for`` (tests).
+    """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     crm = environment.crm
@@ -57,7 +63,7 @@ def read_deliveries(environment: Environment, *, limit: int = 1000) -> list[Deli
         raise _not_here(environment, f"a {kind} CRM keeps no delivery log")
     if kind == "hubspot" and (not base_url or base_url == DEFAULT_BASE_URL):
         raise _not_here(environment, "HubSpot's API keeps no log of webhook deliveries")
-    connector = crm_for(environment)
+    connector = crm_for(environment, transport=transport)
     assert isinstance(connector, HubSpotConnector)  # sandbox and hubspot both talk HubSpot's API
     with connector:
         try:
