@@ -44,8 +44,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from .events import ARR_INPUTS, SINGULAR, CrmEvents
 from .outbox import MAX_DELIVERIES_KEPT, Deliver, Outbox
-from .receiver import Receiver, receiver_for
+from .receiver import Receiver
 from .routing import Router
 from .scenario import OBJECT_TYPES, Scenario
 
@@ -57,8 +58,6 @@ SEARCH_MAX = 200
 BATCH_MAX = 100
 DELIVERIES_PATH = "/gtmcheck/sandbox/v1/webhooks/deliveries"  # the sandbox's own API: the delivery log
 IN_PROCESS_URL = "https://sandbox.gtmcheck.invalid/webhooks/hubspot"  # never dialled: the receiver is called
-SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
-ARR_INPUTS = {"amount", "dealstage", "company_domain"}  # deal properties an account's ARR is computed from
 
 DEFAULT_PROPERTIES = {
     "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
@@ -141,7 +140,7 @@ def _tokens(value: str) -> set[str]:
     return {t for t in re.split(r"[^0-9a-z]+", value.lower()) if t}
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(CrmEvents):
     """The WSGI app. ``scenario`` gives its data; keyword arguments override the scenario's knobs."""
 
     def __init__(self, scenario: Scenario, *, clock: Callable[[], float] = time.monotonic, seed: int | None = None,
@@ -333,60 +332,6 @@ class HubSpotSandbox:
             if visible_at <= now:
                 current = snapshot
         return current
-
-    # --- webhooks ---------------------------------------------------------------------------------------
-
-    def _to_receiver(self, url: str, headers: dict[str, str], body: bytes) -> tuple[int, str]:
-        """In-process delivery: straight to the scenario's receiver, arriving at the sandbox's now."""
-        if self._receiver is None:
-            self._receiver = receiver_for(self.scenario)
-        verdict = self._receiver.receive("POST", url, headers, body, now_ms=self.now_ms())
-        return verdict.status, verdict.reason
-
-    def _announce(self, loaded: list[tuple[str, _Stored]]) -> None:
-        """Creation events for the records loaded from the scenario's CSVs, and each account as it is."""
-        for object_type, stored in loaded:
-            self.outbox.hubspot_event(f"{SINGULAR[object_type]}.creation", stored.id, "IMPORT")
-        if self.outbox.wants("account.updated"):
-            arr = self._arr_by_domain()
-            for stored in self._objects["companies"].values():
-                self._account_event(stored, arr.get(stored.properties.get("domain", "").lower(), 0.0))
-
-    def _arr_by_domain(self, domain: str | None = None) -> dict[str, float]:
-        """Closed-won deal amounts per company domain (lowercase): the account's ARR in the demo story."""
-        totals: dict[str, float] = {}
-        for deal in self._objects["deals"].values():
-            props = deal.properties
-            key = props.get("company_domain", "").lower()
-            if deal.archived or not key or props.get("dealstage") != "closedwon" or domain not in (None, key):
-                continue
-            try:
-                totals[key] = totals.get(key, 0.0) + float(props.get("amount") or 0)
-            except ValueError:
-                continue
-        return totals
-
-    def _account_changed(self, company: _Stored | None, domain: str) -> None:
-        """``account.updated`` for a company that changed, or for the company of a deal that changed."""
-        if not self.outbox.wants("account.updated"):
-            return
-        if company is None:
-            found = [c for c in self._objects["companies"].values()
-                     if domain and not c.archived and c.properties.get("domain", "").lower() == domain.lower()]
-            if not found:
-                return
-            company = found[0]
-        key = company.properties.get("domain", "").lower()
-        self._account_event(company, self._arr_by_domain(key).get(key, 0.0))
-
-    def _account_event(self, company: _Stored, arr: float) -> None:
-        owner = next((o for o in self.owners if o["id"] == company.properties.get("hubspot_owner_id")), None)
-        self.outbox.account_updated(account_id=company.properties.get("source_id") or company.id,
-                                    company=company.properties, arr=arr, owner_email=owner["email"] if owner else None)
-
-    def flush_webhooks(self) -> None:
-        """Send the queued webhook events (after each request; ``sandbox serve`` also once it listens)."""
-        self.outbox.flush()
 
     # --- WSGI -----------------------------------------------------------------------------------------
 
