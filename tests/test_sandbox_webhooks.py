@@ -210,6 +210,16 @@ def test_the_in_process_sandbox_and_receiver_transport_share_one_replay_memory(t
     assert receiver_for_path(path) is receiver_for_path(tmp_path / "." / path.name)
 
 
+def test_hostile_bodies_get_an_answer_not_a_crash(tmp_path: Path) -> None:
+    client = httpx.Client(transport=receiver_transport(demo_copy(tmp_path)))
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = client.post(HOOK_URL, content=deep, headers=signed(deep))
+    assert r.status_code == 400 and r.json() == {"error": "the body is not JSON"}
+    huge = client.post(HOOK_URL, content=b"x", headers={"Content-Length": str(64 * 1024 * 1024)})
+    assert huge.status_code == 413
+    assert client.get(HOOK_URL).status_code == 405
+
+
 def test_receiver_memory_is_bounded(tmp_path: Path) -> None:
     receiver = Receiver(Scenario.load(demo_copy(tmp_path)), replay_memory=3, log_kept=2)
     for i in range(6):
@@ -308,8 +318,12 @@ def test_a_schema_file_that_is_not_json_is_an_error_at_its_line(tmp_path: Path) 
     (folder / "2.0.json").write_text('{"type": "object",\n  "required": [}\n')
     path = demo_copy(tmp_path, schemas=str(tmp_path / "schemas"))
     with pytest.raises(SpecError) as caught:
-        Receiver(Scenario.load(path))
+        HubSpotSandbox(Scenario.load(path))  # the in-process sandbox builds its receiver at once
     assert f"{folder / '2.0.json'}:2:" in str(caught.value) and "not JSON" in str(caught.value)
+    served = subprocess.run([sys.executable, "-m", "gtmcheck.cli", "sandbox", "serve", "--port", "0",
+                             "--scenario", str(path)], capture_output=True, text=True, timeout=60)
+    assert served.returncode == 2 and "Traceback" not in served.stderr
+    assert f"{folder / '2.0.json'}:2:" in served.stderr and "Fix: save the schema as JSON" in served.stderr
 
 
 # --- gtmcheck sandbox serve -------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from urllib.parse import parse_qs
 
 from .events import ARR_INPUTS, SINGULAR, CrmEvents
 from .outbox import MAX_DELIVERIES_KEPT, Deliver, Outbox
-from .receiver import Receiver
+from .receiver import Receiver, receiver_for
 from .routing import Router
 from .scenario import OBJECT_TYPES, Scenario
 
@@ -150,7 +150,8 @@ class HubSpotSandbox(CrmEvents):
         self.clock = clock
         self.sleep = sleep
         self.deliver = deliver if deliver is not None else self._to_receiver
-        self._receiver: Receiver | None = None  # in-process deliveries: the scenario's receiver, found once
+        # in-process deliveries go to the scenario's receiver, built now so a bad schema file is a load error
+        self._receiver: Receiver | None = receiver_for(scenario) if deliver is None else None
         self.knobs: dict[str, Any] = {**scenario.knobs, **knobs}
         seed = seed if seed is not None else int(self.knobs.get("seed", 0))
         self._fault_rng = random.Random(seed)

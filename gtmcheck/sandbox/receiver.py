@@ -5,7 +5,7 @@ A POST on any path, answered as a careful receiver would:
 - 401 when the signature (``signature_version`` of the scenario: v1, v2 or v3) is missing or does not match,
   or when a v3 timestamp is older than 300 s;
 - 409 when a v3 signature it has already verified comes again (a replay);
-- 400 when the body is not JSON;
+- 400 when the body is not JSON, 413 when it is over 8 MB;
 - 422 when an event fails the receiver's schema: ``{"error", "pointer", "keyword", "event", "version",
   "index"}``, the pointer inside the event (``/properties/arr``);
 - 204 when every event is valid.
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from wsgiref.util import request_uri
 
+from .. import secrets
 from . import signatures
 from .payloads import PayloadSchemas
 from .scenario import Scenario, parse_version
@@ -39,9 +40,10 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 REPLAY_MEMORY = 10_000  # verified v3 signatures remembered (and only while their timestamp is fresh)
 LOG_KEPT = 1000
+MAX_BODY_BYTES = 8 * 1024 * 1024
 HUBSPOT_VERSION = "1"  # HubSpot's events carry no version
 STATUS_TEXT = {204: "No Content", 400: "Bad Request", 401: "Unauthorized", 405: "Method Not Allowed",
-               409: "Conflict", 422: "Unprocessable Entity"}
+               409: "Conflict", 413: "Content Too Large", 422: "Unprocessable Entity"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Verdict:
 
 
 def _refused(status: int, reason: str, **extra: Any) -> Verdict:
+    reason = secrets.redact(reason)  # a schema message quotes payload values
     return Verdict(status, reason, {"error": reason, **extra})
 
 
@@ -125,7 +128,7 @@ class Receiver:
     def _validate(self, body: bytes) -> Verdict:
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _refused(400, "the body is not JSON")
         if self.schemas is None:
             return Verdict(204)
@@ -167,9 +170,12 @@ class Receiver:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
-            body = environ["wsgi.input"].read(length) if length > 0 else b""
-            headers = {k[5:].replace("_", "-"): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
-            verdict = self.receive(method, request_uri(environ, include_query=True), headers, body)
+            if length > MAX_BODY_BYTES:
+                verdict = _refused(413, f"the body is over {MAX_BODY_BYTES // (1024 * 1024)} MB")
+            else:
+                body = environ["wsgi.input"].read(length) if length > 0 else b""
+                headers = {k[5:].replace("_", "-"): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+                verdict = self.receive(method, request_uri(environ, include_query=True), headers, body)
         payload = b"" if verdict.body is None else json.dumps(verdict.body).encode()
         out = [("Content-Length", str(len(payload)))]
         if payload:
