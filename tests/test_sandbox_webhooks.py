@@ -202,6 +202,9 @@ def test_v1_and_v2_scenarios_are_checked_with_their_own_scheme(tmp_path: Path, v
 
 def test_the_in_process_sandbox_and_receiver_transport_share_one_replay_memory(tmp_path: Path) -> None:
     path = demo_copy(tmp_path)
+    quiet = Scenario.load(path)
+    quiet.webhooks = {}  # changed in memory: gets a receiver of its own, not the file's
+    HubSpotSandbox(quiet)
     app = sandbox_app(path)
     sent = app.deliveries[-1]
     client = httpx.Client(transport=receiver_transport(path))

@@ -184,15 +184,19 @@ class Receiver:
         return [payload]
 
 
-_RECEIVERS: dict[Path, Receiver] = {}
+_RECEIVERS: dict[tuple[Path, str], Receiver] = {}
 _LOCK = threading.Lock()
 
 
 def receiver_for(scenario: Scenario) -> Receiver:
-    """The one receiver of a scenario file (a scenario built from data, with no file, gets its own)."""
+    """The one receiver of a scenario file (a scenario built from data, with no file, gets its own).
+
+    Keyed by the file and its ``webhooks`` block, so a scenario changed in memory (a test that drops its
+    webhooks) never hands its receiver to the file's other users.
+    """
     if scenario.path is None:
         return Receiver(scenario)
-    key = Path(scenario.path).resolve()
+    key = (Path(scenario.path).resolve(), json.dumps(scenario.webhooks, sort_keys=True, default=str))
     with _LOCK:
         receiver = _RECEIVERS.get(key)
         if receiver is None:
@@ -201,8 +205,5 @@ def receiver_for(scenario: Scenario) -> Receiver:
 
 
 def receiver_for_path(scenario_path: Path) -> Receiver:
-    """The one receiver of the scenario at ``scenario_path`` (loaded on first use)."""
-    key = Path(scenario_path).resolve()
-    with _LOCK:
-        receiver = _RECEIVERS.get(key)
-    return receiver if receiver is not None else receiver_for(Scenario.load(key))
+    """The one receiver of the scenario at ``scenario_path``, as the file says."""
+    return receiver_for(Scenario.load(Path(scenario_path).resolve()))
