@@ -14,6 +14,8 @@ Endpoints (all need ``Authorization: Bearer <token>``; a 401 with HubSpot's erro
     POST   /crm/v3/objects/{type}/search          filterGroups, sorts, properties, limit <= 200, after
     GET    /crm/v3/owners/?email=&limit=&after=&archived=     and /crm/v3/owners/{id}
     GET    /crm/v3/properties/{type}
+    GET    /gtmcheck/sandbox/v1/webhooks/deliveries?limit=N    the webhook delivery log (outbox.py; no faults,
+                                                         no rate limit)
 
 ``{type}`` is contacts, companies or deals. Search answers at most 10,000 results per query: ``after`` at or
 past 10,000 is a 400, as in HubSpot. New and changed records reach search only after ``search_lag_ms``
@@ -23,8 +25,10 @@ exists. Existing ID: N") and the existing contact keeps its owner.
 Knobs (scenario ``knobs:`` or constructor keyword overrides): ``rate_limit`` (190 per rolling 10 s and 5
 searches per second by default; ``False`` turns it off), ``latency_ms``, ``fault_rate`` (502/503/504, decided
 before anything is written, from a seeded RNG), ``burst_429`` (every Nth request is a 429), ``retry_after_s``,
-``search_lag_ms``. Time comes from ``clock`` (monotonic seconds), so tests drive lag and routing delays
-without sleeping. Thread-safe: one lock around all state.
+``search_lag_ms``. Every change is also a webhook event (events.py), delivered signed after the request:
+in-process to the scenario's receiver (receiver.py), or through ``deliver``. Time comes from ``clock``
+(monotonic seconds), so tests drive lag and routing delays without sleeping. Thread-safe: one lock around all
+state.
 """
 
 from __future__ import annotations
