@@ -315,6 +315,14 @@ def test_a_missing_schemas_folder_is_an_error_at_its_line(tmp_path: Path) -> Non
     assert "no such folder" in str(caught.value) and f"{path}:" in str(caught.value)
 
 
+def test_a_receiver_version_without_a_schema_is_an_error_at_its_line(tmp_path: Path) -> None:
+    path = demo_copy(tmp_path, receiver_version="account.updated@v3.0")
+    with pytest.raises(SpecError) as caught:
+        Scenario.load(path)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "receiver_version" in text)
+    assert str(caught.value).startswith(f"{path}:{line}:") and "account.updated/3.0.json" in str(caught.value)
+
+
 def test_a_schema_file_that_is_not_json_is_an_error_at_its_line(tmp_path: Path) -> None:
     folder = tmp_path / "schemas" / "account.updated"
     folder.mkdir(parents=True)

@@ -459,6 +459,12 @@ class Scenario:
                                 where("webhooks", "schemas"),
                                 "give a folder of <event>/<version>.json files, relative to the scenario file")
             webhooks["schemas"] = str(folder)
+            pinned = parse_version(webhooks.get("receiver_version") or webhooks.get("sender_version"))
+            if pinned and not (folder / pinned[0] / f"{pinned[1]}.json").is_file():
+                key = "receiver_version" if webhooks.get("receiver_version") else "sender_version"
+                raise SpecError(f"webhooks.{key}: the receiver has no schema {pinned[0]}/{pinned[1]}.json in "
+                                f"{webhooks['schemas']!r}", where("webhooks", key),
+                                "name a version the schemas folder holds, or add its schema file")
         if webhooks.get("secret"):
             secrets.register(webhooks["secret"])
         if data.get("token"):
