@@ -53,6 +53,7 @@ def test_the_wheel_carries_what_gtmcheck_reads_at_run_time(wheel: Path) -> None:
                    "gtmcheck/data/ga4_source_categories.csv",
                    "gtmcheck/report/report.schema.json", "gtmcheck/templates/gtmcheck.yml",
                    "gtmcheck/templates/checks/routing.gtm.yml", "gtmcheck/templates/workflows/gtm-golive.yml",
+                   "gtmcheck/demo/schemas/account.updated/2.1.json", "gtmcheck/demo/schemas/hubspot-event.json",
                    "gtmcheck/py.typed"):
         assert needed in names, needed
     assert not [n for n in names if n.endswith((".duckdb", ".wal", ".pyc"))]

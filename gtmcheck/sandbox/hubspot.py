@@ -14,6 +14,8 @@ Endpoints (all need ``Authorization: Bearer <token>``; a 401 with HubSpot's erro
     POST   /crm/v3/objects/{type}/search          filterGroups, sorts, properties, limit <= 200, after
     GET    /crm/v3/owners/?email=&limit=&after=&archived=     and /crm/v3/owners/{id}
     GET    /crm/v3/properties/{type}
+    GET    /gtmcheck/sandbox/v1/webhooks/deliveries?limit=N    the webhook delivery log (outbox.py; no faults,
+                                                         no rate limit)
 
 ``{type}`` is contacts, companies or deals. Search answers at most 10,000 results per query: ``after`` at or
 past 10,000 is a 400, as in HubSpot. New and changed records reach search only after ``search_lag_ms``
@@ -23,8 +25,10 @@ exists. Existing ID: N") and the existing contact keeps its owner.
 Knobs (scenario ``knobs:`` or constructor keyword overrides): ``rate_limit`` (190 per rolling 10 s and 5
 searches per second by default; ``False`` turns it off), ``latency_ms``, ``fault_rate`` (502/503/504, decided
 before anything is written, from a seeded RNG), ``burst_429`` (every Nth request is a 429), ``retry_after_s``,
-``search_lag_ms``. Time comes from ``clock`` (monotonic seconds), so tests drive lag and routing delays
-without sleeping. Thread-safe: one lock around all state.
+``search_lag_ms``. Every change is also a webhook event (events.py), delivered signed after the request:
+in-process to the scenario's receiver (receiver.py), or through ``deliver``. Time comes from ``clock``
+(monotonic seconds), so tests drive lag and routing delays without sleeping. Thread-safe: one lock around all
+state.
 """
 
 from __future__ import annotations
@@ -44,18 +48,20 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import signatures
+from .events import ARR_INPUTS, SINGULAR, CrmEvents
+from .outbox import MAX_DELIVERIES_KEPT, Deliver, Outbox
+from .receiver import Receiver, receiver_for
 from .routing import Router
 from .scenario import OBJECT_TYPES, Scenario
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-Deliver = Callable[[str, dict[str, str], bytes], Any]
 
 SEARCH_CAP = 10_000
 LIST_MAX = 100
 SEARCH_MAX = 200
 BATCH_MAX = 100
-MAX_DELIVERIES_KEPT = 1000  # a long `sandbox serve` session keeps only the latest deliveries in memory
+DELIVERIES_PATH = "/gtmcheck/sandbox/v1/webhooks/deliveries"  # the sandbox's own API: the delivery log
+IN_PROCESS_URL = "https://sandbox.gtmcheck.invalid/webhooks/hubspot"  # never dialled: the receiver is called
 
 DEFAULT_PROPERTIES = {
     "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
@@ -138,7 +144,7 @@ def _tokens(value: str) -> set[str]:
     return {t for t in re.split(r"[^0-9a-z]+", value.lower()) if t}
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(CrmEvents):
     """The WSGI app. ``scenario`` gives its data; keyword arguments override the scenario's knobs."""
 
     def __init__(self, scenario: Scenario, *, clock: Callable[[], float] = time.monotonic, seed: int | None = None,
@@ -147,7 +153,9 @@ class HubSpotSandbox:
         self.scenario = scenario
         self.clock = clock
         self.sleep = sleep
-        self.deliver = deliver
+        self.deliver = deliver if deliver is not None else self._to_receiver
+        # in-process deliveries go to the scenario's receiver, built now so a bad schema file is a load error
+        self._receiver: Receiver | None = receiver_for(scenario) if deliver is None else None
         self.knobs: dict[str, Any] = {**scenario.knobs, **knobs}
         seed = seed if seed is not None else int(self.knobs.get("seed", 0))
         self._fault_rng = random.Random(seed)
@@ -158,8 +166,8 @@ class HubSpotSandbox:
         self._requests = 0
         self._window: collections.deque[float] = collections.deque()
         self._search_window: collections.deque[float] = collections.deque()
-        self._event_id = 100
-        self.deliveries: list[dict[str, Any]] = []  # every webhook delivery: url, headers, body, status
+        self.outbox = Outbox(scenario, deliver=self.deliver, now_ms=self.now_ms, url=IN_PROCESS_URL)
+        self.deliveries = self.outbox.deliveries  # every webhook delivery: url, headers, body, status, reason
         self.routing_log: list[dict[str, Any]] = []  # contact id, rule, owner id: the "why routed here" trail
         self.owners = [self._owner_json(o) for o in scenario.owners]
         self._owner_by_email = {o["email"].lower(): o for o in self.owners if o["email"]}
@@ -169,11 +177,12 @@ class HubSpotSandbox:
         self._next_id = {"contacts": 1001, "companies": 5001, "deals": 9001}
         self._order: dict[str, list[int]] = {t: [] for t in OBJECT_TYPES}  # ids ascending, for list paging
         self._extra_props: dict[str, set[str]] = {t: set() for t in OBJECT_TYPES}
-        for object_type, rows in scenario.records.items():
-            for row in rows:
-                self._insert(object_type, dict(row), index_now=True)
+        loaded = [(object_type, self._insert(object_type, dict(row), index_now=True))
+                  for object_type, rows in scenario.records.items() for row in rows]
         self._generate(scenario.generate)
-        self._pending_events: list[dict[str, Any]] = []
+        self._announce(loaded)
+        if deliver is None:  # in-process: the receiver is at hand; `sandbox serve` flushes once it listens
+            self.flush_webhooks()
 
     # --- knobs -------------------------------------------------------------------------------------
 
@@ -313,9 +322,11 @@ class HubSpotSandbox:
         stored.properties[MODIFIED[object_type]] = _iso(stored.updated_ms)
         self._extra_props[object_type].update(changed)
         self._reindex(stored, self._lag())
-        if object_type == "contacts":
-            for key, value in changed.items():
-                self._event("contact.propertyChange", stored.id, source, key, value)
+        for key, value in changed.items():
+            self.outbox.hubspot_event(f"{SINGULAR[object_type]}.propertyChange", stored.id, source, key, value)
+        if object_type == "companies" or object_type == "deals" and ARR_INPUTS & set(changed):
+            self._account_changed(stored if object_type == "companies" else None,
+                                  stored.properties.get("company_domain", ""))
 
     # --- search index ---------------------------------------------------------------------------------
 
@@ -326,55 +337,6 @@ class HubSpotSandbox:
             if visible_at <= now:
                 current = snapshot
         return current
-
-    # --- webhooks ---------------------------------------------------------------------------------------
-
-    def _event(self, subscription: str, object_id: str, source: str, prop: str | None = None,
-               value: str | None = None) -> None:
-        hooks = self.scenario.webhooks
-        if not hooks.get("url") or subscription not in (hooks.get("events") or []):
-            return
-        wanted = hooks.get("properties")
-        if prop is not None and wanted and prop not in wanted:
-            return
-        self._event_id += 1
-        event: dict[str, Any] = {
-            "eventId": self._event_id,
-            "subscriptionId": 1000 + (hooks.get("events") or []).index(subscription),
-            "portalId": self.scenario.portal_id,
-            "appId": int(hooks.get("app_id", 424242)),
-            "occurredAt": self.now_ms(),
-            "subscriptionType": subscription,
-            "attemptNumber": 0,
-            "objectId": int(object_id),
-            "changeSource": source,
-        }
-        if prop is not None:
-            event["propertyName"] = prop
-            event["propertyValue"] = value
-        self._pending_events.append(event)
-
-    def _flush_events(self) -> None:
-        with self._lock:
-            events, self._pending_events = self._pending_events, []
-        if not events:
-            return
-        hooks = self.scenario.webhooks
-        url = str(hooks["url"])
-        body = json.dumps(events, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json",
-                   **signatures.sign_headers(str(hooks.get("secret", "")), "POST", url, body,
-                                             version=str(hooks.get("signature_version", "v3")),
-                                             now_ms=self.now_ms())}
-        record: dict[str, Any] = {"url": url, "headers": headers, "body": body, "events": events, "status": None}
-        if self.deliver is not None:
-            try:
-                record["status"] = self.deliver(url, headers, body)
-            except Exception as exc:  # a receiver that is down must not break the CRM
-                record["status"] = f"error: {type(exc).__name__}"
-        with self._lock:
-            self.deliveries.append(record)
-            del self.deliveries[:-MAX_DELIVERIES_KEPT]
 
     # --- WSGI -----------------------------------------------------------------------------------------
 
@@ -395,7 +357,7 @@ class HubSpotSandbox:
         except HttpError as exc:
             status, body, headers = exc.status, exc.body, exc.headers
         finally:
-            self._flush_events()
+            self.flush_webhooks()
         payload = b"" if body is None else json.dumps(body).encode()
         out = [("Content-Type", "application/json;charset=utf-8"), ("Content-Length", str(len(payload))), *headers]
         start_response(f"{status} {STATUS_TEXT.get(status, 'Status')}", out)
@@ -414,6 +376,11 @@ class HubSpotSandbox:
         """One request: auth, fault, rate limit, then the endpoint. Returns status, JSON body, headers."""
         with self._lock:
             self._check_auth(authorization)
+            if path.rstrip("/") == DELIVERIES_PATH:  # the sandbox's own API: no faults, no rate limit
+                if method != "GET":
+                    raise self._error(405, f"{method} is not allowed here", "VALIDATION_ERROR")
+                limit = self._int_param((query.get("limit") or [""])[0], "limit", 100, MAX_DELIVERIES_KEPT)
+                return 200, self.outbox.log_json(limit), []
             self._requests += 1
             self._maybe_fault()
             is_search = method == "POST" and path.rstrip("/").endswith("/search")
@@ -593,8 +560,11 @@ class HubSpotSandbox:
         clean = {k: v for k, v in props.items() if v not in (None, "")}
         clean.pop("createdate", None)
         stored = self._insert(object_type, clean)
+        self.outbox.hubspot_event(f"{SINGULAR[object_type]}.creation", stored.id, source)
+        if object_type == "companies" or object_type == "deals" and stored.properties.get("dealstage") == "closedwon":
+            self._account_changed(stored if object_type == "companies" else None,
+                                  stored.properties.get("company_domain", ""))
         if object_type == "contacts":
-            self._event("contact.creation", stored.id, source)
             if not stored.properties.get("hubspot_owner_id"):
                 decision = self.router.route(stored.properties)
                 if decision is not None:
@@ -618,7 +588,7 @@ class HubSpotSandbox:
         stored.updated_ms = self.now_ms()
         self._reindex(stored, self._lag())
         if object_type == "contacts":
-            self._event("contact.deletion", stored.id, "API")
+            self.outbox.hubspot_event("contact.deletion", stored.id, "API")
 
     def _batch(self, object_type: str, action: str, body: Mapping[str, Any]) -> tuple[int, Any, list[tuple[str, str]]]:
         inputs = body.get("inputs")

@@ -19,7 +19,7 @@ except what a consumer needs (the site reads ``site:``, the CRM everything else)
         d006: {dealstage: closedlost}
     generate: {deals: 20000, seed: 1}        # synthetic volume on top of the CSVs
     routing: {...}              # the sandbox's own routing workflow (see routing.py)
-    webhooks: {url, secret, events, signature_version, sender_version, receiver_version}
+    webhooks: {url, secret, events, signature_version, schemas, sender_version, receiver_version}
     knobs: {rate_limit: {per_10s: 190, search_per_s: 5}, latency_ms: 0, fault_rate: 0, burst_429: 0,
             retry_after_s: 1, search_lag_ms: 0, seed: 0}
     site: {...}                 # the landing-page site (site.py)
@@ -46,6 +46,10 @@ from .scenario_warehouse import WAREHOUSE_SCHEMA
 from .site import SITE_SCHEMA
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
+ACCOUNT_EVENT = "account.updated"
+WEBHOOK_EVENTS = ("contact.creation", "contact.propertyChange", "contact.deletion", "company.creation",
+                  "company.propertyChange", "deal.creation", "deal.propertyChange", ACCOUNT_EVENT)
+VERSION_PATTERN = r"^([A-Za-z_.]+@v)?\d+(\.\d+)*$"
 MAX_RECORDS_BYTES = 64 * 1024 * 1024
 _MS = {"type": "number", "minimum": 0, "maximum": 3_600_000, "description": "Milliseconds, at most an hour."}
 _NOT_TESTED = {"x-default": "not tested"}
@@ -254,38 +258,54 @@ SCENARIO_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "x-default": "none: no webhooks are sent",
-            "description": "Webhook deliveries to a receiver; only `gtmcheck sandbox serve` sends them.",
+            "description": "Signed webhook deliveries of the CRM's events to a receiver, kept in a delivery log "
+            "(`GET /gtmcheck/sandbox/v1/webhooks/deliveries`). In-process they go straight to the sandbox's "
+            "receiver; under `gtmcheck sandbox serve`, over HTTP to `url`.",
             "properties": {
-                "url": {"type": "string", "pattern": "^https?://", "x-default": "none: nothing is sent",
-                        "description": "Where events are POSTed.",
-                        "examples": ["http://127.0.0.1:8766/webhooks/hubspot"]},
+                "url": {"type": "string", "pattern": "^https?://",
+                        "x-default": "the sandbox's own receiver (`/webhooks/hubspot` on the served port)",
+                        "description": "Where events are POSTed (under `sandbox serve`, loopback addresses only); "
+                        "the served sandbox answers as the receiver on this URL's path.",
+                        "examples": ["http://127.0.0.1:8765/webhooks/hubspot"]},
                 "secret": {"type": "string", "default": "",
-                           "description": "The app secret deliveries are signed with.",
+                           "description": "The app secret deliveries are signed with (and the receiver checks).",
                            "examples": ["${WEBHOOK_SECRET}"]},
                 "app_id": {"type": "integer", "default": 424242, "description": "The app id in each event.",
                            "examples": [424242]},
                 "events": {"type": "array", "default": [],
-                           "description": "The subscriptions to send.",
-                           "examples": [["contact.creation", "contact.propertyChange"]],
-                           "items": {"enum": ["contact.creation", "contact.propertyChange", "contact.deletion"]}},
+                           "description": "The subscriptions to send: creation events for the records loaded from "
+                           "CSVs (at start) and created later, property changes on updates, contact deletions, and "
+                           "`account.updated` (at `sender_version`) for each company at start and whenever a "
+                           "company or its deals change.",
+                           "examples": [["contact.creation", "contact.propertyChange", "account.updated"]],
+                           "items": {"enum": list(WEBHOOK_EVENTS)}},
                 "properties": {"type": "array", "items": {"type": "string"}, "x-default": "every property",
                                "description": "Only changes of these properties are sent.",
                                "examples": [["hubspot_owner_id", "lifecyclestage"]]},
                 "signature_version": {"enum": ["v1", "v2", "v3"], "default": "v3",
-                                      "description": "HubSpot's signature scheme for `X-HubSpot-Signature*`.",
+                                      "description": "HubSpot's signature scheme for `X-HubSpot-Signature*`; the "
+                                      "receiver checks the same one (v3: and the 300 s timestamp window, and "
+                                      "refuses a replay).",
                                       "examples": ["v3"]},
-                "sender_version": {"type": "string", "pattern": r"^[a-z_.]+@v\d+(\.\d+)*$",
-                                   "x-hint": "write event@version, such as account.updated@v2.1",
-                                   "x-default": "none",
-                                   "description": "The event schema version the sender emits (recorded for the "
-                                   "webhooks kind; the sandbox does not use it yet).",
-                                   "examples": ["account.updated@v2.1"]},
-                "receiver_version": {"type": "string", "pattern": r"^[a-z_.]+@v\d+(\.\d+)*$",
-                                     "x-hint": "write event@version, such as account.updated@v2.0",
-                                     "x-default": "none",
-                                     "description": "The event schema version the receiver expects (recorded "
-                                     "for the webhooks kind; the sandbox does not use it yet).",
-                                     "examples": ["account.updated@v2.0"]},
+                "schemas": {"type": "string", "minLength": 1,
+                            "x-default": "none: the receiver checks signatures only",
+                            "description": "A folder of payload schemas, `<event>/<version>.json`, relative to the "
+                            "scenario file: the receiver validates every event against them (422 at the "
+                            "failing JSON pointer).",
+                            "examples": ["schemas"]},
+                "sender_version": {"type": "string", "pattern": VERSION_PATTERN,
+                                   "x-hint": "write a version such as 2.1 (or account.updated@v2.1)",
+                                   "default": "2.0",
+                                   "description": "The version of `account.updated` the sandbox emits: 1.x "
+                                   "(flat, retired), 2.0 (`properties.arr`) or 2.1 and later "
+                                   "(`properties.annual_recurring_revenue`).",
+                                   "examples": ["2.1"]},
+                "receiver_version": {"type": "string", "pattern": VERSION_PATTERN,
+                                     "x-hint": "write a version such as 2.0 (or account.updated@v2.0)",
+                                     "x-default": "`sender_version`",
+                                     "description": "The version of `account.updated` the receiver validates "
+                                     "against, whatever a payload claims.",
+                                     "examples": ["2.0"]},
             },
         },
         "knobs": {
@@ -434,6 +454,19 @@ class Scenario:
         routing = dict(data.get("routing") or {})
         _check_routing(routing, by_email, where)
         webhooks = dict(data.get("webhooks") or {})
+        if webhooks.get("schemas"):
+            folder = (base / str(webhooks["schemas"])).resolve()
+            if not folder.is_dir():
+                raise SpecError(f"webhooks.schemas: no such folder {webhooks['schemas']!r}",
+                                where("webhooks", "schemas"),
+                                "give a folder of <event>/<version>.json files, relative to the scenario file")
+            webhooks["schemas"] = str(folder)
+            pinned = parse_version(webhooks.get("receiver_version") or webhooks.get("sender_version"))
+            if pinned and not (folder / pinned[0] / f"{pinned[1]}.json").is_file():
+                key = "receiver_version" if webhooks.get("receiver_version") else "sender_version"
+                raise SpecError(f"webhooks.{key}: the receiver has no schema {pinned[0]}/{pinned[1]}.json in "
+                                f"{webhooks['schemas']!r}", where("webhooks", key),
+                                "name a version the schemas folder holds, or add its schema file")
         if webhooks.get("secret"):
             secrets.register(webhooks["secret"])
         if data.get("token"):
@@ -479,6 +512,14 @@ def _check_routing(routing: dict[str, Any], by_email: dict[str, dict[str, Any]],
         check(rule["assign"], "routing", "rules", i, "assign")
     if routing.get("default"):
         check(routing["default"], "routing", "default")
+
+
+def parse_version(text: Any) -> tuple[str, str] | None:
+    """``2.1`` or ``account.updated@v2.1`` -> ``("account.updated", "2.1")``; empty -> ``None``."""
+    if not text:
+        return None
+    event, _, version = str(text).rpartition("@")
+    return (event or ACCOUNT_EVENT, version.removeprefix("v") if event else version)
 
 
 def iso_datetime(value: str) -> str:

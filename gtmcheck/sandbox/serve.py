@@ -1,7 +1,10 @@
 """``gtmcheck sandbox serve``: the sandbox CRM on a loopback port, so curl and other tools can talk to it.
 
 A threaded ``wsgiref`` server (standard library only). Webhook deliveries go out through a real httpx client,
-to loopback addresses only; anything else is recorded as refused and never sent.
+to loopback addresses only; anything else is recorded as refused and never sent. The same server answers as
+the scenario's webhook receiver (``receiver.py``) on the path of ``webhooks.url``; with no ``url`` the
+deliveries go to that receiver, ``http://HOST:PORT/webhooks/hubspot``. The creation events of the loaded
+records are sent once the server listens.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 import socketserver
 import sys
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,9 +23,11 @@ import httpx
 
 from .. import secrets
 from .hubspot import HubSpotSandbox
+from .receiver import Receiver, receiver_for
 from .scenario import Scenario
 
 DEFAULT_PORT = 8765
+RECEIVER_PATH = "/webhooks/hubspot"  # where the served receiver answers when the scenario names no `url`
 
 
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -51,16 +58,43 @@ def is_loopback(host: str) -> bool:
 
 
 def loopback_deliverer(timeout: float = 5.0) -> Any:
-    """A ``deliver`` callable for webhooks: POST with httpx, to loopback URLs only; returns the status."""
+    """A ``deliver`` callable for webhooks: POST with httpx, to loopback URLs only.
+
+    Returns ``(status, reason)``: the reason is the ``error`` of a JSON refusal (the sandbox receiver's), or
+    ``"refused: ..."`` / ``"error: ..."`` with no status when nothing was sent or nothing answered.
+    """
     client = httpx.Client(timeout=timeout, follow_redirects=False)
 
-    def deliver(url: str, headers: dict[str, str], body: bytes) -> int | str:
+    def deliver(url: str, headers: dict[str, str], body: bytes) -> tuple[int, str] | str:
         host = urlsplit(url).hostname or ""
         if not is_loopback(host):
             return "refused: not a loopback address"
-        return client.post(url, headers=headers, content=body).status_code
+        response = client.post(url, headers=headers, content=body)
+        reason = ""
+        if response.status_code >= 300:
+            try:
+                answer = response.json()
+                reason = str(answer.get("error") or answer.get("message") or "") if isinstance(answer, dict) else ""
+            except ValueError:
+                reason = response.text[:200]
+        return response.status_code, secrets.redact(reason)
 
     return deliver
+
+
+class ServedApp:
+    """The sandbox CRM, with the scenario's webhook receiver answering POSTs on ``receiver_path``."""
+
+    def __init__(self, crm: HubSpotSandbox, receiver: Receiver, receiver_path: str) -> None:
+        self.crm = crm
+        self.receiver = receiver
+        self.receiver_path = receiver_path.rstrip("/") or "/"
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = (environ.get("PATH_INFO") or "/").rstrip("/") or "/"
+        if path == self.receiver_path and environ.get("REQUEST_METHOD", "GET").upper() == "POST":
+            return self.receiver(environ, start_response)
+        return self.crm(environ, start_response)
 
 
 def default_scenario() -> Path:
@@ -91,8 +125,16 @@ def build(scenario_path: Path, *, fault_rate: float | None = None, latency_ms: f
 
 def serve(app: HubSpotSandbox, host: str, port: int, *, banner: str = "") -> None:
     """Serve until interrupted (KeyboardInterrupt propagates to the caller after the socket is closed)."""
-    with make_server(host, port, app, server_class=ThreadingWSGIServer, handler_class=_QuietHandler) as server:
+    url = app.scenario.webhooks.get("url")
+    served = ServedApp(app, receiver_for(app.scenario), urlsplit(str(url)).path if url else RECEIVER_PATH)
+    with make_server(host, port, served, server_class=ThreadingWSGIServer, handler_class=_QuietHandler) as server:
         actual = server.server_address[1]
         shown = f"[{host}]" if ":" in host else host
+        if not url:
+            app.outbox.url = f"http://{shown}:{actual}{RECEIVER_PATH}"
         print(f"Sandbox HubSpot API on http://{shown}:{actual}{banner}", flush=True)
+        if app.outbox.events:
+            print(f"Webhooks to {app.outbox.url}; receiver on {served.receiver_path}; delivery log: "
+                  f"GET http://{shown}:{actual}/gtmcheck/sandbox/v1/webhooks/deliveries", flush=True)
+        threading.Thread(target=app.flush_webhooks, name="webhooks-at-start", daemon=True).start()
         server.serve_forever()
