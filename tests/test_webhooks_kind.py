@@ -15,7 +15,7 @@ import pytest
 from gtmcheck import schemadoc
 from gtmcheck.cli import main
 from gtmcheck.context import RunContext
-from gtmcheck.errors import CheckError, CheckFailed, Location, SpecError
+from gtmcheck.errors import CheckError, CheckFailed, SpecError
 from gtmcheck.kinds import get_kind
 from gtmcheck.kinds.base import Check
 from gtmcheck.kinds.webhooks.schema import SCHEMA
@@ -313,8 +313,9 @@ def test_a_receiver_block_gives_one_signature_check_per_probe(tmp_path: Path) ->
     _, checks = _checks(path)
     assert sorted(n for n in checks if n.startswith("WEBHOOK-SIGNATURES-ENFORCED")) == [
         f"WEBHOOK-SIGNATURES-ENFORCED[{p}]" for p in ("accepted", "forged", "replayed", "stale", "unsigned")]
-    _, checks = _checks(_project(tmp_path / "v1", EVENTS.format(sender="2.0") + "receiver:\n  url: "
-                                 "https://hooks.acme.example/in\n  signing: {scheme: hubspot-v1, secret: a-long-demo-secret}\n"))
+    v1 = ("receiver:\n  url: https://hooks.acme.example/in\n"
+          "  signing: {scheme: hubspot-v1, secret: a-long-demo-secret}\n")
+    _, checks = _checks(_project(tmp_path / "v1", EVENTS.format(sender="2.0") + v1))
     assert "WEBHOOK-SIGNATURES-ENFORCED[stale]" not in checks  # v1 signs no timestamp
     assert "WEBHOOK-SIGNATURES-ENFORCED[replayed]" in checks
 

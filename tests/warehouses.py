@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 import pytest
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, create_engine, insert, text
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.sql import ClauseElement
 
 from gtmcheck.connectors.demo_warehouse import _TYPES as DEMO_TYPES
@@ -152,7 +153,11 @@ def dialect_for(name: str) -> Dialect:
         except ImportError as exc:
             unavailable(f"sqlalchemy-bigquery cannot be imported ({exc}); pip install -e '.[test]'")
         return sqlalchemy_bigquery.BigQueryDialect()  # type: ignore[no-any-return]
-    dialect: Any = make_url(f"{name}://").get_dialect()
+    try:
+        dialect: Any = make_url(f"{name}://").get_dialect()
+    except NoSuchModuleError as exc:
+        fix = SNOWFLAKE_DIALECT_FIX if name == "snowflake" else "pip install -e '.[test]'"
+        unavailable(f"SQLAlchemy has no {name} dialect here ({exc}); {fix}")
     return dialect()  # type: ignore[no-any-return]
 
 

@@ -38,6 +38,7 @@ from .warehouse_queries import (  # PERIODS and Period stay importable from here
     count_statement,
     grouped_statement,
     identifier,
+    rows_statement,
     sample_statement,
     total_statement,
 )
@@ -119,7 +120,7 @@ class Warehouse:
             hint = f"; install it with pip install 'gtmcheck[{extra}]'" if extra else ""
             raise WarehouseError(f"no SQLAlchemy dialect for {self.display_url}{hint}") from exc
         except (ArgumentError, ImportError, SQLAlchemyError) as exc:
-            raise self._error("cannot use", exc) from exc
+            raise self.error("cannot use", exc) from exc
 
     @staticmethod
     def _resolve(url: URL, root: Path | None) -> URL:
@@ -162,7 +163,8 @@ class Warehouse:
         """The URL with its password masked, for messages."""
         return self.url.render_as_string(hide_password=True)
 
-    def _error(self, doing: str, exc: BaseException) -> WarehouseError:
+    def error(self, doing: str, exc: BaseException) -> WarehouseError:
+        """The ``WarehouseError`` for ``exc`` raised while ``doing``: the driver's first line, secrets masked."""
         orig = getattr(exc, "orig", None) or exc
         first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         return WarehouseError(secrets.redact(f"{self.display_url}: {doing}: {type(orig).__name__}: {first}"))
@@ -176,11 +178,11 @@ class Warehouse:
                 rows = result.fetchmany(limit) if limit is not None else result.fetchall()
                 return list(result.keys()), [tuple(r) for r in rows]
         except SQLAlchemyError as exc:
-            raise self._error("query failed", exc) from exc
+            raise self.error("query failed", exc) from exc
         except Exception as exc:  # a driver error SQLAlchemy did not wrap (duckdb raises some directly)
             if isinstance(exc, WarehouseError):
                 raise
-            raise self._error("query failed", exc) from exc
+            raise self.error("query failed", exc) from exc
 
     def scalar(self, sql: str | Executable, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row of ``sql`` (``None`` when there is no row)."""
@@ -222,10 +224,7 @@ class Warehouse:
         ``limit``, and the warehouse applies it.
         """
         limit = max(0, int(limit))
-        cols = ", ".join(quote_identifier(self.engine, c) for c in columns)
-        order = f" ORDER BY {quote_identifier(self.engine, order_by)}" if order_by else ""
-        sql = (f"SELECT {cols} FROM {quote_identifier(self.engine, table, 'table')}{_check_where(where)}"
-               f"{order} LIMIT {limit}")
+        sql = rows_statement(self.engine.dialect, table, list(columns), where, order_by, limit)
         _, found = self._execute(sql, params, limit=limit)
         return [tuple(row) for row in found]
 
@@ -236,7 +235,7 @@ class Warehouse:
         try:
             return sorted(inspect(self.engine).get_table_names())
         except SQLAlchemyError as exc:
-            raise self._error("cannot list tables", exc) from exc
+            raise self.error("cannot list tables", exc) from exc
 
     def close(self) -> None:
         """Close every pooled connection."""

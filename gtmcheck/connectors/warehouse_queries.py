@@ -35,7 +35,8 @@ PERIODS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$\-]{0,127}")
 
 
-def _parts(name: str, what: str) -> list[str]:
+def check_identifier(name: str, what: str = "column") -> list[str]:
+    """The parts of ``name`` (``x``, ``schema.x`` or ``db.schema.x``); a ``WarehouseError`` unless plain identifiers."""
     if not isinstance(name, str) or not name:
         raise WarehouseError(f"{what} name must be a non-empty string")
     parts = name.split(".")
@@ -49,7 +50,7 @@ def _parts(name: str, what: str) -> list[str]:
 
 def identifier(dialect: Dialect, name: str, what: str = "column") -> str:
     """``name`` (``x``, ``schema.x`` or ``db.schema.x``) validated and quoted for ``dialect``."""
-    return ".".join(dialect.identifier_preparer.quote(p) for p in _parts(name, what))
+    return ".".join(dialect.identifier_preparer.quote(p) for p in check_identifier(name, what))
 
 
 def _column(dialect: Dialect, name: str) -> ColumnElement[Any]:
@@ -60,12 +61,18 @@ def _from(dialect: Dialect, name: str) -> Any:
     return table(quoted_name(identifier(dialect, name, "table"), quote=False))
 
 
-def _filtered(statement: Select[Any], where: str | None) -> Select[Any]:
+def check_where(where: str | None) -> str:
+    """A user's filter expression, refused if it could end or comment out the statement; ``""`` for none."""
     if where is None or not where.strip():
-        return statement
+        return ""
     if ";" in where or "--" in where or "/*" in where:
         raise WarehouseError("a where clause may not contain ';', '--' or '/*'; pass values as parameters")
-    return statement.where(text(where))
+    return where
+
+
+def _filtered(statement: Select[Any], where: str | None) -> Select[Any]:
+    checked = check_where(where)
+    return statement.where(text(f"({checked})")) if checked else statement
 
 
 def bucket(dialect: Dialect, column: ColumnElement[Any], period: str) -> ColumnElement[Any]:
@@ -96,6 +103,16 @@ def grouped_statement(dialect: Dialect, table_name: str, column: str, by: str, w
     grp = key.label("grp")  # grouped by the label: BigQuery names it, the others repeat the expression
     statement = select(grp, func.sum(_column(dialect, column)).label("total"))
     return _filtered(statement.select_from(_from(dialect, table_name)), where).group_by(grp).order_by(grp)
+
+
+def rows_statement(dialect: Dialect, table_name: str, columns: list[str], where: str | None = None,
+                   order_by: str | None = None, limit: int = 1000) -> Select[Any]:
+    """``columns`` of at most ``limit`` rows of ``table`` [WHERE ...] [ORDER BY ...]."""
+    statement = _filtered(select(*(_column(dialect, c) for c in columns)).select_from(_from(dialect, table_name)),
+                          where)
+    if order_by:
+        statement = statement.order_by(_column(dialect, order_by))
+    return statement.limit(limit)
 
 
 def sample_statement(sql: str, limit: int) -> Select[Any]:

@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement, Select, Subquery
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from ...connectors.warehouse import _check_identifier, _check_where
+from ...connectors.warehouse_queries import check_identifier, check_where
 from ...errors import WarehouseError
 
 __all__ = ["Arrivals", "WarehouseSide", "epoch_seconds"]
@@ -58,12 +58,12 @@ def _number(name: str) -> Any:
 
 
 def _table(name: str) -> Any:
-    parts = _check_identifier(name, "table")
+    parts = check_identifier(name, "table")
     return table(parts[-1], schema=".".join(parts[:-1]) or None)
 
 
 def _column(name: str) -> ColumnElement[Any]:
-    _check_identifier(name, "column")
+    check_identifier(name, "column")
     return column(name)
 
 
@@ -90,9 +90,9 @@ class WarehouseSide:
             assert self.table and self.key and self.at
             key, at = _column(self.key), _column(self.at)
             query = select(key.label("k"), epoch_seconds(at).label("t")).select_from(_table(self.table))
-            where = _check_where(self.where)
+            where = check_where(self.where)
             if where:
-                query = query.where(text(f"({where.removeprefix(' WHERE ')})"))
+                query = query.where(text(f"({where})"))
         query = query.where(key.is_(None) if null_keys else key.is_not(None))
         return query.subquery()
 

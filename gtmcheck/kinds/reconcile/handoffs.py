@@ -198,11 +198,11 @@ def _rows(wh: Warehouse, statement: Any, params: Mapping[str, Any]) -> list[Sequ
         with wh.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(statement, dict(params)).fetchall()]
     except SQLAlchemyError as exc:
-        raise wh._error("handoff query failed", exc) from exc
+        raise wh.error("handoff query failed", exc) from exc
     except WarehouseError:
         raise
     except Exception as exc:  # a driver error SQLAlchemy did not wrap (duckdb raises some directly)
-        raise wh._error("handoff query failed", exc) from exc
+        raise wh.error("handoff query failed", exc) from exc
 
 
 def _int(value: Any) -> int:
