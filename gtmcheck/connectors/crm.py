@@ -127,3 +127,22 @@ def to_epoch_ms(value: str | None) -> int | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What ``aggregate`` computes: ``count`` of records, or ``sum``/``avg`` of ``property`` (empty values skipped)."""
+
+    kind: Literal["count", "sum", "avg"]
+    property: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    """Group by ``property``, or by a UTC date ``bucket`` of it, keyed as the warehouse side keys its groups.
+
+    Bucket keys: ``YYYY-MM-DD`` (day; a week is its Monday), ``YYYY-MM``, ``YYYY-Qn``, ``YYYY``.
+    """
+
+    property: str
+    bucket: Literal["day", "week", "month", "quarter", "year"] | None = None

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.sql.expression import Executable
 
 from .. import secrets
 from ..errors import ConfigError, WarehouseError
@@ -240,6 +241,23 @@ class Warehouse:
         wrapped = f"SELECT * FROM ({body}) AS gtmcheck_sample LIMIT {limit}"
         keys, rows = self._execute(wrapped, params, limit=limit)
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def rows(self, statement: Executable, limit: int | None = None) -> tuple[list[str], list[Sequence[Any]]]:
+        """Column names and rows of a SQLAlchemy Core statement, compiled by this warehouse's dialect.
+
+        ``limit`` rows at most are fetched (the caller asks for one more than it accepts to see an overflow).
+        """
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execute(statement)
+                rows = result.fetchmany(limit) if limit is not None else result.fetchall()
+                return list(result.keys()), [tuple(r) for r in rows]
+        except SQLAlchemyError as exc:
+            raise self._error("query failed", exc) from exc
+        except Exception as exc:  # a driver error SQLAlchemy did not wrap (duckdb raises some directly)
+            if isinstance(exc, WarehouseError):
+                raise
+            raise self._error("query failed", exc) from exc
 
     def tables(self) -> list[str]:
         """Table names the warehouse's default schema holds (for lint hints)."""

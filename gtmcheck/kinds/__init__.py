@@ -19,10 +19,11 @@ __all__ = ["Check", "Kind", "KindBase", "PendingKind", "all_kinds", "get_kind", 
 
 @cache
 def _registry() -> dict[str, Kind]:
+    from .reconcile import ReconcileKind
     from .routing import RoutingKind
     from .utm import UtmKind
 
-    built: list[Kind] = [UtmKind(), RoutingKind()]
+    built: list[Kind] = [UtmKind(), RoutingKind(), ReconcileKind()]
     kinds: dict[str, Kind] = {k.name: k for k in built}
     for name in KINDS:
         kinds.setdefault(name, PendingKind(name))
