@@ -65,13 +65,13 @@ class DateBucket(FunctionElement[Any]):
 @compiles(DateBucket)
 def _date_trunc(element: DateBucket, compiler: Any, **kw: Any) -> str:
     bucket, col = list(element.clauses)
-    return f"DATE_TRUNC('{bucket.text}', {compiler.process(col, **kw)})"
+    return f"DATE_TRUNC('{bucket.name}', {compiler.process(col, **kw)})"
 
 
 @compiles(DateBucket, "bigquery")
 def _date_trunc_bigquery(element: DateBucket, compiler: Any, **kw: Any) -> str:
     bucket, col = list(element.clauses)
-    return f"DATE_TRUNC(CAST({compiler.process(col, **kw)} AS DATE), {_BIGQUERY_PARTS[bucket.text]})"
+    return f"DATE_TRUNC(CAST({compiler.process(col, **kw)} AS DATE), {_BIGQUERY_PARTS[bucket.name]})"
 
 
 def _column(name: str) -> ColumnElement[Any]:
