@@ -1,6 +1,7 @@
 """Every query the reconcile kind emits, built with SQLAlchemy Core so each dialect compiles its own SQL.
 
-The warehouse computes the totals (``SUM``/``COUNT``/``AVG`` ... ``GROUP BY`` pushed down); only one row per
+The warehouse computes the totals (``SUM``/``COUNT`` ... ``GROUP BY`` pushed down; an average is its sum and
+count); only one row per
 group comes back. Names from the checklist (tables, columns) are validated by the schema and quoted by the
 dialect through ``table()``/``column()``; the user's own SQL (``where``, a measure expression such as
 ``amount * fx``, a whole ``sql:``) passes ``unsafe_sql`` first (no ``;``, ``--`` or ``/*``, as the warehouse
@@ -17,7 +18,19 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, TextClause, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    TextClause,
+    cast,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -25,8 +38,9 @@ from ...connectors.crm import GroupBy, Measure
 from ...errors import WarehouseError
 from .model import WarehouseSide
 
-__all__ = ["DateBucket", "MAX_GROUPS", "side_query", "sql_side_query", "unsafe_sql"]
+__all__ = ["SUM_TYPE", "DateBucket", "MAX_GROUPS", "measure_columns", "side_query", "sql_side_query", "unsafe_sql"]
 
+SUM_TYPE = Numeric(38, 9)  # what values are summed as: exact, 9 decimal places
 MAX_GROUPS = 10_000  # groups one side may return; more is a checklist asking for rows, not totals
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$\-]{0,127}")
 _BIGQUERY_PARTS = {"day": "DAY", "week": "ISOWEEK", "month": "MONTH", "quarter": "QUARTER", "year": "YEAR"}
@@ -94,13 +108,19 @@ def _expression(expr: str) -> ColumnElement[Any]:
     return literal_column(f"({_checked(expr, 'measure expression')})")
 
 
-def measure_expression(measure: Measure) -> ColumnElement[Any]:
-    """``COUNT(*)``, or ``SUM``/``AVG`` of the column or expression (NULLs skipped by SQL itself)."""
+def measure_columns(measure: Measure) -> list[ColumnElement[Any]]:
+    """``COUNT(*)`` as ``total``; a sum as ``total``; an average as its sum (``total``) and count (``n``).
+
+    Values are summed as ``DECIMAL(38, 9)`` whatever the column's type, so a DOUBLE column or a dialect that
+    sums in floating point (fakesnow) still gives an exact total; an average is divided in Python, as Decimal.
+    NULLs are skipped by SQL itself (``SUM``, ``COUNT(col)``); a count of records counts every row.
+    """
     if measure.kind == "count":
-        return func.count()
+        return [func.count().label("total")]
     assert measure.property is not None
     inner = _expression(measure.property)
-    return func.sum(inner) if measure.kind == "sum" else func.avg(inner)
+    total = func.sum(cast(inner, SUM_TYPE)).label("total")
+    return [total] if measure.kind == "sum" else [total, func.count(inner).label("n")]
 
 
 def group_expression(group_by: GroupBy) -> ColumnElement[Any]:
@@ -118,12 +138,12 @@ def side_query(side: WarehouseSide, cutoff: datetime | None = None) -> Select[An
     """
     if side.table is None or side.measure is None:
         raise WarehouseError("a warehouse side needs `table` and `measure` (or `sql`)")
-    total = measure_expression(side.measure).label("total")
+    measures = measure_columns(side.measure)
     if side.group_by is not None:
         grp = group_expression(side.group_by)
-        query = select(grp.label("grp"), total).group_by(grp)
+        query = select(grp.label("grp"), *measures).group_by(grp)
     else:
-        query = select(total)
+        query = select(*measures)
     query = query.select_from(_table(side.table))
     if side.where:
         query = query.where(text(f"({_checked(side.where, 'where clause')})"))

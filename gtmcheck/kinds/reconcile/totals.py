@@ -129,12 +129,21 @@ def warehouse_totals(wh: Warehouse, side: WarehouseSide, cutoff: datetime | None
         pairs = [(row[k], row[v]) for row in rows]
     else:
         names, rows = wh.rows(side_query(side, cutoff), limit=MAX_GROUPS + 1)
+        values = [_measured(row[1:] if side.group_by else row) for row in rows]
         if side.group_by is None:
-            return SideTotals({NO_GROUP: to_decimal(rows[0][0] if rows else None)}, grouped=False)
-        pairs = [(row[0], row[1]) for row in rows]
+            return SideTotals({NO_GROUP: values[0] if values else Decimal(0)}, grouped=False)
+        pairs = [(row[0], value) for row, value in zip(rows, values, strict=True)]
     if len(pairs) > MAX_GROUPS:
         raise CheckError(f"the warehouse side has more than {MAX_GROUPS} groups; group by a coarser bucket")
     return SideTotals(_merge(pairs, _bucket(side)), grouped=True)
+
+
+def _measured(row: Sequence[Any]) -> Decimal:
+    """A total (one column), or an average from its sum and count (two): divided here, as Decimal."""
+    if len(row) == 1:
+        return to_decimal(row[0])
+    total, n = to_decimal(row[0]), int(row[1] or 0)
+    return total / n if n else Decimal(0)
 
 
 def _merge(pairs: Sequence[tuple[Any, Any]], bucket: str | None) -> dict[str, Decimal]:
