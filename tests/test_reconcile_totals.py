@@ -364,3 +364,17 @@ def test_a_connector_without_aggregate_is_not_verified() -> None:
     ctx: Any = SimpleNamespace(cache={}, crm=lambda: Old())
     with pytest.raises(CheckError, match="hubspot connector cannot compute totals"):
         totals_check(e)(ctx)
+
+
+def test_a_float_total_is_read_through_its_shortest_text() -> None:
+    class FloatCrm(FakeCrm):
+        def aggregate(self, object_type: str, filters: Sequence[Filter], measure: Measure,
+                      group_by: GroupBy | None) -> dict[Any, Any]:
+            return {None: 0.1 + 0.2 if filters else Decimal("0.3")}  # 0.30000000000000004 as a float
+
+    crm = FloatCrm([])
+    e = entry(cside(), cside(filters=[Filter("dealstage", "EQ", "closedwon")]))
+    with pytest.raises(CheckFailed, match=r"received 0.30000000000000004 \(CRM deals\), diff \+0.00000000000000004"):
+        totals_check(e)(SimpleNamespace(cache={}, crm=lambda: crm))
+    assert "0.30 closed-won agree" in totals_check(entry(cside(), cside(filters=[Filter("x", "EQ", "y")]),
+                                                        precision=2))(SimpleNamespace(cache={}, crm=lambda: crm)).summary
