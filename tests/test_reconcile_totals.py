@@ -376,5 +376,5 @@ def test_a_float_total_is_read_through_its_shortest_text() -> None:
     e = entry(cside(), cside(filters=[Filter("dealstage", "EQ", "closedwon")]))
     with pytest.raises(CheckFailed, match=r"received 0.30000000000000004 \(CRM deals\), diff \+0.00000000000000004"):
         totals_check(e)(SimpleNamespace(cache={}, crm=lambda: crm))
-    assert "0.30 closed-won agree" in totals_check(entry(cside(), cside(filters=[Filter("x", "EQ", "y")]),
-                                                        precision=2))(SimpleNamespace(cache={}, crm=lambda: crm)).summary
+    rounded = entry(cside(), cside(filters=[Filter("x", "EQ", "y")]), precision=2)
+    assert "0.30 closed-won agree" in totals_check(rounded)(SimpleNamespace(cache={}, crm=lambda: crm)).summary
