@@ -203,28 +203,41 @@ TOTAL: dict[str, Any] = {
                     "by each side's `updated_at`.", "examples": ["1h"], "x-default": "every record"},
     },
 }
+def _doc(schema: dict[str, Any], description: str, example: Any, default: str) -> dict[str, Any]:
+    return {**schema, "description": description, "examples": [example], "x-default": default}
+
+
 _HANDOFF_WAREHOUSE: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "description": "Keys read from the warehouse: a table (with where) or your own SQL.",
+    "examples": [{"table": "events", "key": "lead_id", "at": "occurred_at", "where": "event = 'lead.created'"}],
+    "x-default": "none: give `warehouse` or `crm`",
     "properties": {
-        "table": _COLUMN,
-        "sql": {"type": "string", "minLength": 1},
-        "key": _COLUMN,
-        "at": _COLUMN,
-        "where": {"type": "string", "minLength": 1},
+        "table": _doc(_COLUMN, "The table holding the events.", "events", "none: give `table` or `sql`"),
+        "sql": _doc({"type": "string", "minLength": 1}, "One SELECT returning the key and time columns.",
+                    "select lead_id, occurred_at from events where event = 'lead.created'",
+                    "none: give `table` or `sql`"),
+        "key": _doc(_COLUMN, "The column that identifies what is handed off.", "lead_id", "required"),
+        "at": _doc(_COLUMN, "When it happened (timestamp column).", "occurred_at", "required"),
+        "where": _doc({"type": "string", "minLength": 1}, "A SQL condition picking the events.",
+                      "event = 'lead.created'", "every row"),
     },
 }
 _HANDOFF_CRM: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "description": "Keys read from CRM records.",
+    "examples": [{"object": "contacts", "key": "email", "has_owner": True}],
+    "x-default": "none: give `warehouse` or `crm`",
     "properties": {
-        "object": {"enum": ["contacts", "companies", "deals", "leads"]},
-        "key": _PROPERTY,
-        "at": _PROPERTY,
-        "has_owner": {"type": "boolean"},
-        "filters": {"type": "array", "items": _FILTER},
+        "object": _doc({"enum": ["contacts", "companies", "deals", "leads"]}, "The CRM object.", "contacts",
+                       "required"),
+        "key": _doc(_PROPERTY, "The property matched against the source's key.", "email", "required"),
+        "at": _doc(_PROPERTY, "The date property saying when the record arrived.", "createdate", "createdate"),
+        "has_owner": _doc({"type": "boolean"}, "Count a record only once it has an owner.", True, "false"),
+        "filters": _doc({"type": "array", "items": _FILTER}, "Conditions every record counted meets.",
+                        [{"property": "lifecyclestage", "eq": "lead"}], "every record"),
     },
 }
 _HANDOFF_END: dict[str, Any] = {
@@ -233,6 +246,8 @@ _HANDOFF_END: dict[str, Any] = {
     "minProperties": 1,
     "maxProperties": 1,
     "x-hint": "write {warehouse: {...}} or {crm: {...}}",
+    "x-default": "required",
+    "examples": [{"warehouse": {"table": "events", "key": "lead_id", "at": "occurred_at"}}],
     "properties": {"warehouse": _HANDOFF_WAREHOUSE, "crm": _HANDOFF_CRM},
 }
 HANDOFF: dict[str, Any] = {
@@ -242,13 +257,16 @@ HANDOFF: dict[str, Any] = {
     "description": "Every key fired at the source reaches the destination within `within`.",
     "properties": {
         "id": {**_ID, "description": "Names the check: `RECONCILE-HANDOFFS[<id>]`.", "examples": ["lead-to-sales"]},
-        "label": {"type": "string", "minLength": 1},
-        "description": {"type": "string"},
-        "source": _HANDOFF_END,
-        "destination": _HANDOFF_END,
-        "within": {**DURATION, "description": "The SLA; keys younger than it are not yet counted as dropped."},
-        "window": DURATION,
-        "as_of": {"type": "string", "minLength": 1, "description": "Judge as of this time (reproducible demos)."},
+        "label": _doc({"type": "string", "minLength": 1}, "What is handed off, in the message's words.", "leads",
+                      "the id"),
+        "description": _doc({"type": "string"}, "Why this handoff matters.", "Inbound leads reach sales", "none"),
+        "source": {**_HANDOFF_END, "description": "Where the keys are fired (the events table's lead.created)."},
+        "destination": {**_HANDOFF_END, "description": "Where each key must arrive (a queue table, or CRM "
+                        "records with an owner)."},
+        "within": _doc(DURATION, "The SLA; keys younger than it are not yet counted as dropped.", "5m", "no SLA"),
+        "window": _doc(DURATION, "How far back source keys are counted.", "30d", "every key"),
+        "as_of": _doc({"type": "string", "minLength": 1}, "Judge as of this time instead of now (reproducible "
+                      "demos).", "2026-11-01T00:00:00Z", "now"),
     },
 }
 
@@ -266,6 +284,10 @@ SCHEMA: dict[str, Any] = {
         "minItems": 1,
         "items": HANDOFF,
         "description": "RECONCILE-HANDOFFS: one check per entry.",
+        "examples": [[{"id": "lead-to-sales", "source": {"warehouse": {"table": "events", "key": "lead_id",
+                                                                       "at": "occurred_at"}},
+                       "destination": {"crm": {"object": "contacts", "key": "email", "has_owner": True}},
+                       "within": "5m"}]],
         "x-default": "no handoff checks",
     },
 }
