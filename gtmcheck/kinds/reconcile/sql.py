@@ -141,7 +141,9 @@ def side_query(side: WarehouseSide, cutoff: datetime | None = None) -> Select[An
     measures = measure_columns(side.measure)
     if side.group_by is not None:
         grp = group_expression(side.group_by)
-        query = select(grp.label("grp"), *measures).group_by(grp)
+        # GROUP BY 1: every dialect here accepts the ordinal, and no dialect rewrites it (BigQuery's compiler
+        # would group a bucket by an anonymous label that is not in the SELECT)
+        query = select(grp.label("grp"), *measures).group_by(literal_column("1"))
     else:
         query = select(*measures)
     query = query.select_from(_table(side.table))
