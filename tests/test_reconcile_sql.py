@@ -33,8 +33,8 @@ def compile_for(dialect: Dialect, statement: Any) -> str:
     return " ".join(str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})).split())
 
 
-MEASURES = [Measure("count"), Measure("sum", "amount"), Measure("avg", "amount"), Measure("sum", "amount * fx")]
-GROUPS = [None, GroupBy("region"), *(GroupBy("closedate", b) for b in BUCKETS)]  # type: ignore[arg-type]
+MEASURES = [Measure("count", None), Measure("sum", "amount"), Measure("avg", "amount"), Measure("sum", "amount * fx")]
+GROUPS = [None, GroupBy("region", None), *(GroupBy("closedate", b) for b in BUCKETS)]  # type: ignore[arg-type]
 
 
 def _side(measure: Measure, group_by: GroupBy | None, where: str | None = "stage = 'won'") -> WarehouseSide:
@@ -72,14 +72,14 @@ def test_the_other_dialects_truncate_with_the_unit_first(name: str) -> None:
 
 def test_names_are_quoted_by_the_dialect_and_user_sql_is_checked() -> None:
     pg = _dialects()["postgresql"]
-    sql = compile_for(pg, side_query(WarehouseSide("Deals", None, Measure("sum", "Amount"), None, GroupBy("Region"),
-                                                   None, None, ())))
+    side = WarehouseSide("Deals", None, Measure("sum", "Amount"), None, GroupBy("Region", None), None, None, ())
+    sql = compile_for(pg, side_query(side))
     assert sql == 'SELECT "Region" AS grp, sum(CAST("Amount" AS NUMERIC(38, 9))) AS total FROM "Deals" GROUP BY 1'
     for bad in ("1 = 1; drop table deals", "1 = 1 -- x", "1 = 1 /* x */"):
         assert unsafe_sql(bad) is not None
         with pytest.raises(WarehouseError, match="cannot be sent to the warehouse"):
-            side_query(_side(Measure("count"), None, where=bad))
+            side_query(_side(Measure("count", None), None, where=bad))
     assert unsafe_sql("delete from deals", whole=True) == "it is not a SELECT (or WITH ... SELECT) query"
     assert unsafe_sql("with w as (select 1 as value) select value from w;", whole=True) is None
     with pytest.raises(WarehouseError, match="not a plain table name"):
-        side_query(WarehouseSide("deals; drop", None, Measure("count"), None, None, None, None, ()))
+        side_query(WarehouseSide("deals; drop", None, Measure("count", None), None, None, None, None, ()))

@@ -129,20 +129,18 @@ def to_epoch_ms(value: str | None) -> int | None:
     return int(when.timestamp() * 1000)
 
 
+
 @dataclass(frozen=True)
 class Measure:
-    """What ``aggregate`` computes: ``count`` of records, or ``sum``/``avg`` of ``property`` (empty values skipped)."""
+    """What ``CrmConnector.aggregate`` computes: a count of records, or the sum or average of a property."""
 
     kind: Literal["count", "sum", "avg"]
-    property: str | None = None
+    property: str | None
 
 
 @dataclass(frozen=True)
 class GroupBy:
-    """Group by ``property``, or by a UTC date ``bucket`` of it, keyed as the warehouse side keys its groups.
-
-    Bucket keys: ``YYYY-MM-DD`` (day; a week is its Monday), ``YYYY-MM``, ``YYYY-Qn``, ``YYYY``.
-    """
+    """Group by a property's value, or by a UTC date bucket of a date property."""
 
     property: str
-    bucket: Literal["day", "week", "month", "quarter", "year"] | None = None
+    bucket: Literal["day", "week", "month", "quarter", "year"] | None

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.base import Executable
 
 from .. import secrets
 from ..errors import ConfigError, WarehouseError
@@ -242,6 +242,15 @@ class Warehouse:
         keys, rows = self._execute(wrapped, params, limit=limit)
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
+    def tables(self) -> list[str]:
+        """Table names the warehouse's default schema holds (for lint hints)."""
+        from sqlalchemy import inspect
+
+        try:
+            return sorted(inspect(self.engine).get_table_names())
+        except SQLAlchemyError as exc:
+            raise self._error("cannot list tables", exc) from exc
+
     def rows(self, statement: Executable, limit: int | None = None) -> tuple[list[str], list[Sequence[Any]]]:
         """Column names and rows of a SQLAlchemy Core statement, compiled by this warehouse's dialect.
 
@@ -258,15 +267,6 @@ class Warehouse:
             if isinstance(exc, WarehouseError):
                 raise
             raise self._error("query failed", exc) from exc
-
-    def tables(self) -> list[str]:
-        """Table names the warehouse's default schema holds (for lint hints)."""
-        from sqlalchemy import inspect
-
-        try:
-            return sorted(inspect(self.engine).get_table_names())
-        except SQLAlchemyError as exc:
-            raise self._error("cannot list tables", exc) from exc
 
     def close(self) -> None:
         """Close every pooled connection."""

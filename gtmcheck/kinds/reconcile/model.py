@@ -121,7 +121,7 @@ def _measure(raw: dict[str, Any] | None) -> Measure | None:
         return None
     kind, value = next(iter(raw.items()))
     if kind == "count":
-        return Measure("count")
+        return Measure("count", None)
     return Measure("sum" if kind == "sum" else "avg", str(value))
 
 
@@ -129,7 +129,7 @@ def _group_by(raw: Any) -> GroupBy | None:
     if raw is None:
         return None
     if isinstance(raw, str):
-        return GroupBy(raw)
+        return GroupBy(raw, None)
     bucket, column = next(iter(raw.items()))
     assert bucket in BUCKETS
     return GroupBy(str(column), bucket)
