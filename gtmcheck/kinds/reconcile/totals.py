@@ -15,7 +15,6 @@ Semantics (docs/reconcile.md says the same for users):
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from ...connectors.warehouse import Warehouse
 from ...errors import CheckError, CheckFailed, ConfigError, Evidence, WarehouseError
 from .messages import GroupDiff, groups_line, headline, number, signed
 from .model import CrmSide, Side, TotalsEntry, WarehouseSide
+from .records import records_that_differ
 from .sql import MAX_GROUPS, side_query, sql_side_query
 
 if TYPE_CHECKING:
@@ -282,36 +282,12 @@ def totals_check(entry: TotalsEntry, now: Callable[[], datetime] | None = None) 
         try:
             return compare(entry, expected, actual)
         except CheckFailed as failed:
-            drill = _drilldown(ctx, entry)
-            if drill:
-                failed.message = f"{failed.message}; {drill[0]}"
-                failed.evidence.details["records"] = drill[1]
+            uses_warehouse = any(isinstance(s, WarehouseSide) for s in (entry.expected, entry.actual))
+            found = records_that_differ(ctx, warehouse_of(ctx) if uses_warehouse else None, entry,
+                                        side_names(entry), cutoff)
+            if found is not None:
+                failed.message = f"{failed.message}; {found[0]}"
+                if found[1] is not None:
+                    failed.evidence.details["records"] = found[1]
             raise
     return run
-
-
-def _drilldown(ctx: RunContext, entry: TotalsEntry) -> tuple[str, Any] | None:
-    """The records that differ, when both sides are warehouse tables with a ``key`` and ``drilldown`` exists."""
-    exp, act = entry.expected, entry.actual
-    if not (isinstance(exp, WarehouseSide) and isinstance(act, WarehouseSide) and exp.key and act.key
-            and exp.table and act.table and exp.measure and act.measure):
-        return None
-    try:
-        drilldown = importlib.import_module(f"{__package__}.drilldown")
-    except ModuleNotFoundError:
-        return None
-    try:
-        sides = [drilldown.KeyedSide(table=s.table, key=s.key, value=(s.measure.property if s.measure else None)
-                                     or "1", where=s.where) for s in (exp, act)]
-        found = drilldown.diff_keys(warehouse_of(ctx), sides[0], sides[1], sample=20)
-    except (TypeError, AttributeError, WarehouseError) as exc:  # its API moved, or the warehouse refused
-        return f"the records that differ could not be listed ({type(exc).__name__})", None
-    exp_side, act_side = side_names(entry)
-    said = [f"missing in {act_side}: " + ", ".join(map(str, found.missing_right[:20])) if found.missing_right else "",
-            f"missing in {exp_side}: " + ", ".join(map(str, found.missing_left[:20])) if found.missing_left else "",
-            "values differ: " + ", ".join(map(str, found.differing[:20])) if found.differing else ""]
-    return "records: " + "; ".join(s for s in said if s), {
-        "missing_in_received": [str(k) for k in found.missing_right],
-        "missing_in_expected": [str(k) for k in found.missing_left],
-        "differing": [str(k) for k in found.differing],
-    }
