@@ -129,7 +129,6 @@ def to_epoch_ms(value: str | None) -> int | None:
     return int(when.timestamp() * 1000)
 
 
-
 @dataclass(frozen=True)
 class Measure:
     """What ``CrmConnector.aggregate`` computes: a count of records, or the sum or average of a property."""
