@@ -379,3 +379,91 @@ def test_a_float_total_is_read_through_its_shortest_text() -> None:
         totals_check(e)(SimpleNamespace(cache={}, crm=lambda: crm))
     rounded = entry(cside(), cside(filters=[Filter("x", "EQ", "y")]), precision=2)
     assert "0.30 closed-won agree" in totals_check(rounded)(SimpleNamespace(cache={}, crm=lambda: crm)).summary
+
+
+# --- the records that differ (drilldown.py is the drill-down engineer's; a stand-in records the calls) ----------
+
+
+@dataclass(frozen=True)
+class StandInSide:
+    key: str
+    table: str | None = None
+    sql: str | None = None
+    value: str | None = None
+    where: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    label: str = "warehouse"
+
+
+class StandInDrilldown:
+    """What ``records.py`` asks of ``drilldown``: KeyedSide, diff_keys, diff_records; answers like KeyDiff."""
+
+    KeyedSide = StandInSide
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def _answer(self, lines: list[str], total: int) -> Any:
+        return SimpleNamespace(total_counts=SimpleNamespace(differences=total), sample=lines,
+                               evidence=lambda: {"missing_right": ["d006"], "differing": [{"key": "d009"}]})
+
+    def diff_keys(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(("diff_keys", args, kwargs))
+        return self._answer(["d006: missing in warehouse b"], 1)
+
+    def diff_records(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(("diff_records", args, kwargs))
+        return self._answer(["d006: missing in CRM", "d009: 27000.00 (warehouse) vs 8000.00 (CRM)"], 12)
+
+
+class SearchingCrm(FakeCrm):
+    def search(self, object_type: str, groups: Sequence[Sequence[Filter]], properties: Sequence[str] = ()) -> Any:
+        self.searched = (object_type, [list(g) for g in groups], list(properties))
+        return iter([SimpleNamespace(id="1", properties={"source_id": "d009", "amount": "8000"})])
+
+
+def test_a_failed_total_names_the_records_that_differ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stand_in = StandInDrilldown()
+    monkeypatch.setitem(__import__("sys").modules, "gtmcheck.kinds.reconcile.drilldown", stand_in)
+    wh = Warehouse("duckdb:///wh.duckdb", root=tmp_path)
+    b = Backend(wh)
+    t = b.table([{"id": "d006", "amount": 18000}, {"id": "d009", "amount": 27000}])
+    crm = SearchingCrm([{"dealstage": "closedwon", "amount": "8000", "hs_lastmodifieddate": "2026-01-01"}])
+    won = Filter("dealstage", "EQ", "closedwon")
+    exp = WarehouseSide(t, None, AMOUNT, "stage = 'closedwon'", None, "id", "updated_at", ())
+    act = CrmSide("deals", (won,), AMOUNT, None, "source_id", "hs_lastmodifieddate", ())
+    failed = failure(entry(exp, act, precision=2, min_age_s=3600), wh, crm)
+    assert failed.message == (
+        "expected 45000 closed-won (warehouse), received 8000 (CRM), diff -37000 (-82.2%); 12 records differ: "
+        "d006: missing in CRM; d009: 27000.00 (warehouse) vs 8000.00 (CRM); ... and 10 more")
+    assert failed.evidence.details["records"] == {"missing_right": ["d006"], "differing": [{"key": "d009"}]}
+    ((name, args, kwargs),) = stand_in.calls
+    assert name == "diff_records" and args[0] is wh
+    assert args[1] == StandInSide(key="id", table=t, value="amount", where="(stage = 'closedwon') AND updated_at "
+                                  "<= :gtm_cutoff", params={"gtm_cutoff": args[1].params["gtm_cutoff"]})
+    assert args[2] == [("d009", "8000")] and kwargs == {"label": "CRM", "sample": 10, "precision": 2}
+    object_type, (filters,), properties = crm.searched
+    assert (object_type, filters[0], filters[1].operator, properties) == ("deals", won, "LTE", ["source_id", "amount"])
+    # warehouse against warehouse: diff_keys, each side under its own name; a count compares presence only
+    other = b.table([{"id": "d009", "amount": 27000}])
+    count = Measure("count", None)
+    failure(entry(wside(t, measure=count, key="id"), wside(other, measure=count, key="id"), label="deals"), wh)
+    name, args, kwargs = stand_in.calls[-1]
+    assert name == "diff_keys" and (args[1].value, args[2].value) == (None, None)
+    assert (args[1].label, args[2].label) == (f"warehouse {t}", f"warehouse {other}")
+    b.meta.drop_all(wh.engine)
+    wh.close()
+
+
+def test_without_a_key_on_both_sides_or_with_a_sql_side_no_records_are_listed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stand_in = StandInDrilldown()
+    monkeypatch.setitem(__import__("sys").modules, "gtmcheck.kinds.reconcile.drilldown", stand_in)
+    wh = Warehouse("duckdb:///wh.duckdb", root=tmp_path)
+    b = Backend(wh)
+    t = b.table([{"id": "d006", "amount": 18000}])
+    assert failure(entry(wside(t, key="id"), wside(sql="select 1 as value")), wh).message.endswith("(-100.0%)")
+    assert failure(entry(wside(t, key="id"), wside(t, where="1 = 0")), wh).message.endswith("(-100.0%)")
+    assert stand_in.calls == []
+    b.meta.drop_all(wh.engine)
+    wh.close()
