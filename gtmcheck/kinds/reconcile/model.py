@@ -73,6 +73,7 @@ class Tolerance:
 
     absolute: Decimal = Decimal(0)
     percent: Decimal | None = None
+    absolute_written: bool = False  # `absolute: 0` said on purpose (lint REC104 asks for it next to percent)
 
     def allows(self, diff: Decimal, expected: Decimal) -> bool:
         if abs(diff) <= self.absolute:
@@ -187,6 +188,7 @@ def compile_spec(checklist: Checklist) -> ReconcileSpec:
             tolerance=Tolerance(
                 absolute=_decimal(tol.get("absolute", 0)),
                 percent=_decimal(tol["percent"]) if "percent" in tol else None,
+                absolute_written="absolute" in tol,
             ),
             precision=raw.get("precision"),
             min_age_s=parse_duration(min_age, checklist.location(("totals", i, "min_age"))) if min_age else None,

@@ -141,7 +141,7 @@ def entry_problems(entry: TotalsEntry) -> list[Problem]:
         if entry.tolerance.percent >= 100:
             found.append(Problem(NEVER_FAILS, tol_path, f"percent {entry.tolerance.percent} lets a received "
                                  "total of 0 pass: the check cannot catch a sync that stopped"))
-        elif entry.tolerance.absolute == 0:
+        elif not entry.tolerance.absolute_written:
             found.append(Problem(PERCENT_NO_REFERENCE, tol_path, "percent without absolute: a total or group "
                                  "expected at 0 has no reference, so any difference there fails"))
     if entry.min_age_s is not None:

@@ -226,6 +226,7 @@ _HANDOFF_WAREHOUSE: dict[str, Any] = {
 }
 _HANDOFF_CRM: dict[str, Any] = {
     "type": "object",
+    "required": ["object", "key"],
     "additionalProperties": False,
     "description": "Keys read from CRM records.",
     "examples": [{"object": "contacts", "key": "email", "has_owner": True}],
@@ -234,11 +235,17 @@ _HANDOFF_CRM: dict[str, Any] = {
         "object": _doc({"enum": ["contacts", "companies", "deals", "leads"]}, "The CRM object.", "contacts",
                        "required"),
         "key": _doc(_PROPERTY, "The property matched against the source's key.", "email", "required"),
-        "at": _doc(_PROPERTY, "The date property saying when the record arrived.", "createdate", "createdate"),
-        "has_owner": _doc({"type": "boolean"}, "Count a record only once it has an owner.", True, "false"),
-        "filters": _doc({"type": "array", "items": _FILTER}, "Conditions every record counted meets.",
-                        [{"property": "lifecyclestage", "eq": "lead"}], "every record"),
+        "has_owner": _doc({"type": "boolean"}, "Count a record only once it has an owner.", True, "true"),
     },
+}
+_HANDOFF_SOURCE: dict[str, Any] = {
+    "type": "object",
+    "required": ["warehouse"],
+    "additionalProperties": False,
+    "x-hint": "write source: {warehouse: {table: ..., key: ..., at: ...}}",
+    "x-default": "required",
+    "examples": [{"warehouse": {"table": "events", "key": "lead_id", "at": "occurred_at"}}],
+    "properties": {"warehouse": _HANDOFF_WAREHOUSE},
 }
 _HANDOFF_END: dict[str, Any] = {
     "type": "object",
@@ -252,19 +259,18 @@ _HANDOFF_END: dict[str, Any] = {
 }
 HANDOFF: dict[str, Any] = {
     "type": "object",
-    "required": ["id", "source", "destination"],
+    "required": ["id", "source", "destination", "within"],
     "additionalProperties": False,
     "description": "Every key fired at the source reaches the destination within `within`.",
     "properties": {
         "id": {**_ID, "description": "Names the check: `RECONCILE-HANDOFFS[<id>]`.", "examples": ["lead-to-sales"]},
-        "label": _doc({"type": "string", "minLength": 1}, "What is handed off, in the message's words.", "leads",
-                      "the id"),
         "description": _doc({"type": "string"}, "Why this handoff matters.", "Inbound leads reach sales", "none"),
-        "source": {**_HANDOFF_END, "description": "Where the keys are fired (the events table's lead.created)."},
+        "source": {**_HANDOFF_SOURCE, "description": "Where the keys are fired: a warehouse table (the events "
+                   "table's lead.created)."},
         "destination": {**_HANDOFF_END, "description": "Where each key must arrive (a queue table, or CRM "
                         "records with an owner)."},
-        "within": _doc(DURATION, "The SLA; keys younger than it are not yet counted as dropped.", "5m", "no SLA"),
-        "window": _doc(DURATION, "How far back source keys are counted.", "30d", "every key"),
+        "within": _doc(DURATION, "The SLA; keys younger than it are not yet counted as dropped.", "5m", "required"),
+        "window": _doc(DURATION, "How far back source keys are counted.", "30d", "30d"),
         "as_of": _doc({"type": "string", "minLength": 1}, "Judge as of this time instead of now (reproducible "
                       "demos).", "2026-11-01T00:00:00Z", "now"),
     },
