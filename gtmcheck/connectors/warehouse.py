@@ -251,7 +251,7 @@ class Warehouse:
         except SQLAlchemyError as exc:
             raise self._error("cannot list tables", exc) from exc
 
-    def rows(self, statement: Executable, limit: int | None = None) -> tuple[list[str], list[Sequence[Any]]]:
+    def select(self, statement: Executable, limit: int | None = None) -> tuple[list[str], list[Sequence[Any]]]:
         """Column names and rows of a SQLAlchemy Core statement, compiled by this warehouse's dialect.
 
         ``limit`` rows at most are fetched (the caller asks for one more than it accepts to see an overflow).

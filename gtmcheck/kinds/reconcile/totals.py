@@ -115,7 +115,7 @@ def _bucket(side: Side) -> str | None:
 def warehouse_totals(wh: Warehouse, side: WarehouseSide, cutoff: datetime | None) -> SideTotals:
     """The side's totals, computed by the warehouse (one row per group comes back)."""
     if side.sql is not None:
-        names, rows = wh.rows(sql_side_query(side), limit=MAX_GROUPS + 1)
+        names, rows = wh.select(sql_side_query(side), limit=MAX_GROUPS + 1)
         lowered = [n.lower() for n in names]
         if len(names) == 1:
             if len(rows) > 1:
@@ -128,7 +128,7 @@ def warehouse_totals(wh: Warehouse, side: WarehouseSide, cutoff: datetime | None
         k, v = (lowered.index("key"), lowered.index("value")) if {"key", "value"} <= set(lowered) else (0, 1)
         pairs = [(row[k], row[v]) for row in rows]
     else:
-        names, rows = wh.rows(side_query(side, cutoff), limit=MAX_GROUPS + 1)
+        names, rows = wh.select(side_query(side, cutoff), limit=MAX_GROUPS + 1)
         values = [_measured(row[1:] if side.group_by else row) for row in rows]
         if side.group_by is None:
             return SideTotals({NO_GROUP: values[0] if values else Decimal(0)}, grouped=False)
