@@ -282,6 +282,10 @@ def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
                  "exclusiveMaximum": "less than"}[str(v)]
         return SpecError(f"{where} must be {bound} {error.validator_value}", loc,
                          f"write a number {bound} {error.validator_value}")
+    if v == "maxProperties" and isinstance(error.instance, dict):
+        keys = ", ".join(str(k) for k in error.instance)
+        return SpecError(f"{where} has {len(error.instance)} keys ({keys}) where at most {error.validator_value} "
+                         "is allowed", loc, hint or "keep one")
     if v in ("minLength", "minItems", "minProperties"):
         return SpecError(f"{where} must not be empty", loc, hint or "give it a value")
     return SpecError(f"{where}: {error.validator} constraint failed", loc, hint or "see `gtmcheck schema`")

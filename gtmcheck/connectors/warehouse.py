@@ -237,6 +237,23 @@ class Warehouse:
         except SQLAlchemyError as exc:
             raise self.error("cannot list tables", exc) from exc
 
+    def select(self, statement: Executable, limit: int | None = None) -> tuple[list[str], list[Sequence[Any]]]:
+        """Column names and rows of a SQLAlchemy Core statement, compiled by this warehouse's dialect.
+
+        ``limit`` rows at most are fetched (the caller asks for one more than it accepts to see an overflow).
+        """
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execute(statement)
+                rows = result.fetchmany(limit) if limit is not None else result.fetchall()
+                return list(result.keys()), [tuple(r) for r in rows]
+        except SQLAlchemyError as exc:
+            raise self._error("query failed", exc) from exc
+        except Exception as exc:  # a driver error SQLAlchemy did not wrap (duckdb raises some directly)
+            if isinstance(exc, WarehouseError):
+                raise
+            raise self._error("query failed", exc) from exc
+
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
