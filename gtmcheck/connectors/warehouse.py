@@ -248,11 +248,11 @@ class Warehouse:
                 rows = result.fetchmany(limit) if limit is not None else result.fetchall()
                 return list(result.keys()), [tuple(r) for r in rows]
         except SQLAlchemyError as exc:
-            raise self._error("query failed", exc) from exc
+            raise self.error("query failed", exc) from exc
         except Exception as exc:  # a driver error SQLAlchemy did not wrap (duckdb raises some directly)
             if isinstance(exc, WarehouseError):
                 raise
-            raise self._error("query failed", exc) from exc
+            raise self.error("query failed", exc) from exc
 
     def close(self) -> None:
         """Close every pooled connection."""
