@@ -166,6 +166,8 @@ def pytest_args(args: argparse.Namespace, paths: list[str], report_dir: Path, en
         argv += ["-m", args.m]
     if args.gtm_traceback:
         argv.append("--gtm-traceback")
+    if args.require_go_live:  # the plugin's gate: plain pytest with the option fails the same way
+        argv.append("--gtm-require-go-live")
     if args.project:
         argv += ["--gtm-project", str(args.project)]
     if args.exitfirst:
