@@ -39,7 +39,7 @@ SIGNOFF_ROLE = register(
     "lifecycle model) by the CRO or VP Revenue.",
 )
 SIGNOFF_FUTURE = register(
-    "GOV004", "date.future", Severity.ERROR,
+    "GOV004", "signoff.future-date", Severity.ERROR,
     "A sign-off or an attestation is dated in the future.",
     "use the date it actually happened",
     "A date ahead records a decision or a check that has not happened yet, and would never go stale; it "

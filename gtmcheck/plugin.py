@@ -133,11 +133,13 @@ class GtmSession:
     @property
     def checks_folder(self) -> str:
         """The project's first checks folder: where a missing required checklist is to be written."""
+        from .errors import relpath
+
         try:
-            paths = self.project.check_paths
+            project = self.project
         except GtmcheckError:
             return "checks"
-        return paths[0].rstrip("/") if paths else "checks"
+        return relpath(project.root / (project.check_paths or ["checks"])[0]).rstrip("/")
 
     @property
     def run_id(self) -> str | None:

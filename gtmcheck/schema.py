@@ -70,7 +70,9 @@ HEADER: dict[str, Any] = {
         "x-hint": "write `signoff: {by: <email>, role: <role>, on: YYYY-MM-DD}` or a list of such signers",
         "if": {"type": "object"},
         "then": SIGNER,
-        "else": {"type": "array", "minItems": 1, "items": SIGNER},
+        "else": {"type": "array", "minItems": 1, "items": SIGNER,
+                 "x-hint": "list each signer as `- {by: <email>, role: <role>, on: YYYY-MM-DD}`, or remove "
+                           "`signoff:` until the work is accepted"},
     },
     "max_age": {
         **MAX_AGES,
