@@ -60,7 +60,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if not paths:
         paths = [project.root / p for p in project.check_paths]
     owners = _CrmOwners(project, args.env) if args.env else None
-    result = lint_paths(paths, extra=owners, config=project.lint, notes=args.format == "text")
+    result = lint_paths(paths, extra=owners, config=project.lint, notes=args.format == "text",
+                        max_age=project.governance.max_age)
     findings = list(result.findings)
     for err in result.errors:
         loc = err.location

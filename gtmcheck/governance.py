@@ -158,7 +158,11 @@ def _match(candidates: Sequence[Signoff], needed: Sequence[RoleRequirement]) -> 
 def review_signers(
     checklist: Checklist, max_age: Mapping[str, str] | None = None, today: date | None = None
 ) -> tuple[list[SignerVerdict], list[RoleRequirement]]:
-    """Every signer's verdict, and the requirements nobody fills. ``max_age``: gtmcheck.yml's ``max_age:``."""
+    """Every signer's verdict, and the requirements nobody fills. ``max_age``: gtmcheck.yml's ``max_age:``.
+
+    A requirement whose signer only lacks a valid date (stale, or in the future) is not listed as unfilled:
+    that signer's own finding says what to do.
+    """
     today = today or today_utc()
     builder = checklist.built_by.lower()
     needed = signoff_requirements(checklist)
@@ -179,7 +183,9 @@ def review_signers(
     for c, signer in enumerate(candidates):
         i = checklist.signoffs.index(signer)
         verdicts[i] = SignerVerdict(signer, needed[matched[c]] if c in matched else None, None)
-    unmet = [r for i, r in enumerate(needed) if i not in matched.values()]
+    dated = {v.signoff.role for v in verdicts.values()
+             if v.problem is not None and v.problem.rule in (SIGNOFF_STALE, SIGNOFF_FUTURE)}
+    unmet = [r for i, r in enumerate(needed) if i not in matched.values() and not dated & set(r.roles)]
     return [verdicts[i] for i in range(len(checklist.signoffs))], unmet
 
 

@@ -209,6 +209,20 @@ def test_a_stale_attestation_is_not_done_and_says_since_when(tmp_path: Path) -> 
     assert report["summary"]["go_live"] is False
 
 
+def test_lint_reads_the_project_max_age_and_points_at_the_stale_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    max_age_project(tmp_path)
+    write(tmp_path / "checks" / "t.gtm.yml", totals(signoff=f"{{by: lee@acme.example, role: revops, on: {day(-181)}}}",
+                                                    totals_on=day(-91)))
+    assert main(["lint", "--format", "json"]) == 0  # staleness is a warning in lint; the run decides
+    found = {f["rule"]: f for f in json.loads(capsys.readouterr().out)}
+    assert set(found) == {"GOV011", "GOV012"}
+    assert (found["GOV011"]["line"], found["GOV011"]["column"]) == (5, 51)
+    assert found["GOV012"]["line"] == 7 and found["GOV012"]["message"].startswith(
+        f"RECONCILE-TOTALS attested on {day(-91)} is stale since {day(-1)}")
+
+
 def test_a_checklist_may_shorten_the_max_age_but_never_lengthen_it(tmp_path: Path) -> None:
     max_age_project(tmp_path)
     longer = "max_age: {attestation: 3000d}\n"
