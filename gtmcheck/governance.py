@@ -287,8 +287,8 @@ def _signoff_findings(checklist: Checklist, max_age: Mapping[str, str] | None, t
         )
 
 
-# Every sign-off finding but a warning-only one keeps a checklist from going live; a stale or future
-# attestation blocks through its item's status instead.
+# Every sign-off finding keeps a checklist from going live (GOV001 and GOV011 too, though lint only warns: the
+# work may be fine, its acceptance is missing); a stale or future attestation blocks through its item's status.
 _BLOCKING = (SIGNOFF_MISSING, SIGNOFF_BY_BUILDER, SIGNOFF_ROLE, SIGNOFF_FUTURE, SIGNOFF_ROLE_MISSING,
              SIGNOFF_SAME_PERSON, SIGNOFF_STALE)
 

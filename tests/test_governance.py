@@ -341,6 +341,7 @@ def test_plain_pytest_fails_an_unsigned_checklist_only_when_go_live_is_required(
         "  blocking: checks/t.gtm.yml: 'Totals' is not signed off; go-live is blocked",
     ])
     gated.assert_outcomes(passed=2)  # the checks themselves passed; the gate failed the run
+    assert unsigned.runpytest("checks", "--gtm-require-go-live", "--collect-only").ret == 0  # nothing checked
 
 
 def test_the_ini_option_turns_the_gate_on(unsigned: pytest.Pytester) -> None:

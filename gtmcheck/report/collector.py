@@ -119,8 +119,10 @@ class ReportPlugin:
         if self.directory is not None:
             self.written = write_reports(report, self.directory)
         summary = report["summary"]
-        nothing_collected = not state.checklists and not state.load_errors and not state.governance.require
-        if self.require_go_live and not summary["go_live"] and not nothing_collected \
+        # A run that checked nothing (--collect-only, or no checklist where none is required) has no verdict to gate.
+        checked_nothing = session.config.option.collectonly or (
+            not state.checklists and not state.load_errors and not state.governance.require)
+        if self.require_go_live and not summary["go_live"] and not checked_nothing \
                 and session.exitstatus == pytest.ExitCode.OK:
             self.blocking = list(summary["blocking"])
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
