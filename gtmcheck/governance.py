@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .dod import KIND_SIGNERS, SIGNER_ROLES, WORK_TYPE_SIGNER, RoleRequirement
+from .errors import CheckError, CheckFailed, NotConfigured
 from .findings import Finding, Severity, register
 from .kinds import get_kind
 from .spec import Checklist, ManualItem, Signoff
@@ -236,6 +237,23 @@ def attestation_problem(
         return MANUAL_STALE.finding(checklist.location((*where, "on")), f"{item.id} attested on {item.on} is stale "
                                     f"since {since} (max_age {age.text})")
     return None
+
+
+def check_attestation_date(checklist: Checklist, item: ManualItem, max_age: Mapping[str, str] | None) -> None:
+    """Raise what a run makes of an attestation's date; nothing when it counts.
+
+    A future date is an error at its line, a stale one failed, none (where attestations expire) not configured.
+    """
+    problem = attestation_problem(checklist, item, max_age)
+    if problem is None:
+        return
+    if problem.rule is SIGNOFF_FUTURE:
+        raise CheckError(f"{problem.location}: {problem.message}. Fix: {problem.hint}")
+    if problem.rule is MANUAL_UNDATED:
+        raise NotConfigured(f"{problem.message}; {problem.hint} (at {problem.location})")
+    age = effective_max_age("attestation", max_age, checklist.max_age, item.max_age)
+    raise CheckFailed(f"{problem.message}; {problem.hint}", expected=f"attested within {age.text if age else '?'}",
+                      received=f"attested on {item.on}")
 
 
 def lint(

@@ -32,13 +32,13 @@ from .errors import (
     NotConfigured,
     SpecError,
 )
+from .governance import check_attestation_date
 from .kinds import Check, get_kind
 from .kinds.base import WRITES
 from .project import Environment, Project, load_project
 from .report.write import redact_tree
 from .ruleset import load_rules
 from .spec import Checklist, ManualItem, load_checklist
-from .staleness import GovernancePolicy
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
 from .stopsignals import restore as restore_signals
 from .synthetic import RunCleanup, is_run_id
@@ -123,25 +123,6 @@ class GtmSession:
             reporter.write_line(line)
 
     @property
-    def governance(self) -> GovernancePolicy:
-        """gtmcheck.yml's ``governance:`` (the defaults when the project cannot be read: the checks say why)."""
-        try:
-            return self.project.governance
-        except GtmcheckError:
-            return GovernancePolicy()
-
-    @property
-    def checks_folder(self) -> str:
-        """The project's first checks folder: where a missing required checklist is to be written."""
-        from .errors import relpath
-
-        try:
-            project = self.project
-        except GtmcheckError:
-            return "checks"
-        return relpath(project.root / (project.check_paths or ["checks"])[0]).rstrip("/")
-
-    @property
     def run_id(self) -> str | None:
         return self._context.run_id if self._context else self.config.getoption("gtm_run_id")
 
@@ -214,21 +195,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="show Python tracebacks under check failures (for debugging gtmcheck itself)",
     )
-    group.addoption(
-        "--gtm-require-go-live",
-        dest="gtm_require_go_live",
-        action="store_true",
-        default=None,
-        help="fail the run (exit 1) unless the go-live verdict is ready: every DoD item done, signed off by the "
-        "right people, nothing stale, every required component present (as `gtmcheck run --require-go-live`)",
-    )
+    group.addoption("--gtm-require-go-live", dest="gtm_require_go_live", action="store_true", default=None,
+                    help="exit 1 unless the go-live verdict is ready (as `gtmcheck run --require-go-live`)")
     group.addoption("--gtm-run-id", dest="gtm_run_id", default=None, help=argparse.SUPPRESS)
-    parser.addini(
-        "gtm_require_go_live",
-        type="bool",
-        default=False,
-        help="as --gtm-require-go-live, for CI configurations (pytest.ini / pyproject.toml)",
-    )
+    parser.addini("gtm_require_go_live", type="bool", default=False, help="as --gtm-require-go-live, for CI")
     parser.addini(
         "gtm_file_patterns",
         type="args",
@@ -251,21 +221,15 @@ def pytest_configure(config: pytest.Config) -> None:
     from .workers import XdistBridge
 
     config.pluginmanager.register(XdistBridge(config.stash[SESSION_KEY]), "gtmcheck-xdist")
-    report_dir = config.getoption("gtm_report_dir")
-    require_go_live = require_go_live_option(config)
+    from .report.collector import ReportPlugin, go_live_required
+
+    report_dir, require_go_live = config.getoption("gtm_report_dir"), go_live_required(config)
     if (report_dir or require_go_live) and not getattr(config, "workerinput", None):
-        from .report.collector import ReportPlugin
 
         if report_dir and not config.option.xmlpath:  # junit.xml beside the other reports unless asked elsewhere
             config.option.xmlpath = str(Path(report_dir) / "junit.xml")
         plugin = ReportPlugin(config.stash[SESSION_KEY], Path(report_dir) if report_dir else None, require_go_live)
         config.pluginmanager.register(plugin, "gtmcheck-report")
-
-
-def require_go_live_option(config: pytest.Config) -> bool:
-    """``--gtm-require-go-live`` on the command line, else the ``gtm_require_go_live`` ini option."""
-    given = config.getoption("gtm_require_go_live")
-    return bool(given) if given is not None else bool(config.getini("gtm_require_go_live"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -464,33 +428,11 @@ class AttestedItem(GtmItem):
             raise NotConfigured(
                 f"the attestation has no {' or '.join(missing)}; add them under `manual:` (id {self.manual.id})"
             )
-        self._check_date()
+        # a future date is an error at its line; a stale (or, where ages apply, undated) attestation is not done
+        check_attestation_date(self.checklist, self.manual, gtm_session(self.config).project.governance.max_age)
         when = f" on {self.manual.on}" if self.manual.on else ""
         self.evidence = Evidence(f"attested by {self.manual.attested_by}{when}: {self.manual.evidence}")
 
-
-    def _check_date(self) -> None:
-        """A future date is an error at its line; a stale or (where ages apply) undated attestation is not done."""
-        from .governance import MANUAL_STALE, MANUAL_UNDATED, SIGNOFF_FUTURE, attestation_problem
-
-        problem = attestation_problem(self.checklist, self.manual, gtm_session(self.config).governance.max_age)
-        if problem is None:
-            return
-        where = str(problem.location)
-        if problem.rule is SIGNOFF_FUTURE:
-            raise CheckError(f"{where}: {problem.message}. Fix: {problem.hint}")
-        if problem.rule is MANUAL_UNDATED:
-            raise NotConfigured(f"{problem.message}; {problem.hint} (at {where})")
-        assert problem.rule is MANUAL_STALE
-        raise CheckFailed(f"{problem.message}; {problem.hint}", expected=f"attested within {self._age()}",
-                          received=f"attested on {self.manual.on}")
-
-    def _age(self) -> str:
-        from .staleness import effective_max_age
-
-        age = effective_max_age("attestation", gtm_session(self.config).governance.max_age,
-                                self.checklist.max_age, self.manual.max_age)
-        return age.text if age else "?"
 
 
 class UnconfiguredItem(GtmItem):

@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 
 from .. import secrets
+from ..errors import GtmcheckError, relpath
 from ..visible import visible
 from .model import ItemResult, RunMeta, build_report
 from .write import write_reports
 
 if TYPE_CHECKING:
     from ..errors import SpecError
+    from ..project import Project
     from ..spec import Checklist
-    from ..staleness import GovernancePolicy
     from ..synthetic import RunCleanup
 
 
@@ -48,10 +49,13 @@ class RunState(Protocol):
     def not_selected(self) -> int: ...  # checks -k/-m left out (under xdist, as the workers counted them)
 
     @property
-    def governance(self) -> GovernancePolicy: ...  # gtmcheck.yml's ``governance:`` (require, max_age)
+    def project(self) -> Project: ...  # gtmcheck.yml: its ``governance:`` and where checklists belong
 
-    @property
-    def checks_folder(self) -> str: ...  # where a missing required checklist belongs
+
+def go_live_required(config: pytest.Config) -> bool:
+    """``--gtm-require-go-live`` on the command line, else the ``gtm_require_go_live`` ini option."""
+    given = config.getoption("gtm_require_go_live")
+    return bool(given) if given is not None else bool(config.getini("gtm_require_go_live"))
 
 
 class ReportPlugin:
@@ -105,9 +109,13 @@ class ReportPlugin:
             duration_s=time.monotonic() - self.started,
             partial=state.not_selected > 0,
             not_selected=state.not_selected,
-            governance=state.governance,
-            checks_folder=state.checks_folder,
         )
+        try:
+            project = state.project
+            meta.governance = project.governance
+            meta.checks_folder = relpath(project.root / (project.check_paths or ["checks"])[0]).rstrip("/")
+        except GtmcheckError:
+            pass  # gtmcheck.yml cannot be read: the run said why; no governance section to apply
         cleanup = state.cleanup
         if cleanup is not None:
             meta.extra["cleanup"] = {"run_id": cleanup.run_id, "archived": cleanup.archived,
@@ -121,7 +129,7 @@ class ReportPlugin:
         summary = report["summary"]
         # A run that checked nothing (--collect-only, or no checklist where none is required) has no verdict to gate.
         checked_nothing = session.config.option.collectonly or (
-            not state.checklists and not state.load_errors and not state.governance.require)
+            not state.checklists and not state.load_errors and not meta.governance.require)
         if self.require_go_live and not summary["go_live"] and not checked_nothing \
                 and session.exitstatus == pytest.ExitCode.OK:
             self.blocking = list(summary["blocking"])

@@ -198,8 +198,8 @@ def error_entry(file: str, error: SpecError) -> dict[str, Any]:
 def missing_entry(kind: str, folder: str) -> dict[str, Any]:
     """A component gtmcheck.yml requires and no checklist covers: one not-done entry that blocks go-live."""
     file = f"{folder}/{kind}.gtm.yml"
-    message = (f"{kind} is required by gtmcheck.yml (governance.require) but no {kind} checklist was found; "
-               f"write {file} (`gtmcheck init` writes a starting one)")
+    message = (f"{kind} is required by gtmcheck.yml (governance.require) but no {kind} checklist was in this "
+               f"run; write {file} (`gtmcheck init` writes a starting one)")
     dod = list(TEMPLATES[kind])
     return {
         "file": file,
