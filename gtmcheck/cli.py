@@ -60,7 +60,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if not paths:
         paths = [project.root / p for p in project.check_paths]
     owners = _CrmOwners(project, args.env) if args.env else None
-    result = lint_paths(paths, extra=owners, config=project.lint, notes=args.format == "text")
+    result = lint_paths(paths, extra=owners, config=project.lint, notes=args.format == "text",
+                        max_age=project.governance.max_age)
     findings = list(result.findings)
     for err in result.errors:
         loc = err.location
@@ -166,6 +167,8 @@ def pytest_args(args: argparse.Namespace, paths: list[str], report_dir: Path, en
         argv += ["-m", args.m]
     if args.gtm_traceback:
         argv.append("--gtm-traceback")
+    if args.require_go_live:  # the plugin's gate: plain pytest with the option fails the same way
+        argv.append("--gtm-require-go-live")
     if args.project:
         argv += ["--gtm-project", str(args.project)]
     if args.exitfirst:

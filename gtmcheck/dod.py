@@ -26,6 +26,33 @@ SIGNER_ROLES: dict[WorkType, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
+class RoleRequirement:
+    """One sign-off a checklist needs: a person, not its builder, in one of ``roles``.
+
+    ``function`` names it in messages ("needs a sales ops signer"). Each requirement takes its own person:
+    one signer never counts twice.
+    """
+
+    function: str
+    roles: tuple[str, ...]
+
+
+WORK_TYPE_SIGNER: dict[WorkType, RoleRequirement] = {
+    WorkType.PRE_PIPELINE: RoleRequirement("marketing ops", SIGNER_ROLES[WorkType.PRE_PIPELINE]),
+    WorkType.IN_PIPELINE: RoleRequirement("sales ops", SIGNER_ROLES[WorkType.IN_PIPELINE]),
+    WorkType.CROSS_FUNCTIONAL: RoleRequirement("revenue leadership", SIGNER_ROLES[WorkType.CROSS_FUNCTIONAL]),
+}
+# Kinds whose work spans functions need one signer per function, whatever ``work_type:`` says (the published
+# DoD: "sign-off from both marketing ops and sales ops"). Other kinds need one signer of their work type.
+KIND_SIGNERS: dict[str, tuple[RoleRequirement, ...]] = {
+    "crm": (WORK_TYPE_SIGNER[WorkType.PRE_PIPELINE], WORK_TYPE_SIGNER[WorkType.IN_PIPELINE]),
+}
+# What a kind returns from ``Kind.extra_signoff_roles`` for cross-functional parts (a lifecycle model, the
+# data taxonomy revenue is reported by).
+CROSS_FUNCTIONAL_SIGNER = WORK_TYPE_SIGNER[WorkType.CROSS_FUNCTIONAL]
+
+
+@dataclass(frozen=True)
 class DodItem:
     """One line of a definition of done."""
 

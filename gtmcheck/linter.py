@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,11 +54,11 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[SpecError]]:
     return files, errors
 
 
-def lint_checklist(checklist: Checklist) -> list[Finding]:
-    """Governance and kind findings for one loaded checklist."""
+def lint_checklist(checklist: Checklist, max_age: Mapping[str, str] | None = None) -> list[Finding]:
+    """Governance and kind findings for one loaded checklist; ``max_age``: gtmcheck.yml's ``governance.max_age``."""
     kind = get_kind(checklist.kind)
     automated = {check.dod_id for check in kind.checks(checklist)}
-    findings = list(governance.lint(checklist, automated))
+    findings = list(governance.lint(checklist, automated, max_age=max_age))
     findings.extend(kind.lint(checklist))
     return findings
 
@@ -68,6 +68,7 @@ def lint_paths(
     extra: Callable[[Checklist], Iterable[Finding]] | None = None,
     config: LintConfig | None = None,
     notes: bool = False,
+    max_age: Mapping[str, str] | None = None,
 ) -> LintResult:
     """Lint every checklist under ``paths``; ``extra`` adds findings per loaded checklist (the CRM's owners).
 
@@ -84,7 +85,7 @@ def lint_paths(
         except SpecError as exc:
             result.errors.extend(exc.errors)  # every schema error of the file, one GTM001 finding each
             continue
-        findings = lint_checklist(checklist)
+        findings = lint_checklist(checklist, max_age)
         if extra is not None:
             findings.extend(extra(checklist))
         kept, silenced = settle(findings, checklist.doc, config)

@@ -32,6 +32,7 @@ from .errors import (
     NotConfigured,
     SpecError,
 )
+from .governance import check_attestation_date
 from .kinds import Check, get_kind
 from .kinds.base import WRITES
 from .project import Environment, Project, load_project
@@ -194,7 +195,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="show Python tracebacks under check failures (for debugging gtmcheck itself)",
     )
+    group.addoption("--gtm-require-go-live", dest="gtm_require_go_live", action="store_true", default=None,
+                    help="exit 1 unless the go-live verdict is ready (as `gtmcheck run --require-go-live`)")
     group.addoption("--gtm-run-id", dest="gtm_run_id", default=None, help=argparse.SUPPRESS)
+    parser.addini("gtm_require_go_live", type="bool", default=False, help="as --gtm-require-go-live, for CI")
     parser.addini(
         "gtm_file_patterns",
         type="args",
@@ -217,13 +221,15 @@ def pytest_configure(config: pytest.Config) -> None:
     from .workers import XdistBridge
 
     config.pluginmanager.register(XdistBridge(config.stash[SESSION_KEY]), "gtmcheck-xdist")
-    report_dir = config.getoption("gtm_report_dir")
-    if report_dir and not getattr(config, "workerinput", None):
-        from .report.collector import ReportPlugin
+    from .report.collector import ReportPlugin, go_live_required
 
-        if not config.option.xmlpath:  # junit.xml beside the other reports unless asked elsewhere
+    report_dir, require_go_live = config.getoption("gtm_report_dir"), go_live_required(config)
+    if (report_dir or require_go_live) and not getattr(config, "workerinput", None):
+
+        if report_dir and not config.option.xmlpath:  # junit.xml beside the other reports unless asked elsewhere
             config.option.xmlpath = str(Path(report_dir) / "junit.xml")
-        config.pluginmanager.register(ReportPlugin(config.stash[SESSION_KEY], Path(report_dir)), "gtmcheck-report")
+        plugin = ReportPlugin(config.stash[SESSION_KEY], Path(report_dir) if report_dir else None, require_go_live)
+        config.pluginmanager.register(plugin, "gtmcheck-report")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -422,8 +428,11 @@ class AttestedItem(GtmItem):
             raise NotConfigured(
                 f"the attestation has no {' or '.join(missing)}; add them under `manual:` (id {self.manual.id})"
             )
+        # a future date is an error at its line; a stale (or, where ages apply, undated) attestation is not done
+        check_attestation_date(self.checklist, self.manual, gtm_session(self.config).project.governance.max_age)
         when = f" on {self.manual.on}" if self.manual.on else ""
         self.evidence = Evidence(f"attested by {self.manual.attested_by}{when}: {self.manual.evidence}")
+
 
 
 class UnconfiguredItem(GtmItem):

@@ -19,6 +19,7 @@ from .lintconfig import LintConfig
 from .ruleset import rules_section_schema
 from .schema import project_schema, validate
 from .spec import is_checklist
+from .staleness import GovernancePolicy
 from .yamlfile import Document, walk_strings
 
 PROJECT_FILE = "gtmcheck.yml"
@@ -75,6 +76,7 @@ class Project:
     default_environment: str | None
     check_paths: list[str]
     lint: LintConfig = field(default_factory=LintConfig)  # ``lint:``: rules' severities, rules turned off
+    governance: GovernancePolicy = field(default_factory=GovernancePolicy)  # ``governance:``: require, max_age
 
     @property
     def environment_names(self) -> list[str]:
@@ -165,6 +167,7 @@ def _load_project_file(path: Path) -> Project:
         default_environment=default,
         check_paths=list(data.get("checks", ["checks"])),
         lint=LintConfig.from_section(data.get("lint")),
+        governance=GovernancePolicy.from_section(data.get("governance")),
     )
 
 

@@ -29,6 +29,23 @@ EMAIL = {
     "x-hint": "write an email address such as jane@acme.example",
 }
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date", "x-hint": "write the date as YYYY-MM-DD"}
+SIGNER = {
+    "type": "object",
+    "required": ["by", "role", "on"],
+    "additionalProperties": False,
+    "properties": {"by": EMAIL, "role": {"type": "string", "minLength": 1}, "on": DATE},
+}
+MAX_AGE_LIMIT = "3660d"  # ten years: an age is days to months; a longer one is a typo
+MAX_AGE = {**DURATION, "x-max-duration": MAX_AGE_LIMIT, "x-hint": "write an age such as 90d"}
+MAX_AGES = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "How long an attestation or a sign-off counts after its date (`on:`).",
+    "properties": {
+        "attestation": {**MAX_AGE, "description": "A `manual:` item's `on:` is older than this: not done."},
+        "signoff": {**MAX_AGE, "description": "A sign-off's `on:` is older than this: it no longer counts."},
+    },
+}
 ITEM_ID = {
     "type": "string",
     "pattern": r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$",
@@ -47,11 +64,19 @@ HEADER: dict[str, Any] = {
         "description": "Overrides the kind's default work type, which decides the signer's role.",
     },
     "signoff": {
-        "type": "object",
-        "description": "Who accepted the work, in which role, on which day.",
-        "required": ["by", "role", "on"],
-        "additionalProperties": False,
-        "properties": {"by": EMAIL, "role": {"type": "string", "minLength": 1}, "on": DATE},
+        "type": ["object", "array"],
+        "description": "Who accepted the work, in which role, on which day: one signer, or a list of them "
+                       "when the kind needs several roles (crm: marketing ops and sales ops).",
+        "x-hint": "write `signoff: {by: <email>, role: <role>, on: YYYY-MM-DD}` or a list of such signers",
+        "if": {"type": "object"},
+        "then": SIGNER,
+        "else": {"type": "array", "minItems": 1, "items": SIGNER,
+                 "x-hint": "list each signer as `- {by: <email>, role: <role>, on: YYYY-MM-DD}`, or remove "
+                           "`signoff:` until the work is accepted"},
+    },
+    "max_age": {
+        **MAX_AGES,
+        "description": "Shorter ages than gtmcheck.yml's `governance.max_age` for this checklist (never longer).",
     },
     "manual": {
         "type": "array",
@@ -65,6 +90,7 @@ HEADER: dict[str, Any] = {
                 "evidence": {"type": "string", "description": "A link or a short record of what was seen."},
                 "attested_by": EMAIL,
                 "on": DATE,
+                "max_age": {**MAX_AGE, "description": "A shorter age for this attestation (never longer)."},
                 "note": {"type": "string"},
             },
         },
@@ -177,6 +203,21 @@ def project_schema(crm_types: Iterable[str], lint_section: Mapping[str, Any] | N
                 "description": "Folders or files holding checklists; default [checks].",
             },
             "lint": dict(lint_section) if lint_section is not None else {"type": "object"},
+            "governance": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "What a go-live requires beyond each checklist's own DoD.",
+                "properties": {
+                    "require": {
+                        "type": "array",
+                        "items": {"enum": list(KINDS)},
+                        "uniqueItems": True,
+                        "description": "Components a go-live needs: one without a checklist is a not-done "
+                                       "item in the report and blocks go-live.",
+                    },
+                    "max_age": MAX_AGES,
+                },
+            },
         },
     }
 
@@ -286,6 +327,8 @@ def _to_spec_error(error: ValidationError, doc: Document) -> SpecError:
         keys = ", ".join(str(k) for k in error.instance)
         return SpecError(f"{where} has {len(error.instance)} keys ({keys}) where at most {error.validator_value} "
                          "is allowed", loc, hint or "keep one")
+    if v == "uniqueItems":
+        return SpecError(f"{where} names an entry twice", loc, "keep each entry once")
     if v in ("minLength", "minItems", "minProperties"):
         return SpecError(f"{where} must not be empty", loc, hint or "give it a value")
     return SpecError(f"{where}: {error.validator} constraint failed", loc, hint or "see `gtmcheck schema`")

@@ -22,11 +22,17 @@ CHECKLIST_SUFFIXES = (".gtm.yml", ".gtm.yaml")
 
 @dataclass(frozen=True)
 class Signoff:
-    """Who accepted the work."""
+    """Who accepted the work; ``index`` is its place in a ``signoff:`` list (``None``: a single mapping)."""
 
     by: str
     role: str
     on: str
+    index: int | None = None
+
+    @property
+    def path(self) -> JsonPath:
+        """Where it is written, for findings at its line."""
+        return ("signoff",) if self.index is None else ("signoff", self.index)
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class ManualItem:
     attested_by: str | None
     on: str | None
     index: int
+    max_age: str | None = None  # a shorter age for this attestation than the project's
 
 
 @dataclass
@@ -49,14 +56,20 @@ class Checklist:
     name: str
     owner: str
     built_by: str
-    signoff: Signoff | None
+    signoffs: tuple[Signoff, ...]
     work_type: WorkType
     manual: dict[str, ManualItem]
+    max_age: dict[str, str] = field(default_factory=dict)  # the checklist's own (shorter) ``max_age:``
     cache: dict[str, Any] = field(default_factory=dict)  # kinds keep compiled forms here
 
     @property
     def path(self) -> Path:
         return self.doc.path
+
+    @property
+    def signoff(self) -> Signoff | None:
+        """The first signer (``None`` when nobody signed); ``signoffs`` has them all."""
+        return self.signoffs[0] if self.signoffs else None
 
     @property
     def display(self) -> str:
@@ -99,7 +112,11 @@ def load_checklist(path: Path) -> Checklist:
     kind = get_kind(kind_name)
     validate(doc, kind.validation_schema)
     data = doc.data
-    signoff = Signoff(**data["signoff"]) if "signoff" in data else None
+    raw_signoff = data.get("signoff")
+    if isinstance(raw_signoff, list):
+        signoffs = tuple(Signoff(**entry, index=i) for i, entry in enumerate(raw_signoff))
+    else:
+        signoffs = (Signoff(**raw_signoff),) if raw_signoff else ()
     manual: dict[str, ManualItem] = {}
     ids = {item.id for item in TEMPLATES[kind_name]}
     problems: list[SpecError] = []
@@ -119,7 +136,7 @@ def load_checklist(path: Path) -> Checklist:
             ))
             continue
         manual[entry["id"]] = ManualItem(
-            entry["id"], entry.get("evidence"), entry.get("attested_by"), entry.get("on"), i
+            entry["id"], entry.get("evidence"), entry.get("attested_by"), entry.get("on"), i, entry.get("max_age")
         )
     if problems:
         raise problems[0] if len(problems) == 1 else SpecErrors(problems)
@@ -129,9 +146,10 @@ def load_checklist(path: Path) -> Checklist:
         name=data["name"],
         owner=data["owner"],
         built_by=data["built_by"],
-        signoff=signoff,
+        signoffs=signoffs,
         work_type=WorkType(data.get("work_type", DEFAULT_WORK_TYPE[kind_name])),
         manual=manual,
+        max_age=dict(data.get("max_age") or {}),
     )
     kind.prepare(checklist)
     return checklist

@@ -147,7 +147,7 @@ def test_run_prints_each_error_of_a_project_file_on_its_own_line(
     assert err == [
         "gtmcheck: error: gtmcheck.yml:5:9: checks must be a list, not a string. Fix: write a list",
         "gtmcheck: error: gtmcheck.yml:6:1: unknown key 'extra' in the document. Fix: remove it; allowed keys "
-        "here: checks, default_environment, environments, lint, version",
+        "here: checks, default_environment, environments, governance, lint, version",
     ]
 
 
@@ -311,8 +311,7 @@ def test_an_unknown_rule_code_in_the_lint_section_is_an_error_at_its_line(
         load_project(tmp_path)
     assert [e.hint for e in several.value.errors] == [
         "did you mean `ROUTE103`?",  # the code in another case
-        "remove it; allowed keys here: GOV001, GOV002, GOV003, GOV004, GOV005, GOV006, GOV007, GOV008, GTM001, "
-        "GTM002, REC101, REC102, REC103, REC104, REC105, REC106, REC107, REC108, ROUTE101, ROUTE102 "
+        f"remove it; allowed keys here: {', '.join(sorted(RULES)[:20])} "  # the first 20 codes, sorted
         f"and {len(RULES) - 20} more (`gtmcheck schema`)",
     ]
     write(tmp_path / "gtmcheck.yml", PROJECT + "lint:\n  rules: {ROUTE101: eror, GTM001: off}\n  rule: {}\n")

@@ -18,6 +18,7 @@ from ..schema import HEADER, kind_schema
 
 if TYPE_CHECKING:
     from ..context import RunContext
+    from ..dod import RoleRequirement
     from ..findings import Finding
     from ..spec import Checklist
 
@@ -72,6 +73,14 @@ class Kind(Protocol):
     def checks(self, checklist: Checklist) -> Iterable[Check]:
         """The automated checks this checklist configures; DoD items without one are manual or not configured."""
 
+    def extra_signoff_roles(self, checklist: Checklist) -> Iterable[RoleRequirement]:
+        """Sign-offs this checklist needs beyond its kind's (``dod.KIND_SIGNERS``) or work type's.
+
+        The hook for cross-functional parts: a crm checklist with a ``lifecycle:`` model returns
+        ``dod.CROSS_FUNCTIONAL_SIGNER`` (the CRO or VP Revenue signs too). Read from the checklist's
+        structure, so leaving a header key out cannot drop a signer.
+        """
+
 
 class KindBase:
     """Shared plumbing for kinds: the validation schema built from the kind's fragment."""
@@ -92,6 +101,9 @@ class KindBase:
 
     def checks(self, checklist: Checklist) -> Iterable[Check]:
         return ()
+
+    def extra_signoff_roles(self, checklist: Checklist) -> Iterable[RoleRequirement]:
+        return ()  # most checklists have no cross-functional part
 
 
 class PendingKind(KindBase):

@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
+from .. import secrets
+from ..errors import GtmcheckError, relpath
+from ..visible import visible
 from .model import ItemResult, RunMeta, build_report
 from .write import write_reports
 
 if TYPE_CHECKING:
     from ..errors import SpecError
+    from ..project import Project
     from ..spec import Checklist
     from ..synthetic import RunCleanup
 
@@ -44,13 +48,29 @@ class RunState(Protocol):
     @property
     def not_selected(self) -> int: ...  # checks -k/-m left out (under xdist, as the workers counted them)
 
+    @property
+    def project(self) -> Project: ...  # gtmcheck.yml: its ``governance:`` and where checklists belong
+
+
+def go_live_required(config: pytest.Config) -> bool:
+    """``--gtm-require-go-live`` on the command line, else the ``gtm_require_go_live`` ini option."""
+    given = config.getoption("gtm_require_go_live")
+    return bool(given) if given is not None else bool(config.getini("gtm_require_go_live"))
+
 
 class ReportPlugin:
-    """Registered by ``pytest_configure`` when ``--gtm-report-dir`` is given (like pytest's junitxml)."""
+    """Registered by ``pytest_configure`` when ``--gtm-report-dir`` or ``--gtm-require-go-live`` is given.
 
-    def __init__(self, state: RunState, directory: Path) -> None:
+    With a folder it writes the reports there (like pytest's junitxml); with ``require_go_live`` a run whose
+    checks all passed still fails (exit 1) unless the report's go-live verdict is ready: the same gate as
+    ``gtmcheck run --require-go-live``, for plain ``pytest``.
+    """
+
+    def __init__(self, state: RunState, directory: Path | None, require_go_live: bool = False) -> None:
         self.state = state
         self.directory = directory
+        self.require_go_live = require_go_live
+        self.blocking: list[str] = []  # why go-live was refused, when ``require_go_live`` failed the run
         self.results: dict[str, list[ItemResult]] = {}
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -90,6 +110,12 @@ class ReportPlugin:
             partial=state.not_selected > 0,
             not_selected=state.not_selected,
         )
+        try:
+            project = state.project
+            meta.governance = project.governance
+            meta.checks_folder = relpath(project.root / (project.check_paths or ["checks"])[0]).rstrip("/")
+        except GtmcheckError:
+            pass  # gtmcheck.yml cannot be read: the run said why; no governance section to apply
         cleanup = state.cleanup
         if cleanup is not None:
             meta.extra["cleanup"] = {"run_id": cleanup.run_id, "archived": cleanup.archived,
@@ -98,9 +124,24 @@ class ReportPlugin:
         if cleanup is not None and not cleanup.clean:
             report["summary"]["blocking"].append(f"synthetic records: {cleanup.summary()}")
             report["summary"]["go_live"] = False
-        self.written = write_reports(report, self.directory)
+        if self.directory is not None:
+            self.written = write_reports(report, self.directory)
+        summary = report["summary"]
+        # A run that checked nothing (--collect-only, or no checklist where none is required) has no verdict to gate.
+        checked_nothing = session.config.option.collectonly or (
+            not state.checklists and not state.load_errors and not meta.governance.require)
+        if self.require_go_live and not summary["go_live"] and not checked_nothing \
+                and session.exitstatus == pytest.ExitCode.OK:
+            self.blocking = list(summary["blocking"])
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.blocking:
+            terminalreporter.write_sep("-", "gtmcheck: go-live required (--gtm-require-go-live) but BLOCKED", red=True)
+            for reason in self.blocking[:20]:
+                terminalreporter.write_line(f"  blocking: {visible(secrets.redact(reason))}")
+            if len(self.blocking) > 20:
+                terminalreporter.write_line(f"  ... and {len(self.blocking) - 20} more (report.json: summary.blocking)")
         if self.written:
             names = ", ".join(p.name for p in self.written)
             terminalreporter.write_sep("-", f"gtmcheck report: {self.directory}/ ({names})")

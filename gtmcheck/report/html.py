@@ -16,7 +16,7 @@ from typing import Any
 from ..about import __version__
 from ..visible import visible
 from .graph import GRAPH_CSS, render_graph
-from .model import NOT_SELECTED, place, url_spans
+from .model import NOT_SELECTED, place, signers, url_spans
 
 STATUS_TEXT: dict[str, str] = {
     "passed": "Passed",
@@ -256,7 +256,7 @@ def _plural(count: int, one: str, many: str | None = None) -> str:
 
 def _verdict(summary: Mapping[str, Any], checklists: Sequence[Mapping[str, Any]], ready: bool) -> str:
     n = len(checklists)
-    signed = sum(bool(c.get("signoff")) for c in checklists)
+    signed = sum(bool(signers(c)) for c in checklists)
     if ready:
         headline = "Ready for go-live" + _environment(summary)
         signed_text = "the checklist is signed off" if n == 1 else f"all {n} checklists are signed off"
@@ -305,8 +305,8 @@ def _overview(checklists: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for i, c in enumerate(checklists):
         ready = bool(c.get("go_live"))
-        signoff = c.get("signoff")
-        signed = f"{_e(signoff.get('by'))}" if signoff else '<span class="go blocked">not signed off</span>'
+        names = ", ".join(_e(signoff.get("by")) for signoff in signers(c))
+        signed = names or '<span class="go blocked">not signed off</span>'
         rows.append(
             f'<tr><td><a href="#checklist-{i}">{_e(c.get("name") or c.get("file"))}</a>'
             f'<div class="meta"><span>{_e(c.get("kind") or "unknown kind")}</span></div></td>'
@@ -328,16 +328,20 @@ def _done(checklist: Mapping[str, Any]) -> str:
 
 
 def _signoff(checklist: Mapping[str, Any]) -> str:
-    signoff = checklist.get("signoff")
-    if not signoff:
+    rows = []
+    for signoff in signers(checklist):
+        role = str(signoff.get("role") or "").replace("_", " ")
+        rows.append(
+            '<div class="signoff">'
+            f"<div><small>Signed off by</small>{_e(signoff.get('by'))}</div>"
+            f"<div><small>Role</small>{_e(role)}</div>"
+            f"<div><small>Date</small>{_e(signoff.get('on'))}</div></div>"
+        )
+    missing: Sequence[object] = checklist.get("signoff_missing") or []
+    if not rows:
         return '<div class="signoff missing">Not signed off</div>'
-    role = str(signoff.get("role") or "").replace("_", " ")
-    return (
-        '<div class="signoff">'
-        f"<div><small>Signed off by</small>{_e(signoff.get('by'))}</div>"
-        f"<div><small>Role</small>{_e(role)}</div>"
-        f"<div><small>Date</small>{_e(signoff.get('on'))}</div></div>"
-    )
+    rows += [f'<div class="signoff missing">Missing a sign-off: {_e(m)}</div>' for m in missing]
+    return "".join(rows)
 
 
 def _checklist(checklist: Mapping[str, Any], index: int) -> str:
@@ -366,6 +370,8 @@ def _checklist(checklist: Mapping[str, Any], index: int) -> str:
         parts.append(
             f'<div class="loaderror"><b>Cannot be loaded.</b> <span class="mono">{_e(checklist["error"])}</span></div>'
         )
+    if checklist.get("status") == "not_configured" and checklist.get("message"):
+        parts.append(f'<div class="loaderror"><b>Missing.</b> {_e(checklist["message"])}</div>')
     if checklist.get("routing_graph"):
         parts.append("<h3>Routing</h3>" + render_graph(checklist["routing_graph"], index))
     dod: Sequence[Mapping[str, Any]] = checklist.get("dod") or []

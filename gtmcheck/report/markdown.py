@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..visible import shorten, visible
-from .model import NOT_SELECTED, place, url_spans
+from .model import NOT_SELECTED, place, signers, url_spans
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Leave room for a bot's own header or footer around the report.
@@ -220,17 +220,20 @@ def _blocking(summary: Mapping[str, Any]) -> list[str]:
 
 
 def _signoff_text(checklist: Mapping[str, Any]) -> str:
-    """Who signed off, in what role, when: Markdown, safe in a table cell (each value escaped)."""
-    signoff = checklist.get("signoff")
-    if not signoff:
-        return "not signed off"
-    role = str(signoff.get("role") or "").replace("_", " ")
-    parts = [cell(signoff.get("by") or "?", NAME_LIMIT)]
-    if role:
-        parts.append(f"({cell(role, NAME_LIMIT)})")
-    if signoff.get("on"):
-        parts.append(f"on {cell(signoff['on'], NAME_LIMIT)}")
-    return " ".join(parts)
+    """Who signed off, in what role, when, and which roles are missing: safe in a table cell."""
+    texts = []
+    for signoff in signers(checklist):
+        role = str(signoff.get("role") or "").replace("_", " ")
+        parts = [cell(signoff.get("by") or "?", NAME_LIMIT)]
+        if role:
+            parts.append(f"({cell(role, NAME_LIMIT)})")
+        if signoff.get("on"):
+            parts.append(f"on {cell(signoff['on'], NAME_LIMIT)}")
+        texts.append(" ".join(parts))
+    missing = checklist.get("signoff_missing") or []
+    if texts and missing:
+        texts.append("missing " + ", ".join(cell(m, NAME_LIMIT) for m in missing))
+    return "; ".join(texts) or "not signed off"
 
 
 def _checklist(checklist: Mapping[str, Any], failure_cap: Cap) -> list[str]:
@@ -248,6 +251,8 @@ def _checklist(checklist: Mapping[str, Any], failure_cap: Cap) -> list[str]:
     out += [" · ".join(facts), ""]
     if checklist.get("error"):
         out += [f"❌ **Cannot be loaded:** {_code(checklist['error'], limit=TEXT_LIMIT)}", ""]
+    if checklist.get("status") == "not_configured" and checklist.get("message"):
+        out += [f"❌ **Missing:** {_inline(checklist['message'], TEXT_LIMIT)}", ""]
 
     items: Sequence[Mapping[str, Any]] = checklist.get("items") or []
     dod: Sequence[Mapping[str, Any]] = checklist.get("dod") or []

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import governance
+from ..dod import TEMPLATES
 from ..errors import SpecError
-from ..spec import Checklist
+from ..spec import Checklist, Signoff
+from ..staleness import GovernancePolicy
 from .graph import merge_graphs
 
 DONE = ("passed", "attested")
@@ -72,6 +74,8 @@ class RunMeta:
     duration_s: float = 0.0
     partial: bool = False  # -k / -m deselected some items: no go-live verdict possible
     not_selected: int = 0  # how many checks -k / -m left out (pytest's "deselected")
+    governance: GovernancePolicy = field(default_factory=GovernancePolicy)  # gtmcheck.yml's require, max_age
+    checks_folder: str = "checks"  # where a required component's missing checklist belongs
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -102,6 +106,13 @@ def url_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def signers(checklist: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The signers of a report.json checklist entry, whether ``signoff`` is one mapping, a list, or empty."""
+    signoff = checklist.get("signoff")
+    entries = signoff if isinstance(signoff, list) else [signoff]
+    return [s for s in entries if isinstance(s, Mapping)]
+
+
 def place(item: Mapping[str, Any], checklist_file: object) -> str:
     """``file:line`` of what configures a check: the YAML line, or the row of a ``url_files:`` CSV."""
     location = str(item.get("location") or "")
@@ -110,7 +121,21 @@ def place(item: Mapping[str, Any], checklist_file: object) -> str:
     return f"{checklist_file}:{item['line']}" if item.get("line") else ""
 
 
-def checklist_entry(checklist: Checklist, items: list[ItemResult], partial: bool) -> dict[str, Any]:
+def _signoff_json(checklist: Checklist) -> dict[str, str] | list[dict[str, str]] | None:
+    """As the checklist wrote it: one signer (a mapping), several (a list), or nobody (``None``)."""
+    def signer(s: Signoff) -> dict[str, str]:
+        return {"by": s.by, "role": s.role, "on": s.on}
+
+    if not checklist.signoffs:
+        return None
+    if checklist.signoffs[0].index is None:
+        return signer(checklist.signoffs[0])
+    return [signer(s) for s in checklist.signoffs]
+
+
+def checklist_entry(
+    checklist: Checklist, items: list[ItemResult], partial: bool, policy: GovernancePolicy | None = None
+) -> dict[str, Any]:
     by_dod: dict[str, list[str]] = {}
     for item in items:
         by_dod.setdefault(item.dod, []).append(item.status)
@@ -125,8 +150,10 @@ def checklist_entry(checklist: Checklist, items: list[ItemResult], partial: bool
     blocking = [
         f"{checklist.display}: {d['id']} {d['status'].replace('_', ' ')}" for d in counted if d["status"] not in DONE
     ]
-    blocking += governance.blocking_reasons(checklist)
-    signoff = checklist.signoff
+    max_age = (policy or GovernancePolicy()).max_age
+    blocking += governance.blocking_reasons(checklist, max_age)
+    unmet = governance.review_signers(checklist, max_age)[1] if checklist.signoffs else \
+        list(governance.signoff_requirements(checklist))
     return {
         "file": checklist.display,
         "kind": checklist.kind,
@@ -134,7 +161,8 @@ def checklist_entry(checklist: Checklist, items: list[ItemResult], partial: bool
         "owner": checklist.owner,
         "built_by": checklist.built_by,
         "work_type": checklist.work_type.value,
-        "signoff": {"by": signoff.by, "role": signoff.role, "on": signoff.on} if signoff else None,
+        "signoff": _signoff_json(checklist),
+        "signoff_missing": [f"{r.function} ({' or '.join(r.roles)})" for r in unmet],
         "completeness": completeness,
         "go_live": not blocking and not partial and done == len(counted) > 0,
         "blocking": blocking,
@@ -167,6 +195,33 @@ def error_entry(file: str, error: SpecError) -> dict[str, Any]:
     }
 
 
+def missing_entry(kind: str, folder: str) -> dict[str, Any]:
+    """A component gtmcheck.yml requires and no checklist covers: one not-done entry that blocks go-live."""
+    file = f"{folder}/{kind}.gtm.yml"
+    message = (f"{kind} is required by gtmcheck.yml (governance.require) but no {kind} checklist was in this "
+               f"run; write {file} (`gtmcheck init` writes a starting one)")
+    dod = list(TEMPLATES[kind])
+    return {
+        "file": file,
+        "kind": kind,
+        "name": None,
+        "owner": None,
+        "built_by": None,
+        "work_type": None,
+        "signoff": None,
+        "status": "not_configured",
+        "message": message,
+        "completeness": 0.0,
+        "go_live": False,
+        "blocking": [message],
+        "error": None,
+        "dod": [{"id": d.id, "text": d.text, "status": "not_configured"} for d in dod],
+        "items": [],
+        "_done": 0,
+        "_total": len(dod),
+    }
+
+
 def build_report(
     checklists: Mapping[str, Checklist],
     results: Mapping[str, list[ItemResult]],
@@ -174,11 +229,15 @@ def build_report(
     meta: RunMeta,
 ) -> dict[str, Any]:
     """The whole report: summary counts, completeness, the go-live verdict and every checklist."""
-    entries = [checklist_entry(c, results.get(f, []), meta.partial) for f, c in checklists.items()]
+    entries = [checklist_entry(c, results.get(f, []), meta.partial, meta.governance) for f, c in checklists.items()]
     entries += [error_entry(f, e) for f, e in load_errors.items()]
+    present = {c.kind for c in checklists.values()}
+    missing = [missing_entry(k, meta.checks_folder) for k in meta.governance.require if k not in present]
+    entries += missing
     entries.sort(key=lambda e: e["file"])
     statuses = [item["status"] for entry in entries for item in entry["items"]]
     counts = count_statuses(statuses, len(load_errors), meta.not_selected)
+    counts["not_configured"] += len(missing)  # each missing component is one not-done item
     done = sum(e.pop("_done") for e in entries)
     total = sum(e.pop("_total") for e in entries)
     blocking = [reason for e in entries for reason in e["blocking"]]
