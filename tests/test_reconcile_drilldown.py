@@ -39,8 +39,8 @@ class Db:
         table.create(self.wh.engine)
         if rows:
             data = [{"id": k, "amount": v, "region": "emea" if i % 2 else "amer"} for i, (k, v) in enumerate(rows)]
-            with self.wh.engine.begin() as conn:
-                conn.execute(insert(table), data)
+            with self.wh.engine.begin() as conn:  # one multi-row INSERT: fakesnow parses each statement
+                conn.execute(insert(table).values(data))
         return name
 
 
@@ -198,3 +198,18 @@ def test_an_unsupported_dialect_says_where_drill_down_runs(tmp_path: Path) -> No
     with Warehouse("sqlite:///wh.sqlite", root=tmp_path) as wh, pytest.raises(WarehouseError) as err:
         diff_keys(wh, KeyedSide(key="id", table="t"), KeyedSide(key="id", table="u"))
     assert "duckdb, postgresql, snowflake" in str(err.value)
+
+
+def test_md5_checksums_name_the_same_keys_as_the_warehouse_hash(db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """diff_keys hashes with the warehouse's own hash; the MD5 SQL (diff_records' twin) must agree with it."""
+    right = dict(BASE)
+    del right["d0005"]
+    right["d0900"] = None
+    left_table, right_table = db.table(list(BASE.items())), db.table(list(right.items()))
+    native = diff_keys(db.wh, _side(left_table), _side(right_table, "CRM"), precision=2)
+    monkeypatch.setattr(drilldown, "NATIVE_HASH", False)
+    md5 = diff_keys(db.wh, _side(left_table), _side(right_table, "CRM"), precision=2)
+    for found in (native, md5):
+        assert found.missing_right == ["d0005"]
+        assert found.differing == [ValueDiff("d0900", f"{BASE['d0900']}.00", None)]
+        assert found.total_counts.differences == 2

@@ -6,6 +6,9 @@ Every row becomes two 60-bit integers computed by the warehouse: ``kh``, the fir
 keeps a key and a value from trading characters). A bucket's checksum is ``SUM(rh)`` with ``COUNT(*)``: equal
 rows give equal sums whatever their order, a changed value changes the sum. ``row_text`` and ``hash60``
 compute the same in Python for the in-memory (CRM) side, so its buckets compare with the warehouse's.
+When both sides are in the warehouse, ``native`` swaps MD5 for the warehouse's own 64-bit hash (DuckDB and
+Snowflake ``HASH``, PostgreSQL ``HASHTEXTEXTENDED``): the same checksums, computed many times faster, but
+only comparable within one warehouse (and, for DuckDB, one version), which is all a drill-down needs.
 
 Values are compared as text: with ``precision`` a number is cast to ``DECIMAL(38, precision)`` first, so
 ``28000`` and ``28000.00`` (or a float) read alike; without it the value's own text is compared.
@@ -37,6 +40,8 @@ HEX_DIGITS = 15  # 60 bits: a checksum of any realistic bucket stays far inside 
 class _Dialect:
     text_type: str
     hex_to_int: str  # a format string over {h}, an expression holding 15 lowercase hex digits
+    native_key: str  # the warehouse's own 64-bit hash of the key text {k}, many times faster than MD5
+    native_row: str  # the same of a row: over {k} and {v} (NULL hashes apart from every text) or {row}
 
 
 def _positional(h: str) -> str:
@@ -46,9 +51,10 @@ def _positional(h: str) -> str:
 
 
 _DIALECTS: dict[str, _Dialect] = {
-    "duckdb": _Dialect("VARCHAR", "CAST(('0x' || {h}) AS BIGINT)"),
-    "postgresql": _Dialect("VARCHAR", "CAST(CAST(('x0' || {h}) AS BIT(64)) AS BIGINT)"),
-    "snowflake": _Dialect("VARCHAR", _positional("{h}")),
+    "duckdb": _Dialect("VARCHAR", "CAST(('0x' || {h}) AS BIGINT)", "HASH({k})", "HASH({k}, {v})"),
+    "postgresql": _Dialect("VARCHAR", "CAST(CAST(('x0' || {h}) AS BIT(64)) AS BIGINT)",
+                           "HASHTEXTEXTENDED({k}, 0)", "HASHTEXTEXTENDED({row}, 0)"),
+    "snowflake": _Dialect("VARCHAR", _positional("{h}"), "HASH({k})", "HASH({k}, {v})"),
 }
 SUPPORTED_DIALECTS: tuple[str, ...] = tuple(_DIALECTS)
 
@@ -79,10 +85,11 @@ class SideSql:
     where: str  # `` WHERE ...`` or ""
     dialect: str
     precision: int | None
+    native: bool  # the warehouse's own hash, when both sides are hashed by the same warehouse
 
     @classmethod
     def build(cls, engine: Any, *, table: str | None, sql: str | None, key: str, value: str | None,
-              where: str | None, precision: int | None) -> SideSql:
+              where: str | None, precision: int | None, native: bool = False) -> SideSql:
         """Validate and quote a side's parts for ``engine``'s dialect."""
         name = engine.dialect.name
         _dialect(name)
@@ -96,47 +103,69 @@ class SideSql:
         if precision is not None and not (isinstance(precision, int) and 0 <= precision <= 18):
             raise WarehouseError(f"precision must be a whole number from 0 to 18, not {precision!r}")
         checked_value = None if value is None else _check_fragment(value, "value expression")
-        return cls(source, quote_identifier(engine, key), checked_value, _check_where(where), name, precision)
+        return cls(source, quote_identifier(engine, key), checked_value, _check_where(where), name, precision,
+                   native)
 
-    def _rows(self) -> str:
+    def keyed(self, parent: tuple[int, Sequence[int]] | None = None, *, typed: bool = False) -> str:
+        """``kh, k, v`` of every row with a key (within ``parent``'s buckets when given).
+
+        The key is hashed first and the bucket filter sits in the WHERE of the SELECT that renders the value,
+        so only the rows of the wanted buckets have their value cast to text. ``typed`` keeps a number as
+        ``DECIMAL(38, precision)`` (hashing it is several times cheaper than hashing its text).
+        """
         d = _dialect(self.dialect)
-        key_text = f"CAST({self.key} AS {d.text_type})"
+        s0 = f"SELECT CAST({self.key} AS {d.text_type}) AS gtm_k, * FROM {self.source}{self.where}"
+        if self.native:
+            hashed = f"SELECT {d.native_key.format(k='gtm_k')} AS gtm_kh, * FROM ({s0}) AS gtm_s0"
+        else:
+            s1 = f"SELECT SUBSTR(MD5(gtm_k), 1, {HEX_DIGITS}) AS gtm_kx, * FROM ({s0}) AS gtm_s0"
+            hashed = f"SELECT {d.hex_to_int.format(h='gtm_kx')} AS gtm_kh, * FROM ({s1}) AS gtm_s1"
         if self.value is None:
-            val_text = "CAST(NULL AS " + d.text_type + ")"
+            val_text = f"CAST(NULL AS {d.text_type})"
+        elif self.precision is not None and typed:
+            val_text = f"CAST(({self.value}) AS DECIMAL(38, {self.precision}))"
         elif self.precision is not None:
             val_text = f"CAST(CAST(({self.value}) AS DECIMAL(38, {self.precision})) AS {d.text_type})"
         else:
             val_text = f"CAST(({self.value}) AS {d.text_type})"
-        inner = f"SELECT {key_text} AS k, {val_text} AS v FROM {self.source}{self.where}"
+        return (f"SELECT gtm_kh AS kh, gtm_k AS k, {val_text} AS v FROM ({hashed}) AS gtm_s2 "
+                f"WHERE gtm_k IS NOT NULL{_residues('gtm_kh', parent)}")
+
+    def row_text(self) -> str:
+        """The SQL twin of ``row_text`` over ``k`` and ``v``."""
+        d = _dialect(self.dialect)
         presence = "''" if self.value is None else "COALESCE('=' || v, '~')"
-        row = f"CAST(LENGTH(k) AS {d.text_type}) || ':' || k || {presence}"
-        hashed = (f"SELECT k, v, SUBSTR(MD5(k), 1, {HEX_DIGITS}) AS kx, SUBSTR(MD5({row}), 1, {HEX_DIGITS}) AS rx "
-                  f"FROM ({inner}) AS gtm_s0 WHERE k IS NOT NULL")
-        return (f"SELECT k, v, {d.hex_to_int.format(h='kx')} AS kh, {d.hex_to_int.format(h='rx')} AS rh "
-                f"FROM ({hashed}) AS gtm_s1")
+        return f"CAST(LENGTH(k) AS {d.text_type}) || ':' || k || {presence}"
 
     def counts_sql(self) -> str:
         """Rows, and rows whose key is NULL (they cannot be matched and are left out)."""
         return f"SELECT COUNT(*) AS n, COUNT({self.key}) AS keyed FROM {self.source}{self.where}"
 
 
-def _residues(parent: tuple[int, Sequence[int]] | None) -> str:
+def _residues(column: str, parent: tuple[int, Sequence[int]] | None) -> str:
     if parent is None:
         return ""
     modulus, residues = parent
-    return f" WHERE MOD(kh, {int(modulus)}) IN ({', '.join(str(int(r)) for r in residues)})"
+    return f" AND MOD({column}, {int(modulus)}) IN ({', '.join(str(int(r)) for r in residues)})"
 
 
 def bucket_sql(side: SideSql, modulus: int, parent: tuple[int, Sequence[int]] | None = None) -> str:
     """``bucket, n, checksum`` per ``MOD(kh, modulus)``, only within ``parent``'s buckets when given."""
+    d = _dialect(side.dialect)
+    if side.native:
+        keyed = side.keyed(parent, typed="{row}" not in d.native_row)
+        rows = f"SELECT kh, {d.native_row.format(k='k', v='v', row=side.row_text())} AS rh FROM ({keyed}) AS gtm_s3"
+    else:
+        hexed = (f"SELECT kh, SUBSTR(MD5({side.row_text()}), 1, {HEX_DIGITS}) AS rx "
+                 f"FROM ({side.keyed(parent)}) AS gtm_s3")
+        rows = f"SELECT kh, {d.hex_to_int.format(h='rx')} AS rh FROM ({hexed}) AS gtm_s4"
     return (f"SELECT MOD(kh, {int(modulus)}) AS bucket, COUNT(*) AS n, SUM(rh) AS checksum "
-            f"FROM ({side._rows()}) AS gtm_s2{_residues(parent)} GROUP BY MOD(kh, {int(modulus)})")
+            f"FROM ({rows}) AS gtm_s5 GROUP BY MOD(kh, {int(modulus)})")
 
 
 def rows_sql(side: SideSql, modulus: int, residues: Sequence[int]) -> str:
     """``k, v, n``: the rows of the given buckets, identical rows folded into one with their count."""
-    return (f"SELECT k, v, COUNT(*) AS n FROM ({side._rows()}) AS gtm_s2{_residues((modulus, residues))} "
-            "GROUP BY k, v")
+    return f"SELECT k, v, COUNT(*) AS n FROM ({side.keyed((modulus, residues))}) AS gtm_s3 GROUP BY k, v"
 
 
 def value_text(value: Any, precision: int | None) -> str | None:

@@ -12,10 +12,12 @@ with its bound ``params``. ``precision`` compares values as numbers rounded to t
 records already in memory (a ``{key: value}`` mapping or ``(key, value)`` pairs from one bounded paced scan).
 
 How (reladiff's idea, ``checksums.py`` holds the SQL): the warehouse counts rows and sums a hash of
-key+value per bucket of ``hash(key)``, for each side on its own; buckets whose count or checksum differ
-are split again (64 ways) while they hold more than ``MAX_BUCKET_ROWS`` rows, and only the rows of the
-buckets that still differ are pulled, in batches of at most ``PULL_BATCH_ROWS`` (identical rows folded
-into one by the warehouse). Memory is bounded by the batch and the listed differences, never by a side.
+key+value per bucket of ``hash(key)``, for each side on its own (``diff_keys`` uses the warehouse's own
+fast hash, since it hashes both sides; ``diff_records`` uses MD5, which Python computes alike). Buckets
+whose count or checksum differ are split again (64 ways) while they hold more than ``MAX_BUCKET_ROWS``
+rows, and only the rows of the buckets that still differ are pulled, in batches of at most
+``PULL_BATCH_ROWS`` (identical rows folded into one by the warehouse). Memory is bounded by the batch and
+the listed differences, never by a side: the first pass returns at most ``MAX_FIRST_BUCKETS`` rows.
 
 What a ``KeyDiff`` names: ``missing_left`` (keys only the right side has), ``missing_right`` (keys only the
 left has), ``differing`` (one row a side, values differ; NULL differs from every value) and ``duplicated``
@@ -55,6 +57,7 @@ SPLIT = 64  # how many ways a differing bucket is split
 MAX_DEPTH = 6  # after this many splits a bucket is pulled whatever its size (one key repeated)
 PULL_BATCH_ROWS = 50_000  # rows pulled in one query, per side
 RESIDUES_PER_QUERY = 1_000  # bucket ids written into one query
+NATIVE_HASH = True  # diff_keys hashes with the warehouse's own hash (both sides there); diff_records with MD5
 
 Buckets = dict[int, tuple[int, int]]  # bucket -> (rows, checksum)
 Rows = Iterator[tuple[str, str | None, int]]  # key text, value text, how many identical rows
@@ -76,12 +79,12 @@ class KeyedSide:
 class _SqlSide:
     """A side the warehouse computes."""
 
-    def __init__(self, warehouse: Warehouse, side: KeyedSide, precision: int | None) -> None:
+    def __init__(self, warehouse: Warehouse, side: KeyedSide, precision: int | None, *, native: bool) -> None:
         self.warehouse = warehouse
         self.label = side.label
         self.params = dict(side.params)
         self.sql = SideSql.build(warehouse.engine, table=side.table, sql=side.sql, key=side.key,
-                                 value=side.value, where=side.where, precision=precision)
+                                 value=side.value, where=side.where, precision=precision, native=native)
 
     def _run(self, sql: str) -> Iterator[Sequence[Any]]:
         try:
@@ -231,15 +234,16 @@ def diff_keys(warehouse: Warehouse, left: KeyedSide, right: KeyedSide, *, sample
     """The keys missing on either side and the values that differ, both sides in ``warehouse``."""
     if (left.value is None) != (right.value is None):
         raise WarehouseError("both drill-down sides compare a value, or neither does")
-    return _diff(_SqlSide(warehouse, left, precision), _SqlSide(warehouse, right, precision), sample)
+    return _diff(_SqlSide(warehouse, left, precision, native=NATIVE_HASH),
+                 _SqlSide(warehouse, right, precision, native=NATIVE_HASH), sample)
 
 
 def diff_records(warehouse: Warehouse, left: KeyedSide, records: Mapping[Any, Any] | Iterable[tuple[Any, Any]],
                  *, label: str = "CRM", sample: int = 20, precision: int | None = None) -> KeyDiff:
-    """``diff_keys`` against records held in memory: their bucket checksums are computed here, the warehouse's
-    there, and warehouse rows are pulled only for the buckets that differ.
+    """``diff_keys`` against records held in memory (the CRM side of one bounded scan).
 
-    With ``left.value`` ``None`` only presence is compared and the records' values are ignored.
+    Their bucket checksums are computed here, the warehouse's there, and warehouse rows are pulled only for
+    the buckets that differ. With ``left.value`` ``None`` only presence is compared and the records' values are ignored.
     """
     memory = _MemorySide(records, label, precision, presence_only=left.value is None)
-    return _diff(_SqlSide(warehouse, left, precision), memory, sample)
+    return _diff(_SqlSide(warehouse, left, precision, native=False), memory, sample)
