@@ -3,9 +3,11 @@
 ``left_deals`` and ``right_deals`` (``id BIGINT``, ``amount DECIMAL(18,2)``) are equal but for 25 seeded
 differences: 8 ids missing on the right, 8 ids only on the right (missing on the left) and 9 amounts changed.
 Each tool runs in its own fresh subprocess on the same file in the same run, so its time and peak memory
-(``ru_maxrss`` of that process: Python, the driver and DuckDB inside it) are measured the same way. A tool
+(``VmHWM`` of that process: Python, the driver and DuckDB inside it) are measured the same way. A tool
 passes when it names all 25 keys with the right sort of difference and invents none.
 
+``gtmcheck`` is ``diff_keys`` as the reconcile kind calls it (DuckDB's own ``HASH``); ``gtmcheck-md5`` the
+same with the portable MD5 checksums that ``diff_records`` (CRM records against the warehouse) relies on.
 reladiff runs twice: ``hashdiff`` (checksums and bisection, the algorithm the drill-down follows and the one
 reladiff needs across databases) and ``joindiff`` (one outer join, which reladiff picks by itself when both
 tables are in one database).
@@ -26,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-TOOLS = ("gtmcheck", "reladiff-hashdiff", "reladiff-joindiff")
+TOOLS = ("gtmcheck", "gtmcheck-md5", "reladiff-hashdiff", "reladiff-joindiff")
 MEMORY_TARGET_MB = 500
 
 
@@ -51,9 +53,12 @@ def build(path: Path, rows: int, seed: int) -> dict[str, list[int]]:
     return seeded
 
 
-def run_gtmcheck(db: Path) -> dict[str, list[str]]:
+def run_gtmcheck(db: Path, *, native: bool) -> dict[str, list[str]]:
     from gtmcheck.connectors.warehouse import Warehouse
+    from gtmcheck.kinds.reconcile import drilldown
     from gtmcheck.kinds.reconcile.drilldown import KeyedSide, diff_keys
+
+    drilldown.NATIVE_HASH = native  # gtmcheck-md5: the portable MD5 checksums diff_records relies on
 
     with Warehouse(f"duckdb:///{db.as_posix()}", read_only=True) as wh:
         diff = diff_keys(wh, KeyedSide("id", table="left_deals", value="amount"),
@@ -79,10 +84,27 @@ def run_reladiff(db: Path, algorithm: str) -> dict[str, list[str]]:
 def worker(tool: str, db: Path) -> None:
     """Run one tool in this (fresh) process and print its findings, time and peak RSS as JSON."""
     start = time.perf_counter()
-    found = run_gtmcheck(db) if tool == "gtmcheck" else run_reladiff(db, tool.split("-", 1)[1])
+    if tool.startswith("gtmcheck"):
+        found = run_gtmcheck(db, native=tool == "gtmcheck")
+    else:
+        found = run_reladiff(db, tool.split("-", 1)[1])
     elapsed = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"tool": tool, "seconds": elapsed, "peak_mb": peak_mb, "found": found}))
+    print(json.dumps({"tool": tool, "seconds": elapsed, "peak_mb": peak_rss_mb(), "found": found}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS: ``VmHWM``, which starts afresh at exec.
+
+    ``ru_maxrss`` does not: Linux carries the parent's peak over fork and exec into the child, so every
+    worker would report at least what the parent used to build the tables.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux; bytes on macOS
 
 
 def measure(tool: str, db: Path) -> dict[str, Any]:

@@ -98,7 +98,10 @@ def test_each_sort_of_difference_is_named_with_both_values(db: Db) -> None:
     assert "d0007: missing in CRM" in diff.sample
     assert "x0001: missing in warehouse" in diff.sample
     assert f"d0200: {BASE['d0200']}.00 (warehouse) vs NULL (CRM)" in diff.sample
-    assert diff.evidence()["differing"][0] == {"key": "d0100", "warehouse": f"{BASE['d0100']}.00", "CRM": "4701.00"}
+    evidence = diff.evidence()
+    assert evidence["sides"] == {"left": "warehouse", "right": "CRM"}
+    assert evidence["differing"][0] == {"key": "d0100", "left": f"{BASE['d0100']}.00", "right": "4701.00"}
+    assert evidence["missing_right"] == ["d0007"] and evidence["counts"]["differing"] == 3
 
 
 def test_equal_tables_in_another_order_and_numeric_type_give_no_difference(db: Db) -> None:
@@ -146,6 +149,9 @@ def test_presence_only_compares_keys_and_a_subquery_side_binds_its_parameters(db
     assert diff_keys(db.wh, whole, sub, precision=2).total_counts.differences == 0
     everything = diff_keys(db.wh, _side(table), sub, precision=2)
     assert everything.total_counts.missing_right == 600
+    same_label = diff_keys(db.wh, _side(table), KeyedSide(key="id", table=table, value="amount", where="1 = 0"),
+                           precision=2)
+    assert f"d0001: missing in warehouse {table}" in same_label.sample  # two warehouse sides named by table
 
 
 def test_only_the_rows_of_differing_buckets_are_pulled(db: Db, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -82,14 +82,14 @@ class KeyDiff:
         c = self.total_counts
         return {
             "sides": {"left": left, "right": right},
-            "rows": {left: c.left_rows, right: c.right_rows},
-            "null_keys": {left: c.left_null_keys, right: c.right_null_keys},
+            "rows": {"left": c.left_rows, "right": c.right_rows},
+            "null_keys": {"left": c.left_null_keys, "right": c.right_null_keys},
             "counts": {"missing_left": c.missing_left, "missing_right": c.missing_right,
                        "differing": c.differing, "duplicated": c.duplicated},
             "missing_left": list(self.missing_left),
             "missing_right": list(self.missing_right),
-            "differing": [{"key": d.key, left: d.left, right: d.right} for d in self.differing],
-            "duplicated": [{"key": d.key, left: list(d.left), right: list(d.right)} for d in self.duplicated],
+            "differing": [{"key": d.key, "left": d.left, "right": d.right} for d in self.differing],
+            "duplicated": [{"key": d.key, "left": list(d.left), "right": list(d.right)} for d in self.duplicated],
             "not_listed": self.not_listed,
             "max_listed": self.max_listed,
         }

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -67,13 +67,13 @@ Rows = Iterator[tuple[str, str | None, int]]  # key text, value text, how many i
 class KeyedSide:
     """One side of a drill-down: where its rows are, which column keys them, which value is compared."""
 
-    key: str
-    table: str | None = None
-    sql: str | None = None
-    value: str | None = None
-    where: str | None = None
+    key: str  # a column, validated and quoted by the connector's quote_identifier
+    table: str | None = None  # a table, or
+    sql: str | None = None  # a SELECT whose columns the key and value name
+    value: str | None = None  # an expression over the side's columns, named unqualified (``amount * fx``)
+    where: str | None = None  # the checklist's filter (min_age goes here); its values are in ``params``
     params: Mapping[str, Any] = field(default_factory=dict)
-    label: str = "warehouse"
+    label: str = "warehouse"  # how messages name the side
 
 
 class _SqlSide:
@@ -234,6 +234,9 @@ def diff_keys(warehouse: Warehouse, left: KeyedSide, right: KeyedSide, *, sample
     """The keys missing on either side and the values that differ, both sides in ``warehouse``."""
     if (left.value is None) != (right.value is None):
         raise WarehouseError("both drill-down sides compare a value, or neither does")
+    if left.label == right.label:  # warehouse against warehouse: name each side by its table
+        left = replace(left, label=f"{left.label} {left.table or 'sql'}")
+        right = replace(right, label=f"{right.label} {right.table or 'sql'}")
     return _diff(_SqlSide(warehouse, left, precision, native=NATIVE_HASH),
                  _SqlSide(warehouse, right, precision, native=NATIVE_HASH), sample)
 
