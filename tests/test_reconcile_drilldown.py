@@ -219,3 +219,14 @@ def test_md5_checksums_name_the_same_keys_as_the_warehouse_hash(db: Db, monkeypa
         assert found.missing_right == ["d0005"]
         assert found.differing == [ValueDiff("d0900", f"{BASE['d0900']}.00", None)]
         assert found.total_counts.differences == 2
+
+
+def test_text_values_null_and_empty_differ_and_compare_as_written(db: Db) -> None:
+    """Without precision values compare as text: '' is not NULL, and 28000 is not 28000.00."""
+    left = db.table([("a", Decimal(1)), ("b", Decimal(2)), ("c", Decimal(3))])
+    right = db.table([("a", 1), ("b", 2), ("c", 3)], amount=Integer)
+    as_text = diff_keys(db.wh, _side(left), _side(right, "CRM"))
+    assert [(d.key, d.left, d.right) for d in as_text.differing] == [("a", "1.00", "1"), ("b", "2.00", "2"),
+                                                                     ("c", "3.00", "3")]
+    region = diff_records(db.wh, _side(left, value="region"), {"a": "amer", "b": "", "c": None})
+    assert region.differing == [ValueDiff("b", "emea", ""), ValueDiff("c", "amer", None)]
