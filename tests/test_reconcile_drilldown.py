@@ -230,3 +230,28 @@ def test_text_values_null_and_empty_differ_and_compare_as_written(db: Db) -> Non
                                                                      ("c", "3.00", "3")]
     region = diff_records(db.wh, _side(left, value="region"), {"a": "amer", "b": "", "c": None})
     assert region.differing == [ValueDiff("b", "emea", ""), ValueDiff("c", "amer", None)]
+
+
+@pytest.mark.parametrize("every_row", [False, True], ids=["differing-buckets", "every-row"])
+def test_a_large_mismatch_is_merged_in_one_ordered_pass_with_the_same_answer(
+        db: Db, monkeypatch: pytest.MonkeyPatch, every_row: bool) -> None:
+    """Past STREAM_ABOVE_ROWS both sides stream ordered by hash and are merged; batches cut between hashes."""
+    monkeypatch.setattr(drilldown, "STREAM_ABOVE_ROWS", 0)
+    monkeypatch.setattr(drilldown, "PULL_BATCH_ROWS", 64)  # many cuts, keys never split across two batches
+    monkeypatch.setattr(drilldown, "FETCH_ROWS", 7)
+    if every_row:
+        monkeypatch.setattr(drilldown, "RESIDUES_PER_QUERY", 1)  # too many buckets to name: every row streams
+    right = {k: v + 1 if i % 3 == 0 else v for i, (k, v) in enumerate(BASE.items()) if i % 50}
+    right["z0001"] = Decimal(1)
+    tripled = [k for i, k in enumerate(BASE) if i % 50 and i % 3 and i % 7 == 1]  # 3 rows, 3 values: some
+    rows_right = [*right.items(), *((k, right[k] + extra) for k in tripled for extra in (2, 3))]  # span chunks
+    left_table = db.table(list(BASE.items()))
+    diff = diff_keys(db.wh, _side(left_table), _side(db.table(rows_right), "CRM"), precision=2)
+    changed = sorted(k for i, (k, _) in enumerate(BASE.items()) if i % 50 and i % 3 == 0)
+    assert sorted(diff.missing_right) == [k for i, k in enumerate(BASE) if i % 50 == 0]
+    assert diff.missing_left == ["z0001"]
+    assert sorted(d.key for d in diff.differing) == changed
+    assert sorted(d.key for d in diff.duplicated) == tripled
+    assert all(len(d.right) == 3 and len(d.left) == 1 for d in diff.duplicated)
+    crm = diff_records(db.wh, _side(left_table), {k: str(v) for k, v in right.items()}, precision=2)
+    assert sorted(d.key for d in crm.differing) == changed and crm.missing_left == ["z0001"]

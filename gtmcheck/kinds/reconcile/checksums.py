@@ -31,7 +31,8 @@ from typing import Any
 from ...connectors.warehouse import _check_where, quote_identifier
 from ...errors import WarehouseError
 
-__all__ = ["SUPPORTED_DIALECTS", "SideSql", "bucket_sql", "hash60", "rows_sql", "row_text", "value_text"]
+__all__ = ["SUPPORTED_DIALECTS", "SideSql", "bucket_sql", "hash60", "row_text", "rows_sql", "stream_sql",
+           "value_text"]
 
 HEX_DIGITS = 15  # 60 bits: a checksum of any realistic bucket stays far inside the warehouses' SUM types
 
@@ -166,6 +167,12 @@ def bucket_sql(side: SideSql, modulus: int, parent: tuple[int, Sequence[int]] | 
 def rows_sql(side: SideSql, modulus: int, residues: Sequence[int]) -> str:
     """``k, v, n``: the rows of the given buckets, identical rows folded into one with their count."""
     return f"SELECT k, v, COUNT(*) AS n FROM ({side.keyed((modulus, residues))}) AS gtm_s3 GROUP BY k, v"
+
+
+def stream_sql(side: SideSql, parent: tuple[int, Sequence[int]] | None = None) -> str:
+    """``kh, k, v, n`` of every row (within ``parent``'s buckets) ordered by ``kh``, for a merge of two sides."""
+    return (f"SELECT kh, k, v, COUNT(*) AS n FROM ({side.keyed(parent)}) AS gtm_s3 "
+            "GROUP BY kh, k, v ORDER BY kh")
 
 
 def value_text(value: Any, precision: int | None) -> str | None:

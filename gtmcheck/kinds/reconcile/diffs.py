@@ -109,15 +109,29 @@ def _line(kind: str, key: str, labels: tuple[str, str], left: Any = None, right:
     return f"{key}: {len(left)} rows ({labels[0]}) vs {len(right)} ({labels[1]})"
 
 
-def _load(rows: Rows) -> dict[str, collections.Counter[str | None]]:
-    by_key: dict[str, collections.Counter[str | None]] = {}
+Values = tuple[str | None] | collections.Counter[str | None]  # one row's value, or a key's several rows
+
+
+def _load(rows: Rows) -> dict[str, Values]:
+    """A batch's rows by key: a 1-tuple for the usual single row (cheap), a Counter when a key repeats."""
+    by_key: dict[str, Values] = {}
     for k, v, n in rows:
-        by_key.setdefault(k, collections.Counter())[v] += n
+        seen = by_key.get(k)
+        if seen is None and n == 1:
+            by_key[k] = (v,)
+            continue
+        counter = seen if isinstance(seen, collections.Counter) else collections.Counter(seen or ())
+        counter[v] += n
+        by_key[k] = counter
     return by_key
 
 
-def _expand(values: collections.Counter[str | None]) -> tuple[str | None, ...]:
-    return tuple(sorted(values.elements(), key=lambda v: (v is None, v or "")))
+def _counter(values: Values) -> collections.Counter[str | None]:
+    return values if isinstance(values, collections.Counter) else collections.Counter(values)
+
+
+def _expand(values: Values) -> tuple[str | None, ...]:
+    return tuple(sorted(_counter(values).elements(), key=lambda v: (v is None, v or "")))
 
 
 def collect(batches: Iterable[tuple[Rows, Rows]], counts: DiffCounts, *, labels: tuple[str, str],
@@ -125,11 +139,14 @@ def collect(batches: Iterable[tuple[Rows, Rows]], counts: DiffCounts, *, labels:
     """Compare each batch's rows key by key; list differences until ``max_listed``, count them all."""
     found = KeyDiff(total_counts=counts, labels=labels, max_listed=max_listed)
     sample = max(0, int(sample))
+    listed = 0
 
     def note(kind: str, key: str, left: Any = None, right: Any = None) -> None:
+        nonlocal listed
         setattr(counts, kind, getattr(counts, kind) + 1)
-        if found.listed >= max_listed:
+        if listed >= max_listed:
             return
+        listed += 1
         if kind == "differing":
             found.differing.append(ValueDiff(key, left, right))
         elif kind == "duplicated":
@@ -149,8 +166,8 @@ def collect(batches: Iterable[tuple[Rows, Rows]], counts: DiffCounts, *, labels:
                 note("missing_right", key)
             elif ours == theirs:
                 continue
-            elif ours.total() == 1 and theirs.total() == 1:
-                note("differing", key, next(iter(ours)), next(iter(theirs)))
-            else:
+            elif type(ours) is tuple and type(theirs) is tuple:
+                note("differing", key, ours[0], theirs[0])
+            elif _counter(ours) != _counter(theirs):
                 note("duplicated", key, _expand(ours), _expand(theirs))
     return found

@@ -32,6 +32,7 @@ not in scope. Runs on DuckDB, PostgreSQL and Snowflake (``checksums.SUPPORTED_DI
 
 from __future__ import annotations
 
+import bisect
 import collections
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,7 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ... import secrets
 from ...connectors.warehouse import Warehouse
 from ...errors import WarehouseError
-from .checksums import SideSql, bucket_sql, hash60, row_text, rows_sql, value_text
+from .checksums import SideSql, bucket_sql, hash60, row_text, rows_sql, stream_sql, value_text
 from .diffs import DiffCounts, DuplicateKey, KeyDiff, ValueDiff, collect
 
 __all__ = ["MAX_BUCKET_ROWS", "MAX_LISTED", "PULL_BATCH_ROWS", "DiffCounts", "DuplicateKey", "KeyDiff",
@@ -57,10 +58,15 @@ SPLIT = 64  # how many ways a differing bucket is split
 MAX_DEPTH = 6  # after this many splits a bucket is pulled whatever its size (one key repeated)
 PULL_BATCH_ROWS = 50_000  # rows pulled in one query, per side
 RESIDUES_PER_QUERY = 1_000  # bucket ids written into one query
+STREAM_ABOVE_ROWS = 200_000  # more rows than this to pull: one pass a side ordered by hash, merged, not batches
+FETCH_ROWS = 5_000  # rows fetched from a cursor at a time
 NATIVE_HASH = True  # diff_keys hashes with the warehouse's own hash (both sides there); diff_records with MD5
 
 Buckets = dict[int, tuple[int, int]]  # bucket -> (rows, checksum)
 Rows = Iterator[tuple[str, str | None, int]]  # key text, value text, how many identical rows
+StreamRow = tuple[int, str, str | None, int]  # the same with the key's hash first
+Stream = Iterator[list[StreamRow]]  # chunks of rows ordered by the key's hash
+Parent = tuple[int, Sequence[int]] | None  # (modulus, residues): only the rows of these buckets
 
 
 @dataclass(frozen=True)
@@ -87,11 +93,15 @@ class _SqlSide:
                                  value=side.value, where=side.where, precision=precision, native=native)
 
     def _run(self, sql: str) -> Iterator[Sequence[Any]]:
+        for chunk in self._chunks(sql):
+            yield from chunk
+
+    def _chunks(self, sql: str) -> Iterator[Sequence[Sequence[Any]]]:
         try:
             with self.warehouse.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True).execute(text(sql), self.params)
-                while batch := result.fetchmany(5_000):
-                    yield from batch
+                while batch := result.fetchmany(FETCH_ROWS):
+                    yield batch
         except SQLAlchemyError as exc:
             raise self._error(exc) from exc
         except WarehouseError:
@@ -123,6 +133,11 @@ class _SqlSide:
         """The rows of the given buckets."""
         for k, v, n in self._run(rows_sql(self.sql, modulus, residues)):
             yield str(k), None if v is None else str(v), int(n)
+
+    def stream(self, parent: Parent) -> Stream:
+        """Every row (of ``parent``'s buckets) as ``kh, k, v, n``, ordered by ``kh``, in fetched chunks."""
+        for chunk in self._chunks(stream_sql(self.sql, parent)):
+            yield [(int(kh), str(k), None if v is None else str(v), int(n)) for kh, k, v, n in chunk]
 
 
 class _MemorySide:
@@ -157,6 +172,15 @@ class _MemorySide:
             entry[0] += 1
             entry[1] += rh
         return {b: (n, s) for b, (n, s) in found.items()}
+
+    def stream(self, parent: Parent) -> Stream:
+        """The records (of ``parent``'s buckets) ordered by the key's hash, identical ones folded."""
+        allowed = None if parent is None else (parent[0], set(parent[1]))
+        folded = collections.Counter((kh, k, v) for kh, _, k, v in self.rows_by_hash
+                                     if allowed is None or kh % allowed[0] in allowed[1])
+        rows = sorted(((kh, k, v, n) for (kh, k, v), n in folded.items()), key=lambda row: row[0])
+        for start in range(0, len(rows), FETCH_ROWS):
+            yield rows[start:start + FETCH_ROWS]
 
     def rows(self, modulus: int, residues: Sequence[int]) -> Rows:
         """The records of the given buckets, identical ones folded."""
@@ -219,14 +243,65 @@ def _batches(buckets: list[tuple[int, int, int]]) -> Iterator[tuple[int, list[in
         yield modulus, batch
 
 
+def _merged(left: Stream, right: Stream) -> Iterator[tuple[Rows, Rows]]:
+    """Both ordered streams cut into batches at a hash both have passed, so a key's rows stay together."""
+    bufs: tuple[list[StreamRow], list[StreamRow]] = ([], [])
+    streams, done = (left, right), [False, False]
+    while True:
+        for side in (0, 1):  # keep about half a batch of each side in hand
+            while not done[side] and len(bufs[side]) < PULL_BATCH_ROWS // 2:
+                chunk = next(streams[side], None)
+                if chunk is None:
+                    done[side] = True
+                else:
+                    bufs[side].extend(chunk)
+        if all(done):
+            if bufs[0] or bufs[1]:
+                yield _rows_of(bufs[0]), _rows_of(bufs[1])
+            return
+        # rows below the smallest hash an unfinished side has reached are complete on both sides
+        boundary = min(bufs[side][-1][0] for side in (0, 1) if not done[side])
+        cuts = [bisect.bisect_left(buf, boundary, key=lambda row: row[0]) for buf in bufs]
+        if cuts == [0, 0]:  # one hash fills the buffers: read on until it is passed
+            for side in (0, 1):
+                chunk = None if done[side] else next(streams[side], None)
+                done[side] = done[side] or chunk is None
+                bufs[side].extend(chunk or ())
+            continue
+        yield _rows_of(bufs[0][:cuts[0]]), _rows_of(bufs[1][:cuts[1]])
+        bufs = (bufs[0][cuts[0]:], bufs[1][cuts[1]:])
+
+
+def _rows_of(rows: list[StreamRow]) -> Rows:
+    return ((k, v, n) for _, k, v, n in rows)
+
+
+def _pairs(left: _SqlSide, right: _SqlSide | _MemorySide, pulls: list[tuple[int, int, int]]
+           ) -> Iterator[tuple[Rows, Rows]]:
+    """The rows of the differing buckets: a query per batch, or, past ``STREAM_ABOVE_ROWS``, one merged pass.
+
+    A batch costs a scan of the side, so a whole-table mismatch would cost a scan per 50,000 rows; the
+    merged pass costs one ordered scan a side whatever the number of differences.
+    """
+    if sum(size for _, _, size in pulls) <= STREAM_ABOVE_ROWS:
+        for modulus, residues in _batches(pulls):
+            yield left.rows(modulus, residues), right.rows(modulus, residues)
+        return
+    moduli = {modulus for modulus, _, _ in pulls}
+    parent: Parent = None  # every row, when the buckets are too many to name in a query
+    if len(moduli) == 1 and len(pulls) <= RESIDUES_PER_QUERY:
+        parent = (moduli.pop(), [residue for _, residue, _ in pulls])
+    yield from _merged(left.stream(parent), right.stream(parent))
+
+
 def _diff(left: _SqlSide, right: _SqlSide | _MemorySide, sample: int) -> KeyDiff:
     left_rows, left_nulls = left.counts()
     right_rows, right_nulls = right.counts()
     counts = DiffCounts(left_rows=left_rows, right_rows=right_rows,
                         left_null_keys=left_nulls, right_null_keys=right_nulls)
     pulls = _differing_buckets(left, right, max(left_rows - left_nulls, right_rows - right_nulls))
-    pairs = ((left.rows(modulus, residues), right.rows(modulus, residues)) for modulus, residues in _batches(pulls))
-    return collect(pairs, counts, labels=(left.label, right.label), sample=sample, max_listed=MAX_LISTED)
+    return collect(_pairs(left, right, pulls), counts, labels=(left.label, right.label), sample=sample,
+                   max_listed=MAX_LISTED)
 
 
 def diff_keys(warehouse: Warehouse, left: KeyedSide, right: KeyedSide, *, sample: int = 20,
