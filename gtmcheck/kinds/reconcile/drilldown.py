@@ -16,8 +16,10 @@ key+value per bucket of ``hash(key)``, for each side on its own (``diff_keys`` u
 fast hash, since it hashes both sides; ``diff_records`` uses MD5, which Python computes alike). Buckets
 whose count or checksum differ are split again (64 ways) while they hold more than ``MAX_BUCKET_ROWS``
 rows, and only the rows of the buckets that still differ are pulled, in batches of at most
-``PULL_BATCH_ROWS`` (identical rows folded into one by the warehouse). Memory is bounded by the batch and
-the listed differences, never by a side: the first pass returns at most ``MAX_FIRST_BUCKETS`` rows.
+``PULL_BATCH_ROWS`` (identical rows folded into one by the warehouse). When more than
+``STREAM_ABOVE_ROWS`` rows would be pulled (a whole-table mismatch), each side is instead read once, ordered
+by the key's hash, and the two streams are merged batch by batch. Memory is bounded by a batch and the
+listed differences, never by a side: the first pass returns at most ``MAX_FIRST_BUCKETS`` rows.
 
 What a ``KeyDiff`` names: ``missing_left`` (keys only the right side has), ``missing_right`` (keys only the
 left has), ``differing`` (one row a side, values differ; NULL differs from every value) and ``duplicated``
