@@ -241,6 +241,7 @@ def test_a_large_mismatch_is_merged_in_one_ordered_pass_with_the_same_answer(
     monkeypatch.setattr(drilldown, "FETCH_ROWS", 7)
     if every_row:
         monkeypatch.setattr(drilldown, "RESIDUES_PER_QUERY", 1)  # too many buckets to name: every row streams
+        monkeypatch.setattr(drilldown, "STREAM_PASS_ROWS", 300)  # in several passes, each a part of the hashes
     right = {k: v + 1 if i % 3 == 0 else v for i, (k, v) in enumerate(BASE.items()) if i % 50}
     right["z0001"] = Decimal(1)
     tripled = [k for i, k in enumerate(BASE) if i % 50 and i % 3 and i % 7 == 1]  # 3 rows, 3 values: some

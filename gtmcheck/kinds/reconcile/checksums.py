@@ -107,7 +107,8 @@ class SideSql:
         return cls(source, quote_identifier(engine, key), checked_value, _check_where(where), name, precision,
                    native)
 
-    def keyed(self, parent: tuple[int, Sequence[int]] | None = None, *, typed: bool = False) -> str:
+    def keyed(self, parent: tuple[int, Sequence[int]] | None = None, *, typed: bool = False,
+              part: tuple[int, Sequence[int]] | None = None) -> str:
         """``kh, k, v`` of every row with a key (within ``parent``'s buckets when given).
 
         The key is hashed first and the bucket filter sits in the WHERE of the SELECT that renders the value,
@@ -130,7 +131,7 @@ class SideSql:
         else:
             val_text = f"CAST(({self.value}) AS {d.text_type})"
         return (f"SELECT gtm_kh AS kh, gtm_k AS k, {val_text} AS v FROM ({hashed}) AS gtm_s2 "
-                f"WHERE gtm_k IS NOT NULL{_residues('gtm_kh', parent)}")
+                f"WHERE gtm_k IS NOT NULL{_residues('gtm_kh', parent)}{_residues('gtm_kh', part)}")
 
     def row_text(self) -> str:
         """The SQL twin of ``row_text`` over ``k`` and ``v``."""
@@ -169,10 +170,10 @@ def rows_sql(side: SideSql, modulus: int, residues: Sequence[int]) -> str:
     return f"SELECT k, v, COUNT(*) AS n FROM ({side.keyed((modulus, residues))}) AS gtm_s3 GROUP BY k, v"
 
 
-def stream_sql(side: SideSql, parent: tuple[int, Sequence[int]] | None = None) -> str:
-    """``kh, k, v, n`` of every row (within ``parent``'s buckets) ordered by ``kh``, for a merge of two sides."""
-    return (f"SELECT kh, k, v, COUNT(*) AS n FROM ({side.keyed(parent)}) AS gtm_s3 "
-            "GROUP BY kh, k, v ORDER BY kh")
+def stream_sql(side: SideSql, parent: tuple[int, Sequence[int]] | None = None,
+               part: tuple[int, Sequence[int]] | None = None) -> str:
+    """``kh, k, v, n`` of every row (within ``parent``'s buckets and ``part``) ordered by ``kh``, to merge."""
+    return f"SELECT kh, k, v, 1 AS n FROM ({side.keyed(parent, part=part)}) AS gtm_s3 ORDER BY kh"
 
 
 def value_text(value: Any, precision: int | None) -> str | None:

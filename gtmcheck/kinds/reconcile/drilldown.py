@@ -61,6 +61,7 @@ MAX_DEPTH = 6  # after this many splits a bucket is pulled whatever its size (on
 PULL_BATCH_ROWS = 50_000  # rows pulled in one query, per side
 RESIDUES_PER_QUERY = 1_000  # bucket ids written into one query
 STREAM_ABOVE_ROWS = 200_000  # more rows than this to pull: one pass a side ordered by hash, merged, not batches
+STREAM_PASS_ROWS = 1_000_000  # rows one ordered pass sorts at most (more: several passes, each a part)
 FETCH_ROWS = 5_000  # rows fetched from a cursor at a time
 NATIVE_HASH = True  # diff_keys hashes with the warehouse's own hash (both sides there); diff_records with MD5
 
@@ -136,9 +137,9 @@ class _SqlSide:
         for k, v, n in self._run(rows_sql(self.sql, modulus, residues)):
             yield str(k), None if v is None else str(v), int(n)
 
-    def stream(self, parent: Parent) -> Stream:
-        """Every row (of ``parent``'s buckets) as ``kh, k, v, n``, ordered by ``kh``, in fetched chunks."""
-        for chunk in self._chunks(stream_sql(self.sql, parent)):
+    def stream(self, parent: Parent, part: Parent = None) -> Stream:
+        """Every row (of ``parent``'s buckets and ``part``) as ``kh, k, v, n``, ordered by ``kh``, in chunks."""
+        for chunk in self._chunks(stream_sql(self.sql, parent, part)):
             yield [(int(kh), str(k), None if v is None else str(v), int(n)) for kh, k, v, n in chunk]
 
 
@@ -175,11 +176,11 @@ class _MemorySide:
             entry[1] += rh
         return {b: (n, s) for b, (n, s) in found.items()}
 
-    def stream(self, parent: Parent) -> Stream:
-        """The records (of ``parent``'s buckets) ordered by the key's hash, identical ones folded."""
-        allowed = None if parent is None else (parent[0], set(parent[1]))
+    def stream(self, parent: Parent, part: Parent = None) -> Stream:
+        """The records (of ``parent``'s buckets and ``part``) ordered by the key's hash, identical ones folded."""
+        filters = [(chosen[0], set(chosen[1])) for chosen in (parent, part) if chosen is not None]
         folded = collections.Counter((kh, k, v) for kh, _, k, v in self.rows_by_hash
-                                     if allowed is None or kh % allowed[0] in allowed[1])
+                                     if all(kh % modulus in residues for modulus, residues in filters))
         rows = sorted(((kh, k, v, n) for (kh, k, v), n in folded.items()), key=lambda row: row[0])
         for start in range(0, len(rows), FETCH_ROWS):
             yield rows[start:start + FETCH_ROWS]
@@ -293,7 +294,10 @@ def _pairs(left: _SqlSide, right: _SqlSide | _MemorySide, pulls: list[tuple[int,
     parent: Parent = None  # every row, when the buckets are too many to name in a query
     if len(moduli) == 1 and len(pulls) <= RESIDUES_PER_QUERY:
         parent = (moduli.pop(), [residue for _, residue, _ in pulls])
-    yield from _merged(left.stream(parent), right.stream(parent))
+    passes = -(-sum(size for _, _, size in pulls) // STREAM_PASS_ROWS)  # so the warehouse sorts a part at a time
+    for j in range(passes):
+        part: Parent = (passes, [j, j - passes]) if passes > 1 else None  # MOD is negative for a negative hash
+        yield from _merged(left.stream(parent, part), right.stream(parent, part))
 
 
 def _diff(left: _SqlSide, right: _SqlSide | _MemorySide, sample: int) -> KeyDiff:
