@@ -256,3 +256,10 @@ def test_a_large_mismatch_is_merged_in_one_ordered_pass_with_the_same_answer(
     assert all(len(d.right) == 3 and len(d.left) == 1 for d in diff.duplicated)
     crm = diff_records(db.wh, _side(left_table), {k: str(v) for k, v in right.items()}, precision=2)
     assert sorted(d.key for d in crm.differing) == changed and crm.missing_left == ["z0001"]
+
+
+def test_a_failing_query_is_a_warehouse_error_naming_the_side(db: Db) -> None:
+    table = db.table(list(BASE.items()))
+    with pytest.raises(WarehouseError, match="drill-down on the CRM side failed") as err:
+        diff_keys(db.wh, _side(table), _side(f"{db.prefix}_missing", "CRM"), precision=2)
+    assert "fakesnow-pw" not in str(err.value)
