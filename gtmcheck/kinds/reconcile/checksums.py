@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from ...connectors.warehouse import _check_where, quote_identifier
+from ...connectors.warehouse import quote_identifier
+from ...connectors.warehouse_queries import check_where
 from ...errors import WarehouseError
 
 __all__ = ["SUPPORTED_DIALECTS", "SideSql", "bucket_sql", "hash60", "row_text", "rows_sql", "stream_sql",
@@ -104,8 +105,9 @@ class SideSql:
         if precision is not None and not (isinstance(precision, int) and 0 <= precision <= 18):
             raise WarehouseError(f"precision must be a whole number from 0 to 18, not {precision!r}")
         checked_value = None if value is None else _check_fragment(value, "value expression")
-        return cls(source, quote_identifier(engine, key), checked_value, _check_where(where), name, precision,
-                   native)
+        filtered = check_where(where)
+        return cls(source, quote_identifier(engine, key), checked_value, f" WHERE {filtered}" if filtered else "",
+                   name, precision, native)
 
     def keyed(self, parent: tuple[int, Sequence[int]] | None = None, *, typed: bool = False,
               part: tuple[int, Sequence[int]] | None = None) -> str:
