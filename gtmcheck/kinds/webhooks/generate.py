@@ -44,7 +44,7 @@ def find_counterexample(sender: Schema, receiver: Schema, *, max_examples: int =
     Raises ``Unsupported`` (with a ``reason``) when the sender's schema uses what the generator does not cover.
     """
     from hypothesis import HealthCheck, Phase, Verbosity, find, settings
-    from hypothesis.errors import NoSuchExample
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
 
     from .strategies import PayloadStrategies
 
@@ -64,7 +64,7 @@ def find_counterexample(sender: Schema, receiver: Schema, *, max_examples: int =
                       verbosity=Verbosity.quiet, report_multiple_bugs=False)
     try:
         payload = find(strategy, rejected, settings=config, random=random.Random(seed))
-    except NoSuchExample:
+    except (NoSuchExample, Unsatisfiable):
         if drawn[0] == 0:
             raise Unsupported("no payload valid under the sender's schema could be generated") from None
         return None

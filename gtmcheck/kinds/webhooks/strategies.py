@@ -200,10 +200,16 @@ class PayloadStrategies:
         low, high = int(node.get("minItems", 0)), node.get("maxItems")
         prefix = [self.build(doc, n, f"{where}/{prefix_word}/{i}", depth) for i, n in enumerate(prefix_nodes)]
         rest = self.build(doc, rest_node, f"{where}/items", depth)
+        if rest.is_empty:  # `items: false`, or a recursion cut off at MAX_REF_DEPTH: only the prefix
+            high = len(prefix) if high is None else min(int(high), len(prefix))
+            if low > high:
+                return st.nothing()
+        if not prefix and rest.is_empty:
+            return st.just([])
         if not prefix:
             unique = canonical if node.get("uniqueItems") else None
-            lists = sized(lambda n, m: st.lists(rest, min_size=n, max_size=m, unique_by=unique), low, high,
-                          SHORT, LONG_ITEMS)
+            lists = sized(lambda n, m: st.lists(rest, min_size=low if unique else n, max_size=m, unique_by=unique),
+                          low, high, SHORT, LONG_ITEMS)  # unique: no exact long size (few distinct items?)
             if unique or (high is not None and high < 2) or low > 2:
                 return lists
             return st.one_of(lists, rest.map(lambda v: [v, v]).filter(lambda v: len(v) >= low))  # duplicates
@@ -262,7 +268,7 @@ def sized(make: Callable[[int, int], st.SearchStrategy[Any]], low: int, high: An
     top = low + long if high is None else min(int(high), low + long)
     if top <= short_high:
         return usual
-    return st.one_of(usual, st.integers(min_value=short_high + 1, max_value=top).flatmap(lambda n: make(n, n)))
+    return st.one_of(usual, st.integers(min_value=low, max_value=top).flatmap(lambda n: make(n, n)))
 
 
 def merge(a: dict[str, Any], b: Any) -> dict[str, Any]:
