@@ -25,6 +25,7 @@ from referencing.jsonschema import DRAFT202012
 
 from ... import secrets
 from ...visible import json_text, shorten, visible
+from . import fastpath
 from .load import SchemaFile, SchemaInputError, _refs, load_schema, resolve_ref
 
 VERSION_NAME = re.compile(r"^v?\d+(?:\.\d+){0,3}$")
@@ -146,6 +147,8 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
 
 def validate_payload(schema: LoadedSchema, payload: Any) -> list[SampleError]:
     """Every way ``payload`` fails ``schema``, most relevant first; an empty list when it is valid."""
+    if fastpath.accepts(schema, payload):  # compiled (jsonschema-rs), trusted only where it agrees: no errors
+        return []
     try:
         errors = sorted(schema.validator.iter_errors(payload), key=_order)
     except Unresolvable as exc:  # checked at load; a $ref only reachable through dynamic scope lands here
