@@ -295,3 +295,24 @@ def test_same_seed_same_counterexample_nothing_printed_nothing_saved(
     assert first is not None and first.payload == {"tags": ["", "", "", ""]} and first.pointer == "/tags"
     assert capsys.readouterr() == ("", "")
     assert list(tmp_path.iterdir()) == []  # no .hypothesis example database
+
+
+def test_an_https_id_and_sibling_file_refs_as_in_the_demo(tmp_path: Path) -> None:
+    """The demo's layout: `$id`s on https, `$ref: common.json#/...` resolved beside the file, never fetched."""
+    base = "https://gtmcheck.example/demo/webhooks/account.updated"
+    common = {"$id": f"{base}/common.json", "$defs": {
+        "id": {"type": "string", "minLength": 1}, "arr": {"type": "number", "minimum": 0}}}
+    (tmp_path / "common.json").write_text(json.dumps(common), encoding="utf-8")
+    for version, money in (("2.0", "arr"), ("2.1", "annual_recurring_revenue")):
+        schema = {"$id": f"{base}/{version}.json", "type": "object", "required": ["event_id", "properties"],
+                  "properties": {"event_id": {"$ref": "common.json#/$defs/id"},
+                                 "properties": {"type": "object", "required": ["name", money],
+                                                "additionalProperties": False,
+                                                "properties": {"name": {"$ref": "common.json#/$defs/id"},
+                                                               money: {"$ref": "common.json#/$defs/arr"}}}}}
+        (tmp_path / f"{version}.json").write_text(json.dumps(schema), encoding="utf-8")
+    new, old = load_schema(tmp_path / "2.1.json"), load_schema(tmp_path / "2.0.json")
+    found = find_counterexample(new, old)
+    assert found is not None and (found.pointer, found.keyword) == ("/properties/arr", "required")
+    assert found.payload == {"event_id": "0", "properties": {"name": "0", "annual_recurring_revenue": 0}}
+    assert find_counterexample(old, old) is None

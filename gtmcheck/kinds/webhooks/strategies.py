@@ -67,6 +67,10 @@ class PayloadStrategies:
     def valid_under(self, doc: SchemaFile, node: Any) -> Predicate:
         """Whether a value is valid under ``node``, a schema inside ``doc`` (its ``$ref``s relative to ``doc``)."""
         validator = self.validator(doc)
+        if node is doc.root:  # validate.py's validator gives the root the file's URI as $id: refs name files
+            return validator.is_valid  # type: ignore[no-any-return]
+        if isinstance(node, dict) and "$id" in node:  # descend would rebase relative $refs on an http(s) $id
+            node = {k: v for k, v in node.items() if k != "$id"}
         return lambda value: next(validator.descend(value, node), None) is None
 
     # --- one schema node -------------------------------------------------------------------------------------
