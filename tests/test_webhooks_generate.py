@@ -73,6 +73,10 @@ KEYWORD_SCHEMAS: dict[str, Any] = {
                              "additionalItems": {"type": "null"}},
     "allOf merged": {"allOf": [{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
                                {"properties": {"a": {"minimum": 5}, "b": {"type": "string"}}, "required": ["b"]}]},
+    "allOf that cannot be merged": {"allOf": [{"type": "string", "pattern": "^[ab]+$"},
+                                              {"pattern": "b", "maxLength": 9}]},
+    "allOf with a $ref branch": {"allOf": [{"$ref": "#/$defs/n"}, {"maximum": 3}],
+                                 "$defs": {"n": {"type": "integer"}}},
     "anyOf": {"anyOf": [{"type": "string", "maxLength": 2}, {"type": "integer", "minimum": 100}]},
     "oneOf overlapping": {"oneOf": [{"type": "integer"}, {"type": "number", "minimum": 10}]},
     "not": {"type": "integer", "not": {"enum": [0, 1, 2]}},
@@ -196,9 +200,13 @@ def test_what_is_not_supported_is_a_reason_not_a_crash(schema: Any, reason: str,
     assert reason in caught.value.reason
 
 
-def test_a_sender_nothing_satisfies_is_unsupported_not_compatible() -> None:
+@pytest.mark.parametrize("sender", [
+    {"type": "integer", "minimum": 5, "maximum": 1},
+    {"allOf": [{"type": "string", "pattern": "^a+$"}, {"pattern": "^b"}]},  # two patterns: no merge, no match
+])
+def test_a_sender_nothing_satisfies_is_unsupported_not_compatible(sender: Any) -> None:
     with pytest.raises(Unsupported, match="no payload valid under the sender"):
-        find_counterexample({"type": "integer", "minimum": 5, "maximum": 1}, {"type": "string"})
+        find_counterexample(sender, {"type": "string"})
 
 
 # --- the labelled corpus -------------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ class PayloadStrategies:
         base = {k: v for k, v in node.items() if k != "allOf"}
         for branch in node.get("allOf") or []:
             base = merge(base, self.inline(doc, branch, depth))
+        base.pop("allOf", None)  # what could not be merged: the caller's filter on the whole node checks it
         for word in ("anyOf", "oneOf"):
             if word in base:
                 rest = {k: v for k, v in base.items() if k not in ("anyOf", "oneOf")}
