@@ -71,7 +71,7 @@ def compile_fast(schema: LoadedSchema) -> Callable[[Any], bool] | None:
         return None
     is_valid = validator.is_valid
 
-    def accepts(payload: Any) -> bool:
+    def vouch(payload: Any) -> bool:
         if not _shallow(payload):
             return False
         try:
@@ -79,7 +79,7 @@ def compile_fast(schema: LoadedSchema) -> Callable[[Any], bool] | None:
         except Exception:  # noqa: BLE001 - e.g. a non-string dict key: jsonschema will say what it makes of it
             return False
 
-    return accepts
+    return vouch
 
 
 def _reachable(doc: SchemaFile) -> dict[str, SchemaFile] | None:
