@@ -251,3 +251,32 @@ def test_sibling_files_are_read_once_not_per_payload(account: LoadedSchema, monk
     for i in range(20):
         assert validate_payload(account, _with("properties/arr", f"not a number {i}"))
     assert loads == []
+
+
+DEMO_SCHEMAS = Path(__file__).parent.parent / "gtmcheck" / "demo" / "schemas"
+
+
+@pytest.mark.skipif(not DEMO_SCHEMAS.is_dir(), reason="the demo schemas come with the sandbox's branch")
+def test_the_demo_schemas_are_fast_pathed_and_never_accept_more() -> None:
+    registry = SchemaRegistry.from_folder(DEMO_SCHEMAS)
+    assert len(registry) >= 5
+    for loaded in registry:
+        _demo_schema_agrees(loaded)
+
+
+def _demo_schema_agrees(loaded: LoadedSchema) -> None:
+    fast = compile_fast(loaded)
+    assert fast is not None, f"{loaded.event} {loaded.version}: {distrust(loaded.root)}"
+    drawn: list[Any] = []
+
+    @settings(max_examples=60, database=None, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(PayloadStrategies().for_document(loaded.doc), st.sampled_from(["", "x", None, -1, "2.0\n", "٣"]))
+    def check(payload: Any, odd: Any) -> None:
+        changed = {**payload, next(iter(payload)): odd} if isinstance(payload, dict) and payload else odd
+        for candidate in (payload, changed):
+            drawn.append(candidate)
+            if fast(candidate):
+                assert loaded.validator.is_valid(candidate), (loaded.event, loaded.version, candidate)
+
+    check()
+    assert any(fast(p) for p in drawn), f"{loaded.event} {loaded.version}: the fast path never vouched"
