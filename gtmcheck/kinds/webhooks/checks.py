@@ -175,6 +175,7 @@ def check_compatible(spec: WebhooksSpec, event: EventSpec, ctx: RunContext) -> E
             if verdict.event is event and verdict.version is not None:
                 observed.setdefault(verdict.version, []).append(verdict.sample)
     problems: list[str] = []
+    notes: list[str] = []  # what the property-based search could not cover
     for version in dict.fromkeys([event.sender, *sorted(observed)]):
         seen = f"observed in {len(observed[version])} sample(s)" if version in observed else "not observed"
         role = "declared" if version == event.sender else "not declared"
@@ -185,7 +186,11 @@ def check_compatible(spec: WebhooksSpec, event: EventSpec, ctx: RunContext) -> E
         breaks = sender_breaks(sender, receiver, spec.enum_additions, event.envelope)
         rejected = _rejected(observed.get(version, []), receiver) if version != event.receiver else None
         rule = version_rule(event.name, sender, receiver, spec.enum_additions, event.envelope)
-        if not breaks and rejected is None and rule is None:
+        generated, skipped = (counterexample(sender, receiver, event.envelope) if version != event.receiver
+                              else (None, None))
+        if skipped:
+            notes.append(f"{version}: {skipped}")
+        if not breaks and rejected is None and rule is None and generated is None:
             continue
         text = f"sender {version} ({role}; {seen}) against receiver {event.receiver}"
         if breaks:
@@ -194,21 +199,26 @@ def check_compatible(spec: WebhooksSpec, event: EventSpec, ctx: RunContext) -> E
                 text += f" (and {len(breaks) - 3} more)"
         if rule is not None:
             text += f". Version rule: {rule.message()}"
-        example = rejected or (counterexample(sender, receiver) if breaks else None)
+        if not breaks and generated:
+            text += ": the keyword comparison finds no break, but a generated payload shows one"
+        example = rejected or generated
         if example:
             text += f". Example: {example}"
         problems.append(text)
     if problems:
         raise CheckFailed(
-            f"{event.name}: the sender may emit what the receiver rejects: " + " | ".join(problems),
+            f"{event.name}: the sender may emit what the receiver rejects: " + " | ".join(problems)
+            + "".join(f" ({n})" for n in notes),
             expected=f"every version the sender emits accepted by receiver {event.receiver}",
             received=f"{len(problems)} incompatible version(s)",
-            evidence=Evidence(f"{event.name} incompatible", {"problems": problems,
+            evidence=Evidence(f"{event.name} incompatible", {"problems": problems, "notes": notes,
                                                               "observed": sorted(observed)}),
         )
     seen_text = ", ".join(f"{v} x{len(s)}" for v, s in sorted(observed.items())) or "no samples"
+    note = f"; {'; '.join(notes)}" if notes else ""
     return Evidence(f"{event.name}: sender {event.sender} and receiver {event.receiver} compatible "
-                    f"(observed {seen_text})", {"observed": {v: len(s) for v, s in observed.items()}})
+                    f"(observed {seen_text}){note}", {"observed": {v: len(s) for v, s in observed.items()},
+                                                      "notes": notes})
 
 
 def _rejected(samples: list[Sample], receiver: Any) -> str | None:
