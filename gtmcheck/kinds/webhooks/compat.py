@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...visible import shorten
-from . import generate
 from .diff import Change, Differ
 from .load import SchemaFile
 from .report import is_breaking
@@ -146,6 +145,8 @@ def counterexample(sender: LoadedSchema, receiver: LoadedSchema,
     comparison, the envelope's pointers (where a payload names its event and version) are not judged: a new
     version names itself.
     """
+    from . import generate  # imports hypothesis: only when a run compares two versions, never at plugin load
+
     try:
         found = generate.find_counterexample(sender.doc, _unpinned(receiver.doc, envelope))
     except generate.Unsupported as exc:
