@@ -36,7 +36,7 @@ from .governance import check_attestation_date
 from .kinds import Check, get_kind
 from .kinds.base import WRITES
 from .project import Environment, Project, load_project
-from .report.write import redact_tree
+from .report.write import evidence_details, redact_tree
 from .ruleset import load_rules
 from .spec import Checklist, ManualItem, load_checklist
 from .stopsignals import ignoring_stops, stop_like_ctrl_c
@@ -484,6 +484,9 @@ def pytest_runtest_makereport(
             "evidence": secrets.redact(evidence.summary) if evidence else "",
             "position": item.position,  # collection order: the report keeps it under xdist too
         }
+        kept = evidence_details(evidence.details) if evidence else None
+        if kept:  # what the check recorded (the records that differ, the samples that fail...), bounded
+            details["details"] = kept
         graph = evidence.details.get("routing_graph") if evidence else None
         if isinstance(graph, dict):  # the routing picture: rules and where the leads went (report/graph.py)
             details["graph"] = redact_tree(graph)

@@ -100,6 +100,9 @@ def test_gtmcheck_run_fails_reconcile_on_the_drifted_sandbox(repo: Path, tmp_pat
     assert "expected 428000 closed-won (warehouse), received 391000 (CRM), diff -37000 (-8.6%)" in totals["message"]
     assert "2026-07" in totals["message"] and "2026-10" in totals["message"]  # the months that differ
     assert "d006" in totals["message"] and "d009" in totals["message"]  # and the deals
+    records = totals["details"]["records"]  # the full list, in report.json's evidence details
+    assert records["counts"]["missing_right"] + records["counts"]["differing"] == 2
+    assert {d["key"] for d in records["differing"]} | set(records["missing_right"]) == {"d006", "d009"}
     handoffs = found["RECONCILE-HANDOFFS[lead-to-sales]"]
     assert handoffs["status"] == "failed"
     assert handoffs["message"].startswith(FIRED_VS_RECEIVED)

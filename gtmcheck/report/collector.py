@@ -95,6 +95,7 @@ class ReportPlugin:
             duration_s=report.duration,
             position=details.get("position", 0),
             graph=details.get("graph"),
+            details=details.get("details"),
         )
         self.results.setdefault(details["checklist"], []).append(result)
 

@@ -46,6 +46,7 @@ class ItemResult:
     duration_s: float = 0.0
     position: int = 0  # its place in the collection (not in report.json): the order of the report's items
     graph: dict[str, Any] | None = None  # a routing check's rules and leads (merged per checklist, not per item)
+    details: dict[str, Any] | None = None  # the evidence's details: the full lists behind the message
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -61,6 +62,8 @@ class ItemResult:
         }
         if self.expected or self.received:
             out["expected"], out["received"] = self.expected, self.received
+        if self.details:
+            out["details"] = self.details
         return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,21 @@ def redact_tree(value: Any) -> Any:
     if isinstance(value, list):
         return [redact_tree(v) for v in value]
     return value
+
+
+MAX_DETAILS_BYTES = 512 * 1024  # per item in report.json: a check's full list, not an unbounded dump
+
+
+def evidence_details(details: dict[str, Any]) -> dict[str, Any] | None:
+    """A check's evidence details as report.json keeps them: JSON, redacted, bounded (the graph goes apart)."""
+    kept = {k: v for k, v in details.items() if k != "routing_graph"}
+    if not kept:
+        return None
+    text = json.dumps(kept, default=str, ensure_ascii=False)
+    if len(text.encode()) > MAX_DETAILS_BYTES:
+        return {"truncated": f"{len(text.encode())} bytes of details, more than the {MAX_DETAILS_BYTES} kept"}
+    tree: dict[str, Any] = redact_tree(json.loads(text))
+    return tree
 
 
 def write_reports(report: dict[str, Any], directory: Path) -> list[Path]:
