@@ -56,6 +56,7 @@ def find_handoff(ctx: RunContext, sla: HandoffSla) -> tuple[Mapping[str, Any], A
     """The ``handoffs:`` entry ``sla.handoff`` names, its location and its file; ``CheckError`` when none."""
     files = _reconcile_files(ctx, sla)
     searched: list[str] = []
+    reconcile: list[Path] = []
     for path in files:
         try:
             doc = yamlfile.load(path)
@@ -70,12 +71,13 @@ def find_handoff(ctx: RunContext, sla: HandoffSla) -> tuple[Mapping[str, Any], A
                                  if isinstance(data, dict) else f"{relpath(path)} is not a checklist")
             continue
         envvars.expand(doc)
+        reconcile.append(path)
         for i, entry in enumerate(data.get("handoffs") or []):
             if isinstance(entry, dict) and str(entry.get("id")) == sla.handoff:
                 return entry, doc.location(("handoffs", i)), path
             if isinstance(entry, dict):
                 searched.append(str(entry.get("id")))
-    where = ", ".join(relpath(p) for p in files) or "no checklist files"
+    where = ", ".join(relpath(p) for p in reconcile) or "no reconcile checklist of the project"
     raise CheckError(f"measured_by: no reconcile handoff {sla.handoff!r} in {where} (handoffs there: "
                      f"{', '.join(searched) or 'none'}); name one of them, or declare it in a reconcile checklist")
 
