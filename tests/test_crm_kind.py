@@ -17,8 +17,8 @@ import httpx
 import pytest
 import respx
 
-from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.connectors.http import RetryPolicy
+from gtmcheck.connectors.hubspot import HubSpotConnector
 from gtmcheck.connectors.salesforce import SalesforceConnector
 from gtmcheck.context import RunContext
 from gtmcheck.errors import CheckError, CheckFailed, SpecError
