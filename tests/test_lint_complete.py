@@ -311,9 +311,8 @@ def test_an_unknown_rule_code_in_the_lint_section_is_an_error_at_its_line(
         load_project(tmp_path)
     assert [e.hint for e in several.value.errors] == [
         "did you mean `ROUTE103`?",  # the code in another case
-        "remove it; allowed keys here: GOV001, GOV002, GOV003, GOV004, GOV005, GOV006, GOV007, GOV008, GTM001, "
-        "GTM002, ROUTE101, ROUTE102, ROUTE103, ROUTE104, ROUTE105, ROUTE106, ROUTE107, ROUTE108, ROUTE109, ROUTE110 "
-        f"and {len(RULES) - 20} more (`gtmcheck schema`)",
+        "remove it; allowed keys here: " + ", ".join(sorted(RULES)[:20]) +
+        f" and {len(RULES) - 20} more (`gtmcheck schema`)",
     ]
     write(tmp_path / "gtmcheck.yml", PROJECT + "lint:\n  rules: {ROUTE101: eror, GTM001: off}\n  rule: {}\n")
     assert main(["lint", "r.gtm.yml"]) == 2
