@@ -61,7 +61,7 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 
 def demo_run(env_name: str) -> tuple[dict[str, Any], RunContext]:
     project = load_project(REPO)
-    ctx = RunContext(project=project, environment=project.environment(env_name), run_id=RUN_ID)
+    ctx = RunContext(project=project, environment=project.environment(env_name))
     outcomes: dict[str, Any] = {}
     for check in checks_of(REPO / "checks" / "crm.gtm.yml"):
         try:
@@ -93,7 +93,7 @@ def test_the_healthy_demo_passes_every_automated_crm_item(cache: Path) -> None:
     assert outcomes["CRM-HANDOFF-SLA[sales]"].summary.startswith("sales handoff SLA 4h met")
     assert ctx.ledger.created == 2  # one record of each pair; the second was refused
     ctx.close()
-    assert_nothing_tagged_left("healthy.yml", RUN_ID)
+    assert_nothing_tagged_left("healthy.yml", ctx.run_id)
 
 
 def test_the_drifted_demo_fails_each_crm_item_for_its_own_fault(cache: Path) -> None:
@@ -123,7 +123,7 @@ def test_the_drifted_demo_fails_each_crm_item_for_its_own_fault(cache: Path) -> 
     assert "12 leads missing: L0007, L0019" in handoff.message
     assert handoff.message.startswith("sales handoff SLA 4h not met, measured by reconcile handoff 'lead-to-sales'")
     ctx.close()
-    assert_nothing_tagged_left("drifted.yml", RUN_ID)  # the two companies of the pair too
+    assert_nothing_tagged_left("drifted.yml", ctx.run_id)  # the two companies of the pair too
 
 
 @pytest.mark.parametrize("env", ["sandbox", "sandbox-drifted"])
@@ -383,6 +383,41 @@ def test_flush_reads_names_up_to_its_scan_limit_then_errors(tmp_path: Path) -> N
         hub.create("contacts", {"email": f"p{i}@real.example"})
     with pytest.raises(CheckError, match="contacts has more than 3 records"):
         check.run(ctx_with(tmp_path, hub))
+
+
+def test_flush_on_salesforce_searches_by_soql_and_checks_each_hit_exactly(tmp_path: Path) -> None:
+    check = flush_check(tmp_path, "  names: ['^test\\b']\n  objects: [contacts]\n")
+    api = "https://acme.my.salesforce.com/services/data/v62.0"
+    ids = {k: f"0035g00000AbC{k}0AAA" for k in "ABCD"}
+
+    def row(key: str, **fields: str) -> dict[str, Any]:
+        return {"attributes": {"type": "Contact"}, "Id": ids[key], **fields}
+
+    def query(request: httpx.Request) -> httpx.Response:
+        soql = request.url.params["q"]
+        if "LIKE" in soql:
+            assert "Email LIKE '%test.example%'" in soql
+            records = [row("A", Email="qa@test.example"), row("B", Email="x@nottest.example")]
+        elif "!= null" in soql:
+            assert "gtmcheck_run_id__c != null" in soql
+            records = [row("C", Email="old@gtmcheck.example.com", gtmcheck_run_id__c="gtm-20260101T000000-aaaaaa")]
+        else:
+            assert soql.endswith(", firstname, lastname, Email FROM Contact")  # the list, no WHERE
+            records = [row("D", FirstName="Test", LastName="User", Email="t@real.example"),
+                       row("B", FirstName="Nottest", LastName="B", Email="x@nottest.example")]
+        return httpx.Response(200, json={"totalSize": len(records), "done": True, "records": records})
+
+    with respx.mock(base_url=api, assert_all_called=False) as router:
+        router.get("/sobjects/Contact/describe/").respond(200, json={"fields": [
+            {"name": "Email", "type": "email"}, {"name": "gtmcheck_run_id__c", "type": "string"}]})
+        router.get("/query").mock(side_effect=query)
+        router.get(url__regex=r".*/sobjects/Contact/0035.*").respond(200, json=row("A"))
+        sf = SalesforceConnector("00Dtoken!x", instance_url="https://acme.my.salesforce.com",
+                                 retry=RetryPolicy(jitter=False, base_delay=0), sleep=lambda s: None)
+        with pytest.raises(CheckFailed) as failed:
+            check.run(ctx_with(tmp_path, sf))
+        sf.close()
+    assert sorted(failed.value.evidence.details["ids"]) == sorted(f"contacts/{ids[k]}" for k in "ACD")
 
 
 # --- CRM-HANDOFF-SLA ----------------------------------------------------------------------------------------------

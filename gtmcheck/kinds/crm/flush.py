@@ -79,7 +79,8 @@ def _fields(vendor: str, names: Sequence[str]) -> list[str]:
 
 def on_domain(value: str, domain: str) -> bool:
     """``value`` (an email or a host) is on ``domain`` or one of its subdomains."""
-    host = value.rpartition("@")[2].strip().lower().rstrip(".")
+    host = value.rpartition("@")[2].strip().lower()
+    host = host.split("://", 1)[-1].split("/", 1)[0].rstrip(".")  # a Salesforce Website is often a URL
     return host == domain or host.endswith("." + domain)
 
 
