@@ -332,6 +332,24 @@ def test_salesforce_duplicates_detected_passes(tmp_path: Path) -> None:
     assert bodies[0]["gtmcheck_run_id__c"] == RUN_ID
 
 
+@pytest.mark.parametrize("tag", [RUN_ID, "gtm-20261001T101500-abcdef"])
+def test_a_first_record_refused_as_a_duplicate_counts_only_when_this_run_wrote_it(tmp_path: Path, tag: str) -> None:
+    """A create retried after a lost answer is refused as a duplicate of itself: the pair goes on from it."""
+    (check,) = dedup_checks(tmp_path, "  - {object: contacts, match: email}\n").values()
+    conflict = {"status": "error", "message": "Contact already exists. Existing ID: 77", "category": "CONFLICT"}
+    with respx.mock(base_url="https://api.hubapi.com") as router:
+        router.post("/crm/v3/objects/contacts").respond(409, json=conflict)
+        router.get("/crm/v3/objects/contacts/77").respond(200, json={
+            "id": "77", "properties": {TAG_PROPERTY: tag}, "createdAt": "2026-11-26T12:00:00Z"})
+        hub = HubSpotConnector("pat-na1-test", retry=RetryPolicy(jitter=False, base_delay=0), sleep=lambda s: None)
+        if tag == RUN_ID:
+            assert "refused as a duplicate of 77" in check.run(ctx_with(tmp_path, hub)).summary
+        else:
+            with pytest.raises(CheckError, match="which this run did not create"):
+                check.run(ctx_with(tmp_path, hub))
+        hub.close()
+
+
 # --- CRM-TEST-RECORDS-FLUSHED -------------------------------------------------------------------------------------
 
 

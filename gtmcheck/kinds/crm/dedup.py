@@ -17,7 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ...errors import CheckError, CheckFailed, DuplicateRecord, Evidence
-from ...synthetic import NAME_PROPERTY, SALESFORCE_FIELDS, synthetic_email, synthetic_name, tagged
+from ...synthetic import NAME_PROPERTY, SALESFORCE_FIELDS, TAG_PROPERTY, synthetic_email, synthetic_name, tagged
 from ..base import CRM, WRITES, Check
 from .model import CrmSpec, DuplicateRule
 
@@ -74,6 +74,14 @@ def _shown(rule: DuplicateRule, props: dict[str, str]) -> str:
     return ", ".join(f"{name} {props[name]!r}" for name in rule.match)
 
 
+def _own_record(ctx: RunContext, rule: DuplicateRule, record_id: str | None) -> Record | None:
+    """The record ``record_id`` when this run created it (it carries the run's tag), else ``None``."""
+    if record_id is None:
+        return None
+    record = ctx.crm().get(rule.object, record_id, [TAG_PROPERTY])
+    return record if record.properties.get(TAG_PROPERTY) == ctx.run_id else None
+
+
 def check_rule(ctx: RunContext, rule: DuplicateRule) -> Evidence:
     """Create the pair; the second must be refused as a duplicate."""
     ctx.require_writes(f"{DOD_ID} creates a synthetic pair per duplicate rule")
@@ -85,9 +93,13 @@ def check_rule(ctx: RunContext, rule: DuplicateRule) -> Evidence:
     try:
         first: Record = crm.create(rule.object, _outgoing(crm.vendor, rule.object, first_props), auto_assign=False)
     except DuplicateRecord as exc:
-        raise CheckError(f"the first record of the pair ({_shown(rule, first_props)}) was already refused as a "
-                         f"duplicate of {exc.existing_id or 'an existing record'}: a synthetic record left by this "
-                         f"run? remove it with `gtmcheck cleanup --run-id {ctx.run_id}`") from None
+        # a retried create whose first attempt was written (its answer lost) is refused as a duplicate of itself
+        own = _own_record(ctx, rule, exc.existing_id)
+        if own is None:
+            raise CheckError(f"the first record of the pair ({_shown(rule, first_props)}) was refused as a "
+                             f"duplicate of {exc.existing_id or 'an existing record'}, which this run did not "
+                             f"create; the pair's values are unique to the run, so look at that record") from None
+        first = own
     ctx.ledger.add(rule.object, first.id, ctx.clock())
     if ctx.cancelled.is_set():
         raise CheckError("the run was interrupted before the second record of the pair was sent")
