@@ -87,7 +87,12 @@ def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Pa
     assert report["summary"]["go_live"] is False
     failed = [i for c in report["checklists"] for i in c["items"] if i["status"] == "failed"]
     assert {i["dod"] for i in failed} == {"UTM-URLS-RESOLVE", "ROUTING-RULES-EXPLICIT", "WEBHOOK-SAMPLES-VALID",
-                                          "WEBHOOK-VERSIONS-COMPATIBLE", "RECONCILE-TOTALS", "RECONCILE-HANDOFFS"}
+                                          "WEBHOOK-VERSIONS-COMPATIBLE", "RECONCILE-TOTALS", "RECONCILE-HANDOFFS",
+                                          "CRM-FIELDS-MAPPED", "CRM-DEDUP-ACTIVE", "CRM-TEST-RECORDS-FLUSHED",
+                                          "CRM-HANDOFF-SLA"}
+    crm = {i["id"] for i in failed if i["dod"].startswith("CRM-")}
+    assert crm == {"CRM-FIELDS-MAPPED[properties.contacts]", "CRM-DEDUP-ACTIVE[companies by domain]",
+                   "CRM-TEST-RECORDS-FLUSHED", "CRM-HANDOFF-SLA[sales]"}  # each for its own seeded fault
     assert any("dropped" in i["message"] for i in failed if i["dod"] == "UTM-URLS-RESOLVE")
     routing = [i for i in failed if i["dod"] == "ROUTING-RULES-EXPLICIT"]
     assert [i["id"] for i in routing] == ["ROUTING-RULES-EXPLICIT[enterprise-emea]"]

@@ -38,7 +38,8 @@ ACCOUNT_V20 = {"event": "account.updated", "version": "2.0", "event_id": "e-1",
 def demo_copy(tmp_path: Path, name: str = "healthy", **webhooks: Any) -> Path:
     """The demo scenario ``name`` as a file of its own (its own receiver), ``webhooks`` keys changed."""
     data = yaml.safe_load((DEMO / f"{name}.yml").read_text())
-    data["records"] = {t: str(DEMO / rel) for t, rel in data["records"].items()}
+    data["records"] = {t: str(DEMO / rel) if isinstance(rel, str) else [str(DEMO / r) for r in rel]
+                       for t, rel in data["records"].items()}  # a CSV, or several (drifted's contacts)
     data["webhooks"]["schemas"] = str(DEMO / "schemas")
     data["webhooks"].update(webhooks)
     path = tmp_path / f"{name}.yml"

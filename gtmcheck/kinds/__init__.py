@@ -19,12 +19,13 @@ __all__ = ["Check", "Kind", "KindBase", "PendingKind", "all_kinds", "get_kind", 
 
 @cache
 def _registry() -> dict[str, Kind]:
+    from .crm import CrmKind
     from .reconcile import ReconcileKind
     from .routing import RoutingKind
     from .utm import UtmKind
     from .webhooks import WebhooksKind
 
-    built: list[Kind] = [UtmKind(), RoutingKind(), WebhooksKind(), ReconcileKind()]
+    built: list[Kind] = [UtmKind(), RoutingKind(), WebhooksKind(), ReconcileKind(), CrmKind()]
     kinds: dict[str, Kind] = {k.name: k for k in built}
     for name in KINDS:
         kinds.setdefault(name, PendingKind(name))

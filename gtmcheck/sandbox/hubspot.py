@@ -20,7 +20,8 @@ Endpoints (all need ``Authorization: Bearer <token>``; a 401 with HubSpot's erro
 ``{type}`` is contacts, companies or deals. Search answers at most 10,000 results per query: ``after`` at or
 past 10,000 is a 400, as in HubSpot. New and changed records reach search only after ``search_lag_ms``
 (``GET /{id}`` sees them at once). Creating a contact with an email that exists is a 409 ("Contact already
-exists. Existing ID: N") and the existing contact keeps its owner.
+exists. Existing ID: N") and the existing contact keeps its owner; the scenario's ``duplicates:`` rules refuse
+other duplicates the same way (duplicates.py). ``properties:`` declares property types and options (properties.py).
 
 Knobs (scenario ``knobs:`` or constructor keyword overrides): ``rate_limit`` (190 per rolling 10 s and 5
 searches per second by default; ``False`` turns it off), ``latency_ms``, ``fault_rate`` (502/503/504, decided
@@ -48,8 +49,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from .duplicates import duplicate_of
 from .events import ARR_INPUTS, SINGULAR, CrmEvents
 from .outbox import MAX_DELIVERIES_KEPT, Deliver, Outbox
+from .properties import merge_declared
 from .receiver import Receiver, receiver_for
 from .routing import Router
 from .scenario import OBJECT_TYPES, Scenario
@@ -557,6 +560,11 @@ class HubSpotSandbox(CrmEvents):
             for existing in self._objects["contacts"].values():
                 if not existing.archived and existing.properties.get("email", "").lower() == email:
                     raise self._error(409, f"Contact already exists. Existing ID: {existing.id}", "CONFLICT")
+        duplicate = duplicate_of(self.scenario.duplicates, object_type, props, (
+            (s.id, s.properties) for s in self._objects[object_type].values() if not s.archived))
+        if duplicate is not None:  # the scenario's `duplicates:` rules (duplicates.py)
+            raise self._error(409, f"{SINGULAR[object_type].capitalize()} already exists. Existing ID: {duplicate}",
+                              "CONFLICT")
         clean = {k: v for k, v in props.items() if v not in (None, "")}
         clean.pop("createdate", None)
         stored = self._insert(object_type, clean)
@@ -777,4 +785,4 @@ class HubSpotSandbox(CrmEvents):
                         "fieldType": field_type, "groupName": f"{object_type[:-1]}information", "options": options,
                         "hidden": False, "calculated": name in _CALCULATED, "hubspotDefined": name in _HUBSPOT_DEFINED,
                         "archived": False, "description": ""})
-        return out
+        return merge_declared(out, self.scenario.properties.get(object_type, []))  # the scenario's properties.py

@@ -42,6 +42,8 @@ from ..errors import SpecError, UnreadableFile
 from ..safefile import read_text_capped
 from ..schema import EMAIL, validate
 from ..yamlfile import Document
+from .duplicates import DUPLICATES_SCHEMA
+from .properties import PROPERTIES_SCHEMA, declared_properties
 from .scenario_warehouse import WAREHOUSE_SCHEMA
 from .site import SITE_SCHEMA
 
@@ -161,8 +163,10 @@ SCENARIO_SCHEMA: dict[str, Any] = {
             "description": "CSV files of records, relative to the scenario file; columns become properties "
             "(`id` becomes `source_id`, `owner_email` becomes `hubspot_owner_id`, `createdate`/`closedate` "
             "dates become ISO datetimes).",
-            "properties": {t: {"type": "string", "minLength": 1, "x-default": f"no {t}",
-                               "description": f"The {t} CSV.", "examples": [f]}
+            "properties": {t: {"oneOf": [{"type": "string", "minLength": 1},
+                                         {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}],
+                               "x-default": f"no {t}", "description": f"The {t} CSV (or several, loaded in order).",
+                               "examples": [f, [f, f"data/drifted/{t}.csv"]]}
                            for t, f in _OBJECT_FILES.items()},
         },
         "overrides": {
@@ -196,6 +200,8 @@ SCENARIO_SCHEMA: dict[str, Any] = {
             },
         },
         "warehouse": WAREHOUSE_SCHEMA,
+        "properties": PROPERTIES_SCHEMA,
+        "duplicates": DUPLICATES_SCHEMA,
         "generate": {
             "type": "object",
             "additionalProperties": False,
@@ -368,6 +374,8 @@ class Scenario:
     webhooks: dict[str, Any] = field(default_factory=dict)
     knobs: dict[str, Any] = field(default_factory=dict)
     generate: dict[str, int] = field(default_factory=dict)
+    properties: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # properties.py
+    duplicates: list[dict[str, Any]] = field(default_factory=list)  # duplicates.py
 
     @classmethod
     def load(cls, path: Path) -> Scenario:
@@ -409,7 +417,8 @@ class Scenario:
             return str(owner["id"])
 
         records: dict[str, list[dict[str, str]]] = {t: [] for t in OBJECT_TYPES}
-        for object_type, rel in (data.get("records") or {}).items():
+        for object_type, rel in ((t, f) for t, files in (data.get("records") or {}).items()
+                                 for f in ([files] if isinstance(files, str) else files)):
             try:
                 text = read_text_capped(base / rel, MAX_RECORDS_BYTES, expect="a .csv file")
             except UnreadableFile as exc:
@@ -481,6 +490,8 @@ class Scenario:
             webhooks=webhooks,
             knobs=dict(data.get("knobs") or {}),
             generate=dict(data.get("generate") or {}),
+            properties=declared_properties(data.get("properties")),
+            duplicates=[dict(rule) for rule in data.get("duplicates") or []],
         )
 
 

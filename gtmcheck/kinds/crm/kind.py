@@ -1,0 +1,84 @@
+r"""The crm kind: fields with their types and options, duplicates caught, test records flushed, the handoff SLA.
+
+Shape of a ``kind: crm`` checklist (the schema is in schema.py; docs/crm.md explains each key)::
+
+    properties: {contacts: [{name: lead_source_detail, type: enumeration, options: [webinar, ebook]}]}
+    mappings: [{form_field: utm_source, property: contacts.utm_source, warehouse: contacts.utm_source}]
+    sync_lag: 15m
+    lifecycle: {property: lifecyclestage, stages: [...], transitions: [...], recycle: {...}, audit: {...}}
+    duplicates: [{object: contacts, match: email}, {object: companies, match: domain}]
+    test_records: {domains: [test.example], names: ["^test\\b"]}
+    handoff_sla: {team: sales, within: 4h, measured_by: lead-to-sales}
+
+Checks: CRM-FIELDS-MAPPED (one per object with ``properties:``, fields.py; ``mappings:`` through
+``mappings.mapping_checks``), CRM-LIFECYCLE-QA (``lifecycle.lifecycle_checks``), CRM-DEDUP-ACTIVE (one per
+rule, dedup.py), CRM-TEST-RECORDS-FLUSHED (flush.py), CRM-HANDOFF-SLA (handoff.py). An item none of them
+configures is attested under ``manual:`` or not configured; CRM-SIGNOFF is governance's.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ...findings import Finding
+from ..base import Check, KindBase
+from .dedup import dedup_checks
+from .fields import property_checks
+from .flush import flush_checks
+from .handoff import handoff_checks
+from .lint import lint_crm
+from .model import CACHE_KEY, CrmSpec, compile_spec
+from .schema import SCHEMA
+
+if TYPE_CHECKING:
+    from ...spec import Checklist
+
+# the sections other modules of this package verify, each through ``<module>.<function>(spec) -> list[Check]``
+SECTION_CHECKS = (("lifecycle", "lifecycle", "lifecycle_checks"), ("mappings", "mappings", "mapping_checks"))
+
+
+def spec_of(checklist: Checklist) -> CrmSpec:
+    """The compiled spec, compiling on first use (``prepare`` normally did it at load time)."""
+    spec = checklist.cache.get(CACHE_KEY)
+    if spec is None:
+        spec = compile_spec(checklist)
+        checklist.cache[CACHE_KEY] = spec
+    assert isinstance(spec, CrmSpec)
+    return spec
+
+
+def section_checks(spec: CrmSpec) -> Iterator[Check]:
+    """The checks of ``lifecycle:`` and ``mappings:`` from their modules, when the checklist has the section."""
+    for key, module, function in SECTION_CHECKS:
+        if key not in spec.data:
+            continue
+        try:
+            found = importlib.import_module(f"{__package__}.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{module}":
+                raise
+            continue  # not built in this version: the item is attested or not configured
+        yield from getattr(found, function)(spec)
+
+
+class CrmKind(KindBase):
+    """The CRM build-out: declared properties exist, duplicate rules bite, no test records, the SLA is met."""
+
+    name = "crm"
+    schema: Mapping[str, Any] = SCHEMA
+
+    def prepare(self, checklist: Checklist) -> None:
+        checklist.cache[CACHE_KEY] = compile_spec(checklist)
+
+    def lint(self, checklist: Checklist) -> Iterable[Finding]:
+        return lint_crm(spec_of(checklist))
+
+    def checks(self, checklist: Checklist) -> Iterator[Check]:
+        spec = spec_of(checklist)
+        yield from property_checks(spec)
+        yield from section_checks(spec)
+        yield from dedup_checks(spec)
+        yield from flush_checks(spec)
+        yield from handoff_checks(spec)
