@@ -44,7 +44,7 @@ def lifecycle_scenario_schema(condition: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
-        "x-default": "no workflow and generated histories: stages change only when written",
+        "x-default": "none: no lifecycle workflow, and a CSV contact's stage history is its first value",
         "description": "The sandbox CRM's lifecycle workflow (rules that move a contact's stage when a write meets "
         "their condition) and the property history of the CSV contacts' stage.",
         "properties": {
