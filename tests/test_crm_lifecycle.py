@@ -323,3 +323,23 @@ def test_the_audit_reads_at_most_max_records(write: Callable[[str], SpecView], s
         .run(run.ctx)
     assert evidence.details["records_read"] == 1 and evidence.details["truncated"]
     assert "(the first 1 read; audit.max_records raises it, up to 10000)" in evidence.summary
+
+
+def test_an_interrupt_stops_the_wait_and_the_contact_is_still_archived(
+    write: Callable[[str], SpecView], sandbox: Callable[..., Run]
+) -> None:
+    run = sandbox(DRIFTED)
+    started = run.clock.now
+
+    def sleep(seconds: float) -> None:  # Ctrl-C ten seconds into the wait
+        run.clock.sleep(seconds)
+        if run.clock.now - started > 10:
+            run.ctx.cancelled.set()
+
+    run.ctx.sleep = sleep
+    with pytest.raises(CheckError, match=r"interrupted while contact \d+ waited for marketingqualifiedlead"):
+        lifecycle_checks(write(LIFECYCLE))[0].run(run.ctx)
+    assert run.clock.now - started < 20
+    assert len(run.tagged_contacts()) == 1
+    cleanup = run.ctx.finish()
+    assert cleanup is not None and cleanup.clean and cleanup.archived == 1
