@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import respx
 from fakes import FakeClock
 
-from gtmcheck.connectors.http import hubspot_limits
+from gtmcheck.connectors.http import RetryPolicy, hubspot_limits
 from gtmcheck.connectors.hubspot import HubSpotConnector
+from gtmcheck.connectors.salesforce import SalesforceConnector
 from gtmcheck.context import RunContext
 from gtmcheck.errors import CheckError, CheckFailed, Location, SpecError
 from gtmcheck.kinds.crm.lifecycle import Lifecycle, lifecycle_checks, lifecycle_lint, parse_lifecycle
+from gtmcheck.kinds.crm.lifecycle_live import audit
 from gtmcheck.project import Environment, Project, load_project
 from gtmcheck.sandbox import HubSpotSandbox, Scenario
 from gtmcheck.spec import Checklist, load_checklist
@@ -343,3 +348,51 @@ def test_an_interrupt_stops_the_wait_and_the_contact_is_still_archived(
     assert len(run.tagged_contacts()) == 1
     cleanup = run.ctx.finish()
     assert cleanup is not None and cleanup.clean and cleanup.archived == 1
+
+
+def test_the_audit_on_salesforce_reads_lead_history_through_soql(write: Callable[[str], SpecView]) -> None:
+    """Salesforce Leads by Status: the leads changed in the window, then their LeadHistory rows, judged."""
+    machine = machine_of(write, HEADER + """\
+lifecycle:
+  object: leads
+  property: Status
+  stages: [Open, Working, Qualified, Converted]
+  audit: {window: 30d}
+""")
+    api = "https://acme.my.salesforce.com/services/data/v62.0"
+    lead_a, lead_b = "00Q5g00000AbC001AA", "00Q5g00000AbC002AA"
+
+    def history(lead: str, *values: tuple[str, str]) -> list[dict[str, Any]]:
+        return [{"LeadId": lead, "NewValue": v, "CreatedDate": t, "CreatedById": "0055g00000OwnrAAAA"}
+                for v, t in values]
+
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    queries: list[str] = []
+
+    def query(request: httpx.Request) -> httpx.Response:
+        soql = parse_qs(urlsplit(str(request.url)).query)["q"][0]
+        queries.append(soql)
+        if "FROM LeadHistory" in soql:
+            rows = (history(lead_a, ("Converted", "2026-11-20T10:00:00.000+0000"),
+                            ("Open", "2026-11-10T10:00:00.000+0000"))
+                    + history(lead_b, ("Qualified", "2026-11-21T10:00:00.000+0000"),
+                              ("Working", "2026-10-01T10:00:00.000+0000"),
+                              ("Open", "2026-09-01T10:00:00.000+0000")))
+        else:
+            rows = [{"Id": lead_a, "Status": "Converted"}, {"Id": lead_b, "Status": "Qualified"}]
+        return httpx.Response(200, json={"done": True, "totalSize": len(rows), "records": rows})
+
+    with respx.mock(base_url=api) as router:
+        router.get("/sobjects/Lead/describe/").mock(return_value=httpx.Response(200, json={"fields": [
+            {"name": "Id", "type": "id"}, {"name": "Status", "type": "picklist"},
+            {"name": "LastModifiedDate", "type": "datetime"}]}))
+        router.get("/query").mock(side_effect=query)
+        sf = SalesforceConnector("00Dtoken!secret", instance_url="https://acme.my.salesforce.com",
+                                 retry=RetryPolicy(jitter=False, base_delay=0), sleep=lambda s: None)
+        result = audit(machine, sf, now)
+        sf.close()
+    assert queries[0] == ("SELECT Id, OwnerId, CreatedDate, LastModifiedDate, Status FROM Lead WHERE Status != null "
+                          "AND LastModifiedDate >= 2026-10-27T12:00:00Z")
+    assert "FROM LeadHistory WHERE Field = 'Status'" in queries[1]
+    assert result.records == 2 and result.moves == 2  # lead_b's Open -> Working was before the window
+    assert result.bad == {("Open", "Converted"): ("skips Working, Qualified", [lead_a])}
