@@ -209,9 +209,11 @@ def project() -> Project:
 def sandbox(project: Project) -> Iterator[Callable[..., Run]]:
     runs: list[Run] = []
 
-    def start(scenario: Path = HEALTHY, *, writes: bool = True) -> Run:
+    def start(scenario: Path = HEALTHY, *, writes: bool = True, **lifecycle: Any) -> Run:
         clock = FakeClock()
-        app = HubSpotSandbox(Scenario.load(scenario), clock=clock, sleep=clock.sleep)
+        loaded = Scenario.load(scenario)
+        loaded = dataclasses.replace(loaded, lifecycle={**loaded.lifecycle, **lifecycle})
+        app = HubSpotSandbox(loaded, clock=clock, sleep=clock.sleep)
         crm = HubSpotConnector("pat-test", transport=httpx.WSGITransport(app=app),
                                limiters=hubspot_limits(clock=clock, sleep=clock.sleep), sleep=clock.sleep)
         env = Environment("sandbox", REPO, {"type": "sandbox", "scenario": str(scenario)}, writes=writes)
@@ -235,8 +237,8 @@ def test_healthy_the_mql_trigger_moves_the_synthetic_contact(
     check = lifecycle_checks(write(LIFECYCLE))[0]
     evidence = check.run(run.ctx)
     assert evidence.summary.startswith("contact ")
-    assert "moved lead -> marketingqualifiedlead 0.5 s after hs_lead_score was set to 50 (within 5m)" \
-        in evidence.summary
+    assert ("moved lead -> marketingqualifiedlead 0.5 s after hs_lead_score was set to 50 (by the CRM's clock; "
+            "within 5m)") in evidence.summary
     record = evidence.details["record"]
     # the workflow wrote it, and the history says so
     stages = run.crm.history("contacts", [record], "lifecyclestage")[record]
@@ -396,3 +398,39 @@ lifecycle:
     assert "FROM LeadHistory WHERE Field = 'Status'" in queries[1]
     assert result.records == 2 and result.moves == 2  # lead_b's Open -> Working was before the window
     assert result.bad == {("Open", "Converted"): ("skips Working, Qualified", [lead_a])}
+
+
+def _slow_reads(run: Run, first_sleep: float) -> None:
+    """Our first wait between two reads lasts ``first_sleep`` (a long backoff after 429s, say)."""
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        run.clock.sleep(first_sleep if len(sleeps) == 1 else seconds)
+
+    run.ctx.sleep = sleep
+
+
+def test_a_move_later_than_the_sla_fails_by_the_crms_clock_even_when_seen_at_once(
+    write: Callable[[str], SpecView], sandbox: Callable[..., Run]
+) -> None:
+    """The workflow takes 400 s; our reads were held up for 500 s: the stage is there, but it came late."""
+    run = sandbox(HEALTHY, delay_ms=400_000)
+    _slow_reads(run, 500)
+    with pytest.raises(CheckFailed) as err:
+        lifecycle_checks(write(LIFECYCLE))[0].run(run.ctx)
+    record = err.value.evidence.details["record"]
+    assert str(err.value) == (
+        f"transition lead -> marketingqualifiedlead fired late: contact {record} moved lead -> "
+        "marketingqualifiedlead 400.0 s after hs_lead_score was set to 50 (by the CRM's clock; expected within 5m)")
+
+
+def test_a_timely_move_seen_late_passes_by_the_crms_clock(
+    write: Callable[[str], SpecView], sandbox: Callable[..., Run]
+) -> None:
+    """The workflow took half a second; our reads were held up for 400 s: not the CRM's fault."""
+    run = sandbox(HEALTHY)
+    _slow_reads(run, 400)
+    evidence = lifecycle_checks(write(LIFECYCLE))[0].run(run.ctx)
+    assert "0.5 s after hs_lead_score was set to 50 (by the CRM's clock; within 5m)" in evidence.summary
+    assert evidence.details["waited_s"] >= 400

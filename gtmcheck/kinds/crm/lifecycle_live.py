@@ -3,7 +3,9 @@
 **Transition** (writes: true): a synthetic contact (the run's tag, a reserved address; archived at the end of
 the run) is created in the transition's ``from`` stage, then given the trigger's value at its boundary
 (``gte 50``: 50); its stage is read back by id (GET, not search: search lags) on the run's clock until it is
-the ``to`` stage or ``within`` has passed. A miss names the transition, the contact id and the stage it has.
+the ``to`` stage or ``within`` has passed. The move's latency is the CRM's own (the stage's history against
+the trigger write's ``updatedAt``) where it says, so our backoff never decides the verdict. A miss names the
+transition, the contact id and the stage it has.
 
 **Audit** (read-only): the records of the lifecycle's object with a stage, changed within ``audit.window``
 (search on ``lastmodifieddate``), at most ``audit.max_records`` of them (10,000 at most), have their stage
@@ -80,7 +82,7 @@ def check_transition(machine: Lifecycle, transition: Transition, ctx: RunContext
     record = _create(ctx, machine, transition, object_type)
     value = trigger.meeting_value()
     try:
-        crm.update(object_type, record.id, {trigger.property: value})
+        triggered_ms = to_epoch_ms(crm.update(object_type, record.id, {trigger.property: value}).updated_at)
     except ConnectorError as exc:
         raise CheckError(f"could not set {trigger.property} = {value} on contact {record.id}: {exc}") from exc
     started = ctx.clock()
@@ -114,9 +116,19 @@ def check_transition(machine: Lifecycle, transition: Transition, ctx: RunContext
     details = {"transition": transition.name, "record": record.id, "trigger": trigger.describe(),
                "value_set": value, "stage": stage, "waited_s": round(waited, 3)}
     if stage == transition.target:
-        return Evidence(f"contact {record.id} moved {transition.source} -> {transition.target} "
-                        f"{_seconds(waited)} after {trigger.property} was set to {value} (within {within})",
-                        details)
+        latency = crm_latency(crm, object_type, record.id, machine.property, transition.target, triggered_ms)
+        clock = "by the CRM's clock" if latency is not None else "as polled"
+        latency = waited if latency is None else latency
+        details["latency_s"] = round(latency, 3)
+        moved = (f"contact {record.id} moved {transition.source} -> {transition.target} {_seconds(latency)} after "
+                 f"{trigger.property} was set to {value} ({clock}")
+        if latency > within_s:
+            raise CheckFailed(f"transition {transition.source} -> {transition.target} fired late: {moved}; expected "
+                              f"within {within})",
+                              expected=f"{machine.property} {transition.target} within {within}",
+                              received=f"{transition.target} after {_seconds(latency)} (contact {record.id})",
+                              evidence=Evidence(f"contact {record.id} moved late", details))
+        return Evidence(f"{moved}; within {within})", details)
     has = f"has {machine.property} {stage!r}" if stage else f"has no {machine.property}"
     raise CheckFailed(
         f"transition {transition.source} -> {transition.target} did not fire: contact {record.id} was given "
@@ -125,6 +137,25 @@ def check_transition(machine: Lifecycle, transition: Transition, ctx: RunContext
         expected=f"{machine.property} {transition.target} within {within}",
         received=f"{machine.property} {stage or '(empty)'} after {_seconds(waited)} (contact {record.id})",
         evidence=Evidence(f"contact {record.id} {has}", details))
+
+
+def crm_latency(crm: CrmConnector, object_type: ObjectType, record_id: str, prop: str, target: str,
+                triggered_ms: int | None) -> float | None:
+    """Seconds from the trigger's write to the stage change, by the CRM's own clock (``None``: it does not say).
+
+    Our reads may be late (a 429's backoff, a slow network): judged by when we saw the stage, a late move
+    could pass and a timely one fail.
+    """
+    if triggered_ms is None:
+        return None
+    try:
+        entries = crm.history(object_type, [record_id], prop).get(record_id, [])
+    except ConnectorError:
+        return None
+    moved = next((to_epoch_ms(e.timestamp) for e in entries if e.value == target), None)
+    if moved is None or moved < triggered_ms:
+        return None
+    return (moved - triggered_ms) / 1000
 
 
 # --- the audit of real records' history --------------------------------------------------------------------
