@@ -62,6 +62,20 @@ class Property:
 
 
 @dataclass(frozen=True)
+class HistoryEntry:
+    """One value a property held: since ``timestamp`` (ISO 8601 or epoch ms), written by ``source_type``.
+
+    HubSpot's ``propertiesWithHistory`` entries (``sourceType`` such as ``CRM_UI``, ``AUTOMATION_PLATFORM``,
+    ``IMPORT``, ``API``); Salesforce's field history rows (``NewValue``, ``CreatedDate``, ``CreatedById``).
+    """
+
+    value: str | None
+    timestamp: str | None
+    source_type: str | None = None
+    source_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Filter:
     """One condition; filters in one ``FilterGroup`` are ANDed, groups are ORed (HubSpot semantics)."""
 
@@ -110,6 +124,14 @@ class CrmConnector(Protocol):
 
         Computed by the CRM where it can (search totals, aggregate SOQL); otherwise from one scan of only the
         properties needed, shared by every call of the run over the same object, filters and properties.
+        """
+
+    def history(self, object_type: ObjectType, record_ids: Sequence[str],
+                property: str) -> dict[str, list[HistoryEntry]]:
+        """The values ``property`` held on each record, newest first (records the CRM does not have are left out).
+
+        HubSpot: batch read with ``propertiesWithHistory``, 50 records a request; Salesforce: the object's
+        field history (``ContactHistory``, ``LeadHistory``...), which keeps changes only, not the first value.
         """
 
     def owners(self) -> list[Owner]:

@@ -34,7 +34,7 @@ from .. import secrets
 from ..errors import ApiError, ConnectorError
 from .aggregation import Partial, check_measure, result
 from .answers import Answer, read_json
-from .crm import Filter, FilterGroup, GroupBy, Measure, ObjectType, Owner, Property, Record
+from .crm import Filter, FilterGroup, GroupBy, HistoryEntry, Measure, ObjectType, Owner, Property, Record
 from .http import ApiClient, RateLimiter, RetryPolicy
 from .soql_aggregates import aggregate_number, bucket_columns, bucket_from_row
 
@@ -42,6 +42,12 @@ __all__ = ["SOBJECTS", "SalesforceConnector", "soql_literal"]
 
 SOBJECTS: dict[str, str] = {"contacts": "Contact", "leads": "Lead", "companies": "Account", "deals": "Opportunity"}
 BATCH_DELETE = 200  # ids per composite DELETE
+HISTORY_IDS = 200  # parent ids per field-history query (keeps the SOQL well under its length limit)
+# the field-history object of each sObject, and its field naming the parent record
+HISTORY_OBJECTS: dict[str, tuple[str, str]] = {
+    "Contact": ("ContactHistory", "ContactId"), "Lead": ("LeadHistory", "LeadId"),
+    "Account": ("AccountHistory", "AccountId"), "Opportunity": ("OpportunityFieldHistory", "OpportunityId"),
+}
 # HubSpot-style names checklists may use, and the Salesforce field they mean.
 ALIASES: dict[str, str] = {
     "owner_id": "OwnerId", "hubspot_owner_id": "OwnerId", "id": "Id", "hs_object_id": "Id",
@@ -342,6 +348,30 @@ class SalesforceConnector:
         params = {"fields": ",".join(self._fields(properties))} if properties else None
         body, answer = self._json("GET", f"sobjects/{sobject}/{_record_id(record_id)}", params=params)
         return self._record(answer.obj(body), answer, "$")
+
+    def history(self, object_type: ObjectType, record_ids: Sequence[str],
+                property: str) -> dict[str, list[HistoryEntry]]:
+        """The field history (``ContactHistory``, ``LeadHistory``...) of ``property``, newest first.
+
+        Salesforce keeps a row per change (``NewValue``, ``CreatedDate``, ``CreatedById``) once field history
+        tracking is on for the field; the first value of a record is not a change, so it is not there.
+        """
+        sobject = self._sobject(object_type)
+        if sobject not in HISTORY_OBJECTS:
+            raise ConnectorError(f"salesforce: {sobject} has no field history gtmcheck knows how to read")
+        table, parent = HISTORY_OBJECTS[sobject]
+        field = _field(property)
+        ids = list(dict.fromkeys(_record_id(i) for i in record_ids))
+        out: dict[str, list[HistoryEntry]] = {}
+        for start in range(0, len(ids), HISTORY_IDS):
+            listed = ", ".join(soql_literal(i) for i in ids[start:start + HISTORY_IDS])
+            soql = (f"SELECT {parent}, NewValue, CreatedDate, CreatedById FROM {table} WHERE Field = "
+                    f"{soql_literal(field)} AND {parent} IN ({listed}) ORDER BY CreatedDate DESC")
+            for row, answer, path in self._rows(soql):
+                entry = HistoryEntry(_text(row.get("NewValue")), answer.text(row, "CreatedDate", path), "USER",
+                                     answer.text(row, "CreatedById", path))
+                out.setdefault(answer.ident(row, parent, path), []).append(entry)
+        return out
 
     def update(self, object_type: ObjectType, record_id: str, properties: Mapping[str, str]) -> Record:
         """``PATCH`` the fields (204), then read the record back."""

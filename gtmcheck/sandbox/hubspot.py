@@ -4,10 +4,11 @@ Endpoints (all need ``Authorization: Bearer <token>``; a 401 with HubSpot's erro
 
     POST   /crm/v3/objects/{type}                 201, {"properties": {...}}; contacts run the routing workflow
     GET    /crm/v3/objects/{type}?limit=&after=&properties=&archived=    list (limit <= 100)
-    GET    /crm/v3/objects/{type}/{id}?properties=
+    GET    /crm/v3/objects/{type}/{id}?properties=&propertiesWithHistory=   (history: lifecycle.py)
     PATCH  /crm/v3/objects/{type}/{id}
     DELETE /crm/v3/objects/{type}/{id}            204 (archived, not gone)
-    POST   /crm/v3/objects/{type}/batch/read      {"inputs": [{"id"}], "properties": [...]} (207 when some miss)
+    POST   /crm/v3/objects/{type}/batch/read      {"inputs": [{"id"}], "properties": [...]} (207 when some miss;
+                                                   with "propertiesWithHistory": [...], at most 50 inputs)
     POST   /crm/v3/objects/{type}/batch/create    {"inputs": [{"properties"}]}
     POST   /crm/v3/objects/{type}/batch/update    {"inputs": [{"id", "properties"}]}
     POST   /crm/v3/objects/{type}/batch/archive   {"inputs": [{"id"}]} -> 204
@@ -51,6 +52,7 @@ from urllib.parse import parse_qs
 
 from .duplicates import duplicate_of
 from .events import ARR_INPUTS, SINGULAR, CrmEvents
+from .lifecycle import LifecycleWorkflow, PropertyHistory
 from .outbox import MAX_DELIVERIES_KEPT, Deliver, Outbox
 from .properties import merge_declared
 from .receiver import Receiver, receiver_for
@@ -63,6 +65,7 @@ SEARCH_CAP = 10_000
 LIST_MAX = 100
 SEARCH_MAX = 200
 BATCH_MAX = 100
+HISTORY_BATCH_MAX = 50  # batch read with propertiesWithHistory, as HubSpot limits it
 DELIVERIES_PATH = "/gtmcheck/sandbox/v1/webhooks/deliveries"  # the sandbox's own API: the delivery log
 IN_PROCESS_URL = "https://sandbox.gtmcheck.invalid/webhooks/hubspot"  # never dialled: the receiver is called
 
@@ -180,9 +183,14 @@ class HubSpotSandbox(CrmEvents):
         self._next_id = {"contacts": 1001, "companies": 5001, "deals": 9001}
         self._order: dict[str, list[int]] = {t: [] for t in OBJECT_TYPES}  # ids ascending, for list paging
         self._extra_props: dict[str, set[str]] = {t: set() for t in OBJECT_TYPES}
+        self.history = PropertyHistory()  # every write of a property (lifecycle.py)
+        self.lifecycle = LifecycleWorkflow(scenario.lifecycle)
         loaded = [(object_type, self._insert(object_type, dict(row), index_now=True))
                   for object_type, rows in scenario.records.items() for row in rows]
         self._generate(scenario.generate)
+        if scenario.lifecycle:  # the CSV contacts' stage histories, declared or generated
+            for stored in self.lifecycle.seed(self.history, self._objects["contacts"].values(), self.now_ms()):
+                self._reindex(stored, 0.0)
         self._announce(loaded)
         if deliver is None:  # in-process: the receiver is at hand; `sandbox serve` flushes once it listens
             self.flush_webhooks()
@@ -244,6 +252,7 @@ class HubSpotSandbox(CrmEvents):
         self._order[object_type].append(int(record_id))
         self._extra_props[object_type].update(props)
         self._reindex(stored, 0.0 if index_now else self._lag())
+        self.history.created(object_type, record_id, "IMPORT" if index_now else "API")
         return stored
 
     def _reindex(self, stored: _Stored, lag: float) -> None:
@@ -292,6 +301,11 @@ class HubSpotSandbox(CrmEvents):
         workflow runs whether or not anyone is asking, so a client's backoff never makes routing look late.
         """
         now = self.clock()
+        for due_at, record_id, stage, rule in self.lifecycle.due(now):
+            contact = self._objects["contacts"].get(record_id)
+            if contact is not None and not contact.archived:
+                self._apply("contacts", contact, {self.lifecycle.property: stage}, source="AUTOMATION_PLATFORM",
+                            at_ms=self.wall_ms(due_at), source_id=f"workflow:{rule}")
         due = [p for p in self._pending_routes if p[0] <= now]
         if not due:
             return
@@ -304,7 +318,8 @@ class HubSpotSandbox(CrmEvents):
                         at_ms=self.wall_ms(due_at))
 
     def _apply(self, object_type: str, stored: _Stored, props: Mapping[str, Any], source: str = "API",
-               at_ms: int | None = None) -> None:
+               at_ms: int | None = None, source_id: str | None = None) -> None:
+        before = dict(stored.properties)
         changed = {}
         for key, value in props.items():
             value = None if value is None else str(value)
@@ -325,6 +340,9 @@ class HubSpotSandbox(CrmEvents):
         stored.properties[MODIFIED[object_type]] = _iso(stored.updated_ms)
         self._extra_props[object_type].update(changed)
         self._reindex(stored, self._lag())
+        self.history.changed(object_type, stored, before, changed, source, source_id)
+        if object_type == "contacts":
+            self.lifecycle.written(stored, self.clock())
         for key, value in changed.items():
             self.outbox.hubspot_event(f"{SINGULAR[object_type]}.propertyChange", stored.id, source, key, value)
         if object_type == "companies" or object_type == "deals" and ARR_INPUTS & set(changed):
@@ -514,8 +532,17 @@ class HubSpotSandbox(CrmEvents):
 
     def _get(self, object_type: str, record_id: str, query: dict[str, list[str]]) -> dict[str, Any]:
         archived = (query.get("archived") or ["false"])[0] == "true"
-        return self._record_json(object_type, self._find(object_type, record_id, archived=archived),
-                                 self._wanted(query))
+        with_history = [p for value in query.get("propertiesWithHistory", []) for p in value.split(",") if p]
+        return self._with_history(object_type, self._find(object_type, record_id, archived=archived),
+                                  self._wanted(query), with_history)
+
+    def _with_history(self, object_type: str, stored: _Stored, wanted: list[str],
+                      with_history: list[str]) -> dict[str, Any]:
+        """A record's JSON, with ``propertiesWithHistory`` (newest first) when any is asked."""
+        out = self._record_json(object_type, stored, wanted)
+        if with_history:
+            out["propertiesWithHistory"] = self.history.json(object_type, stored, with_history)
+        return out
 
     def _int_param(self, value: Any, name: str, default: int, maximum: int) -> int:
         if value in (None, ""):
@@ -581,6 +608,8 @@ class HubSpotSandbox(CrmEvents):
                     self._pending_routes.append((due, stored.id, owner_id, rule))
                     self.routing_log.append({"contact": stored.id, "rule": rule, "owner": owner_id})
                     self._tick()
+            self.lifecycle.written(stored, self.clock())
+            self._tick()
         return self._record_json(object_type, stored, list(props))
 
     def _update(self, object_type: str, record_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -616,12 +645,16 @@ class HubSpotSandbox(CrmEvents):
         missing: list[str] = []
         if action == "read":
             wanted = [str(p) for p in body.get("properties") or []]
+            with_history = [str(p) for p in body.get("propertiesWithHistory") or []]
+            if with_history and len(inputs) > HISTORY_BATCH_MAX:
+                raise self._error(400, f"Batch input size {len(inputs)} exceeds the maximum of "
+                                  f"{HISTORY_BATCH_MAX} with propertiesWithHistory", "VALIDATION_ERROR")
             for item in inputs:
                 stored = self._objects[object_type].get(str(item.get("id")))
                 if stored is None or stored.archived != bool(body.get("archived", False)):
                     missing.append(str(item.get("id")))
                 else:
-                    results.append(self._record_json(object_type, stored, wanted))
+                    results.append(self._with_history(object_type, stored, wanted, with_history))
         elif action == "create":
             for item in inputs:
                 results.append(self._create(object_type, item))

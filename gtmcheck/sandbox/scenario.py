@@ -19,6 +19,7 @@ except what a consumer needs (the site reads ``site:``, the CRM everything else)
         d006: {dealstage: closedlost}
     generate: {deals: 20000, seed: 1}        # synthetic volume on top of the CSVs
     routing: {...}              # the sandbox's own routing workflow (see routing.py)
+    lifecycle: {...}            # the lifecycle workflow and stage histories (see lifecycle.py)
     webhooks: {url, secret, events, signature_version, schemas, sender_version, receiver_version}
     knobs: {rate_limit: {per_10s: 190, search_per_s: 5}, latency_ms: 0, fault_rate: 0, burst_429: 0,
             retry_after_s: 1, search_lag_ms: 0, seed: 0}
@@ -44,6 +45,7 @@ from ..schema import EMAIL, validate
 from ..yamlfile import Document
 from .duplicates import DUPLICATES_SCHEMA
 from .properties import PROPERTIES_SCHEMA, declared_properties
+from .lifecycle import lifecycle_scenario_schema
 from .scenario_warehouse import WAREHOUSE_SCHEMA
 from .site import SITE_SCHEMA
 
@@ -260,6 +262,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "lifecycle": lifecycle_scenario_schema(_CONDITION),
         "webhooks": {
             "type": "object",
             "additionalProperties": False,
@@ -371,6 +374,7 @@ class Scenario:
     owners: list[dict[str, Any]] = field(default_factory=list)
     records: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     routing: dict[str, Any] = field(default_factory=dict)
+    lifecycle: dict[str, Any] = field(default_factory=dict)
     webhooks: dict[str, Any] = field(default_factory=dict)
     knobs: dict[str, Any] = field(default_factory=dict)
     generate: dict[str, int] = field(default_factory=dict)
@@ -487,12 +491,28 @@ class Scenario:
             owners=owners,
             records=records,
             routing=routing,
+            lifecycle=_checked_lifecycle(dict(data.get("lifecycle") or {}), records, where),
             webhooks=webhooks,
             knobs=dict(data.get("knobs") or {}),
             generate=dict(data.get("generate") or {}),
             properties=declared_properties(data.get("properties")),
             duplicates=[dict(rule) for rule in data.get("duplicates") or []],
         )
+
+
+def _checked_lifecycle(lifecycle: dict[str, Any], records: dict[str, list[dict[str, str]]],
+                      where: Any) -> dict[str, Any]:
+    """Declared histories name CSV contacts; rules and the entry name declared stages."""
+    stages = lifecycle.get("stages")
+    if stages and lifecycle.get("entry") and lifecycle["entry"] not in stages:
+        raise SpecError(f"lifecycle.entry {lifecycle['entry']!r} is not one of the stages",
+                        where("lifecycle", "entry"), f"use one of {', '.join(stages)}")
+    ids = {r.get("source_id") for r in records.get("contacts", [])}
+    for source_id in lifecycle.get("history") or {}:
+        if source_id not in ids:
+            raise SpecError(f"no contacts record with id {source_id!r} to give a history",
+                            where("lifecycle", "history", source_id), "use an `id` from the contacts CSV")
+    return lifecycle
 
 
 def _check_routing(routing: dict[str, Any], by_email: dict[str, dict[str, Any]], where: Any) -> None:
