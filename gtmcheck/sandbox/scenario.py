@@ -44,8 +44,8 @@ from ..safefile import read_text_capped
 from ..schema import EMAIL, validate
 from ..yamlfile import Document
 from .duplicates import DUPLICATES_SCHEMA
-from .properties import PROPERTIES_SCHEMA, declared_properties
 from .lifecycle import lifecycle_scenario_schema
+from .properties import PROPERTIES_SCHEMA, declared_properties
 from .scenario_warehouse import WAREHOUSE_SCHEMA
 from .site import SITE_SCHEMA
 
