@@ -27,7 +27,10 @@ import duckdb
 
 from ..errors import WarehouseError
 
-__all__ = ["build_demo_warehouse", "is_stale", "sandbox_warehouse"]
+__all__ = ["build_demo_warehouse", "is_stale", "sandbox_warehouse", "sync_folder"]
+
+BUILD_FORMAT = "2"  # 2: ``contacts`` is a view over the loaded rows and the sandbox's synced contacts
+SYNCED_TABLE = "contacts"
 
 _TABLE = re.compile(r"[a-z_][a-z0-9_]*")
 # Column types that auto-detection would get wrong or loose: money is exact, ids are text.
@@ -52,10 +55,47 @@ def _sources(data_dir: Path, tables: Mapping[str, Path] | None = None) -> dict[s
 
 def is_stale(data_dir: Path, target: Path, tables: Mapping[str, Path] | None = None) -> bool:
     """True when ``target`` is missing or older than one of the CSVs it is built from."""
-    if not target.is_file():
+    if not target.is_file() or not _format_marker(target).is_file():
+        return True
+    if _format_marker(target).read_text(encoding="utf-8").strip() != BUILD_FORMAT:
         return True
     built = target.stat().st_mtime
     return any(p.stat().st_mtime > built for p in _sources(data_dir, tables).values())
+
+
+def sync_folder(target: Path) -> Path:
+    """Where the sandbox CRM's sync (``sandbox/sync.py``) writes the contacts this warehouse's view reads."""
+    return target.with_name(f"{target.stem}-sync")
+
+
+def _format_marker(target: Path) -> Path:
+    return target.with_name(f"{target.name}.format")
+
+
+def _synced_view(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Make ``contacts`` a view: the loaded rows, each replaced by the latest visible synced version of it."""
+    loaded = f"{SYNCED_TABLE}_loaded"
+    con.execute(f'ALTER TABLE "{SYNCED_TABLE}" RENAME TO "{loaded}"')
+    columns = con.execute(f'DESCRIBE "{loaded}"').fetchall()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "_none.jsonl").touch()  # the glob always matches a file
+    pattern = str(folder / "*.jsonl").replace("'", "''")
+    picked = []
+    for name, kind, *_ in columns:
+        value = f"json_extract_string(props, '$.\"{name}\"')"
+        if name == "id":
+            value = "coalesce(json_extract_string(props, '$.source_id'), id)"
+        elif str(kind).upper() == "DATE":
+            value = f"left({value}, 10)"
+        picked.append(f'TRY_CAST({value} AS {kind}) AS "{name}"')
+    con.execute(
+        f'CREATE VIEW "{SYNCED_TABLE}" AS WITH synced AS (SELECT * FROM read_json(\'{pattern}\', '
+        "format = 'newline_delimited', columns = {'id': 'VARCHAR', 'visible_ms': 'BIGINT', 'props': 'JSON'}) "
+        "WHERE visible_ms <= epoch_ms(now()) QUALIFY row_number() OVER (PARTITION BY id ORDER BY visible_ms DESC) "
+        f"= 1), rows AS (SELECT {', '.join(picked)} FROM synced) "
+        f'SELECT * FROM "{loaded}" WHERE CAST(id AS VARCHAR) NOT IN (SELECT CAST(id AS VARCHAR) FROM rows) '
+        "UNION ALL SELECT * FROM rows"
+    )
 
 
 def sandbox_warehouse(scenario: Path | None) -> Path:
@@ -107,10 +147,13 @@ def build_demo_warehouse(data_dir: Path, target: Path, *, force: bool = False,
                     f"auto_detect = true{', types = ' + type_sql if types else ''})",
                     [str(csv)],
                 )
+            if SYNCED_TABLE in sources:
+                _synced_view(con, sync_folder(target))
             con.execute("CHECKPOINT")
         finally:
             con.close()
         os.replace(tmp, target)
+        _format_marker(target).write_text(BUILD_FORMAT, encoding="utf-8")
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot build the demo warehouse {target} from {data_dir}: {exc}") from exc
     finally:

@@ -12,6 +12,7 @@ Endpoints (all need ``Authorization: Bearer <token>``; a 401 with HubSpot's erro
     POST   /crm/v3/objects/{type}/batch/update    {"inputs": [{"id", "properties"}]}
     POST   /crm/v3/objects/{type}/batch/archive   {"inputs": [{"id"}]} -> 204
     POST   /crm/v3/objects/{type}/search          filterGroups, sorts, properties, limit <= 200, after
+    POST   /submissions/v3/integration/submit/{portalId}/{formGuid}    a form submission (forms.py)
     GET    /crm/v3/owners/?email=&limit=&after=&archived=     and /crm/v3/owners/{id}
     GET    /crm/v3/properties/{type}
     GET    /gtmcheck/sandbox/v1/webhooks/deliveries?limit=N    the webhook delivery log (outbox.py; no faults,
@@ -49,10 +50,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from .events import ARR_INPUTS, SINGULAR, CrmEvents
+from .forms import FormError, Forms
 from .outbox import MAX_DELIVERIES_KEPT, Deliver, Outbox
 from .receiver import Receiver, receiver_for
 from .routing import Router
 from .scenario import OBJECT_TYPES, Scenario
+from .sync import ContactSync
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -177,6 +180,8 @@ class HubSpotSandbox(CrmEvents):
         self._next_id = {"contacts": 1001, "companies": 5001, "deals": 9001}
         self._order: dict[str, list[int]] = {t: [] for t in OBJECT_TYPES}  # ids ascending, for list paging
         self._extra_props: dict[str, set[str]] = {t: set() for t in OBJECT_TYPES}
+        self.forms = Forms(scenario.forms, scenario.portal_id, clock)
+        self.sync = ContactSync(scenario.path, scenario.sync, self.now_ms)
         loaded = [(object_type, self._insert(object_type, dict(row), index_now=True))
                   for object_type, rows in scenario.records.items() for row in rows]
         self._generate(scenario.generate)
@@ -289,6 +294,7 @@ class HubSpotSandbox(CrmEvents):
         workflow runs whether or not anyone is asking, so a client's backoff never makes routing look late.
         """
         now = self.clock()
+        self._apply_submissions()
         due = [p for p in self._pending_routes if p[0] <= now]
         if not due:
             return
@@ -299,6 +305,23 @@ class HubSpotSandbox(CrmEvents):
                 continue
             self._apply("contacts", stored, {"hubspot_owner_id": owner_id}, source="AUTOMATION_PLATFORM",
                         at_ms=self.wall_ms(due_at))
+
+    def _apply_submissions(self) -> None:
+        """Form submissions whose processing time has come land on their contact (by email), else a new one."""
+        for submission in self.forms.take_due():
+            existing = next((c for c in self._objects["contacts"].values() if not c.archived
+                             and c.properties.get("email", "").lower() == submission.email), None)
+            if existing is None:
+                self._create("contacts", {"properties": {**submission.original, **submission.properties}},
+                             source="FORM")
+            else:
+                first = {k: v for k, v in submission.original.items() if not existing.properties.get(k)}
+                self._apply("contacts", existing, {**first, **submission.properties}, source="FORM")
+
+    def _synced(self, stored: _Stored) -> None:
+        """Tell the warehouse sync a contact's new state."""
+        owner = next((o["email"] for o in self.owners if o["id"] == stored.properties.get("hubspot_owner_id")), None)
+        self.sync.changed(stored.id, stored.properties, owner)
 
     def _apply(self, object_type: str, stored: _Stored, props: Mapping[str, Any], source: str = "API",
                at_ms: int | None = None) -> None:
@@ -322,6 +345,8 @@ class HubSpotSandbox(CrmEvents):
         stored.properties[MODIFIED[object_type]] = _iso(stored.updated_ms)
         self._extra_props[object_type].update(changed)
         self._reindex(stored, self._lag())
+        if object_type == "contacts":
+            self._synced(stored)
         for key, value in changed.items():
             self.outbox.hubspot_event(f"{SINGULAR[object_type]}.propertyChange", stored.id, source, key, value)
         if object_type == "companies" or object_type == "deals" and ARR_INPUTS & set(changed):
@@ -448,6 +473,8 @@ class HubSpotSandbox(CrmEvents):
     def _route(self, method: str, path: str, query: dict[str, list[str]],
                body: Any) -> tuple[int, Any, list[tuple[str, str]]]:
         parts = [p for p in path.split("/") if p]
+        if parts[:4] == ["submissions", "v3", "integration", "submit"]:
+            return self._submit_form(method, parts, body)
         if parts[:3] == ["crm", "v3", "owners"]:
             if method != "GET":
                 raise self._error(405, f"{method} is not allowed here", "VALIDATION_ERROR")
@@ -481,6 +508,19 @@ class HubSpotSandbox(CrmEvents):
                     self._archive(object_type, stored)
                 return 204, None, []
         raise self._error(405, f"{method} {path} is not supported by the sandbox", "VALIDATION_ERROR")
+
+    def _submit_form(self, method: str, parts: list[str], body: Any) -> tuple[int, Any, list[tuple[str, str]]]:
+        if len(parts) != 6:
+            raise self._error(404, f"Unknown path /{'/'.join(parts)}", "OBJECT_NOT_FOUND")
+        if method != "POST":
+            raise self._error(405, f"{method} is not allowed here", "VALIDATION_ERROR")
+        try:
+            answer = self.forms.submit(parts[4], parts[5], body)
+        except FormError as exc:
+            raise self._error(exc.status, str(exc), "VALIDATION_ERROR" if exc.status == 400 else "OBJECT_NOT_FOUND",
+                              **({"errors": exc.errors} if exc.errors else {})) from None
+        self._tick()
+        return 200, answer, []
 
     def _type(self, name: str) -> str:
         if name not in OBJECT_TYPES:
@@ -561,6 +601,8 @@ class HubSpotSandbox(CrmEvents):
         clean.pop("createdate", None)
         stored = self._insert(object_type, clean)
         self.outbox.hubspot_event(f"{SINGULAR[object_type]}.creation", stored.id, source)
+        if object_type == "contacts":
+            self._synced(stored)
         if object_type == "companies" or object_type == "deals" and stored.properties.get("dealstage") == "closedwon":
             self._account_changed(stored if object_type == "companies" else None,
                                   stored.properties.get("company_domain", ""))
@@ -589,6 +631,7 @@ class HubSpotSandbox(CrmEvents):
         self._reindex(stored, self._lag())
         if object_type == "contacts":
             self.outbox.hubspot_event("contact.deletion", stored.id, "API")
+            self.sync.archived(stored.id)
 
     def _batch(self, object_type: str, action: str, body: Mapping[str, Any]) -> tuple[int, Any, list[tuple[str, str]]]:
         inputs = body.get("inputs")

@@ -20,6 +20,9 @@ except what a consumer needs (the site reads ``site:``, the CRM everything else)
     generate: {deals: 20000, seed: 1}        # synthetic volume on top of the CSVs
     routing: {...}              # the sandbox's own routing workflow (see routing.py)
     webhooks: {url, secret, events, signature_version, schemas, sender_version, receiver_version}
+    forms:                      # HubSpot's Forms API (forms.py): field -> contact property, UTM from the page URL
+      - {guid: 6f1f2a4c-..., fields: [{name: email, required: true}, {name: utm_source, hidden: true}]}
+    sync: {lag_ms: 1500}        # contacts reach the environment's demo warehouse (sync.py)
     knobs: {rate_limit: {per_10s: 190, search_per_s: 5}, latency_ms: 0, fault_rate: 0, burst_429: 0,
             retry_after_s: 1, search_lag_ms: 0, seed: 0}
     site: {...}                 # the landing-page site (site.py)
@@ -42,8 +45,10 @@ from ..errors import SpecError, UnreadableFile
 from ..safefile import read_text_capped
 from ..schema import EMAIL, validate
 from ..yamlfile import Document
+from .forms import FORMS_SCHEMA
 from .scenario_warehouse import WAREHOUSE_SCHEMA
 from .site import SITE_SCHEMA
+from .sync import SYNC_SCHEMA
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
 ACCOUNT_EVENT = "account.updated"
@@ -196,6 +201,8 @@ SCENARIO_SCHEMA: dict[str, Any] = {
             },
         },
         "warehouse": WAREHOUSE_SCHEMA,
+        "forms": FORMS_SCHEMA,
+        "sync": SYNC_SCHEMA,
         "generate": {
             "type": "object",
             "additionalProperties": False,
@@ -368,6 +375,8 @@ class Scenario:
     webhooks: dict[str, Any] = field(default_factory=dict)
     knobs: dict[str, Any] = field(default_factory=dict)
     generate: dict[str, int] = field(default_factory=dict)
+    forms: list[dict[str, Any]] = field(default_factory=list)
+    sync: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, path: Path) -> Scenario:
@@ -481,7 +490,25 @@ class Scenario:
             webhooks=webhooks,
             knobs=dict(data.get("knobs") or {}),
             generate=dict(data.get("generate") or {}),
+            forms=_checked_forms(data.get("forms") or [], where),
+            sync=dict(data["sync"] or {}) if "sync" in data else None,
         )
+
+
+def _checked_forms(forms: list[dict[str, Any]], where: Any) -> list[dict[str, Any]]:
+    """The forms, each guid once and each field name once per form."""
+    guids: set[str] = set()
+    for i, form in enumerate(forms):
+        guid = str(form["guid"]).lower()
+        if guid in guids:
+            raise SpecError(f"form guid {form['guid']} is used twice", where("forms", i, "guid"), "give unique guids")
+        guids.add(guid)
+        names = [str(f["name"]) for f in form["fields"]]
+        for j, name in enumerate(names):
+            if names.index(name) != j:
+                raise SpecError(f"form field {name!r} is declared twice", where("forms", i, "fields", j, "name"),
+                                "declare each field once")
+    return [dict(f) for f in forms]
 
 
 def _check_routing(routing: dict[str, Any], by_email: dict[str, dict[str, Any]], where: Any) -> None:
