@@ -141,7 +141,8 @@ class Forms:
                                "the form", "errorType": "FIELD_NOT_IN_FORM"})
             else:
                 values[item["name"]] = "" if item["value"] is None else str(item["value"])
-        context = body.get("context") if isinstance(body.get("context"), dict) else {}
+        raw_context = body.get("context")
+        context: dict[str, Any] = raw_context if isinstance(raw_context, dict) else {}
         page = str(context.get("pageUri") or "")
         query = {k: v[0] for k, v in parse_qs(urlsplit(page).query).items() if v}
         for name, spec in declared.items():
