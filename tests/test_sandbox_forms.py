@@ -136,7 +136,8 @@ def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo: Path) -> Path:
     data = yaml.safe_load((repo / "gtmcheck" / "demo" / "healthy.yml").read_text())
     demo = repo / "gtmcheck" / "demo"
     scenario = {"owners": data["owners"], "records": {"contacts": str(demo / "data" / "contacts.csv")},
-                "warehouse": {"data": str(demo / "data")}, "forms": [{**f, "delay_ms": 0} for f in data["forms"]], "sync": {"lag_ms": 400}}
+                "warehouse": {"data": str(demo / "data")}, "sync": {"lag_ms": 400},
+                "forms": [{**f, "delay_ms": 0} for f in data["forms"]]}
     path = tmp_path / "scenario.yml"
     path.write_text(yaml.safe_dump(scenario))
     return path

@@ -129,7 +129,7 @@ def test_a_field_that_stopped_mapping_fails_naming_the_channel_the_contact_and_t
     assert f"Paid Search: contact {paid.id}: utm_campaign is empty in the CRM (expected 'fy26_spring')" in message
     assert "utm_source" not in message  # what did land is not blamed
     assert ctx.clock() - ctx.ledger.last_write < 1.5  # settled once the submission landed: no full lag waited
-    with pytest.raises(CheckFailed, match=rf"^Paid Social: contact \d+: CRM: utm_campaign is empty in the CRM"):
+    with pytest.raises(CheckFailed, match=r"^Paid Social: contact \d+: CRM: utm_campaign is empty in the CRM"):
         found["UTM-CHANNEL-TRACE[Paid Social]"].run(ctx)
     ctx.close()
 
