@@ -16,6 +16,7 @@ warehouse that cannot be built turns the sync off; the CRM itself never fails be
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -83,6 +84,7 @@ class ContactSync:
             self.error = f"the warehouse sync is off: {exc}"
             return None
         self._file = folder / f"{os.getpid()}-{id(self):x}.jsonl"
+        atexit.register(self.close)  # the process ends: its rows go (a killed one's go at the next start)
         return self._file
 
     def changed(self, record_id: str, properties: Mapping[str, str], owner_email: str | None) -> None:
