@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FORMS_SCHEMA", "FormError", "Forms", "original_source"]
+__all__ = ["FORMS_SCHEMA", "FormError", "Forms", "FormsEndpoint", "original_source"]
 
 _MS = {"type": "number", "minimum": 0, "maximum": 3_600_000}
 FORMS_SCHEMA: dict[str, Any] = {
@@ -174,3 +174,49 @@ class Forms:
         if due:
             self.pending = [s for s in self.pending if s.due > now]
         return sorted(due, key=lambda s: s.due)
+
+
+class FormsEndpoint:
+    """The CRM's side of forms, a mixin of ``HubSpotSandbox`` (kept apart: hubspot.py is big)."""
+
+    forms: Forms
+    _objects: dict[str, dict[str, Any]]
+
+    def _create(self, object_type: str, body: Mapping[str, Any], *, source: str = "API") -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _apply(self, object_type: str, stored: Any, props: Mapping[str, Any], source: str = "API",
+               at_ms: int | None = None) -> None:
+        raise NotImplementedError
+
+    def _error(self, status: int, message: str, category: str, **extra: Any) -> Exception:
+        raise NotImplementedError
+
+    def _tick(self) -> None:
+        raise NotImplementedError
+
+    def _apply_submissions(self) -> None:
+        """Form submissions whose processing time has come land on their contact (by email), else a new one."""
+        for submission in self.forms.take_due():
+            existing = next((c for c in self._objects["contacts"].values() if not c.archived
+                             and c.properties.get("email", "").lower() == submission.email), None)
+            if existing is None:
+                self._create("contacts", {"properties": {**submission.original, **submission.properties}},
+                             source="FORM")
+            else:  # the original source is the first visit's: kept where the contact has one
+                first = {k: v for k, v in submission.original.items() if not existing.properties.get(k)}
+                self._apply("contacts", existing, {**first, **submission.properties}, source="FORM")
+
+    def _submit_form(self, method: str, parts: list[str], body: Any) -> tuple[int, Any, list[tuple[str, str]]]:
+        """``POST /submissions/v3/integration/submit/{portalId}/{formGuid}``."""
+        if len(parts) != 6:
+            raise self._error(404, f"Unknown path /{'/'.join(parts)}", "OBJECT_NOT_FOUND")
+        if method != "POST":
+            raise self._error(405, f"{method} is not allowed here", "VALIDATION_ERROR")
+        try:
+            answer = self.forms.submit(parts[4], parts[5], body)
+        except FormError as exc:
+            raise self._error(exc.status, str(exc), "VALIDATION_ERROR" if exc.status == 400 else "OBJECT_NOT_FOUND",
+                              **({"errors": exc.errors} if exc.errors else {})) from None
+        self._tick()
+        return 200, answer, []

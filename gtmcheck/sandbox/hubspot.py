@@ -50,7 +50,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from .events import ARR_INPUTS, SINGULAR, CrmEvents
-from .forms import FormError, Forms
+from .forms import Forms, FormsEndpoint
 from .outbox import MAX_DELIVERIES_KEPT, Deliver, Outbox
 from .receiver import Receiver, receiver_for
 from .routing import Router
@@ -147,7 +147,7 @@ def _tokens(value: str) -> set[str]:
     return {t for t in re.split(r"[^0-9a-z]+", value.lower()) if t}
 
 
-class HubSpotSandbox(CrmEvents):
+class HubSpotSandbox(CrmEvents, FormsEndpoint):
     """The WSGI app. ``scenario`` gives its data; keyword arguments override the scenario's knobs."""
 
     def __init__(self, scenario: Scenario, *, clock: Callable[[], float] = time.monotonic, seed: int | None = None,
@@ -306,23 +306,6 @@ class HubSpotSandbox(CrmEvents):
             self._apply("contacts", stored, {"hubspot_owner_id": owner_id}, source="AUTOMATION_PLATFORM",
                         at_ms=self.wall_ms(due_at))
 
-    def _apply_submissions(self) -> None:
-        """Form submissions whose processing time has come land on their contact (by email), else a new one."""
-        for submission in self.forms.take_due():
-            existing = next((c for c in self._objects["contacts"].values() if not c.archived
-                             and c.properties.get("email", "").lower() == submission.email), None)
-            if existing is None:
-                self._create("contacts", {"properties": {**submission.original, **submission.properties}},
-                             source="FORM")
-            else:
-                first = {k: v for k, v in submission.original.items() if not existing.properties.get(k)}
-                self._apply("contacts", existing, {**first, **submission.properties}, source="FORM")
-
-    def _synced(self, stored: _Stored) -> None:
-        """Tell the warehouse sync a contact's new state."""
-        owner = next((o["email"] for o in self.owners if o["id"] == stored.properties.get("hubspot_owner_id")), None)
-        self.sync.changed(stored.id, stored.properties, owner)
-
     def _apply(self, object_type: str, stored: _Stored, props: Mapping[str, Any], source: str = "API",
                at_ms: int | None = None) -> None:
         changed = {}
@@ -346,7 +329,7 @@ class HubSpotSandbox(CrmEvents):
         self._extra_props[object_type].update(changed)
         self._reindex(stored, self._lag())
         if object_type == "contacts":
-            self._synced(stored)
+            self.sync.changed(stored.id, stored.properties, self.owners)
         for key, value in changed.items():
             self.outbox.hubspot_event(f"{SINGULAR[object_type]}.propertyChange", stored.id, source, key, value)
         if object_type == "companies" or object_type == "deals" and ARR_INPUTS & set(changed):
@@ -509,19 +492,6 @@ class HubSpotSandbox(CrmEvents):
                 return 204, None, []
         raise self._error(405, f"{method} {path} is not supported by the sandbox", "VALIDATION_ERROR")
 
-    def _submit_form(self, method: str, parts: list[str], body: Any) -> tuple[int, Any, list[tuple[str, str]]]:
-        if len(parts) != 6:
-            raise self._error(404, f"Unknown path /{'/'.join(parts)}", "OBJECT_NOT_FOUND")
-        if method != "POST":
-            raise self._error(405, f"{method} is not allowed here", "VALIDATION_ERROR")
-        try:
-            answer = self.forms.submit(parts[4], parts[5], body)
-        except FormError as exc:
-            raise self._error(exc.status, str(exc), "VALIDATION_ERROR" if exc.status == 400 else "OBJECT_NOT_FOUND",
-                              **({"errors": exc.errors} if exc.errors else {})) from None
-        self._tick()
-        return 200, answer, []
-
     def _type(self, name: str) -> str:
         if name not in OBJECT_TYPES:
             raise self._error(400, f"Unable to infer object type from: {name}", "VALIDATION_ERROR")
@@ -602,7 +572,7 @@ class HubSpotSandbox(CrmEvents):
         stored = self._insert(object_type, clean)
         self.outbox.hubspot_event(f"{SINGULAR[object_type]}.creation", stored.id, source)
         if object_type == "contacts":
-            self._synced(stored)
+            self.sync.changed(stored.id, stored.properties, self.owners)
         if object_type == "companies" or object_type == "deals" and stored.properties.get("dealstage") == "closedwon":
             self._account_changed(stored if object_type == "companies" else None,
                                   stored.properties.get("company_domain", ""))

@@ -20,7 +20,7 @@ import atexit
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +87,19 @@ class ContactSync:
         atexit.register(self.close)  # the process ends: its rows go (a killed one's go at the next start)
         return self._file
 
-    def changed(self, record_id: str, properties: Mapping[str, str], owner_email: str | None) -> None:
-        """A contact was created or changed: its new state reaches the warehouse ``lag_ms`` from now."""
+    def changed(self, record_id: str, properties: Mapping[str, str], owners: Sequence[Mapping[str, Any]]) -> None:
+        """A contact was created or changed: its new state reaches the warehouse ``lag_ms`` from now.
+
+        ``owners`` (the CRM's) give the ``owner_email`` column, as the scenario's CSVs name owners.
+        """
         if not self.enabled:
             return
         now = self.wall_ms()
         row = {k: v for k, v in properties.items() if v is not None}
-        if owner_email:
-            row["owner_email"] = owner_email
+        owner = properties.get("hubspot_owner_id")
+        email = next((o.get("email") for o in owners if owner and o.get("id") == owner), None)
+        if email:
+            row["owner_email"] = str(email)
         with self._lock:
             versions = self._versions.setdefault(record_id, [])
             visible = [v for v in versions if v[0] <= now]
