@@ -143,6 +143,33 @@ def test_a_stack_whose_warehouse_does_not_sync_fails_the_trace_in_the_warehouse(
     ctx.close()
 
 
+def test_send_utm_fields_submits_them_as_fields_for_a_form_that_does_not_read_the_page_url(tmp_path: Path) -> None:
+    def not_hidden(form: dict[str, Any]) -> None:
+        form["fields"] = [{"name": f["name"]} for f in form["fields"]]
+
+    root = project(tmp_path, form_edit=not_hidden)
+    found, ctx = checks(root)
+    with pytest.raises(CheckFailed, match="utm_source is empty in the CRM"):
+        found["UTM-CRM-POPULATES"].run(ctx)
+    ctx.close()
+    path = root / "checks" / "utm.gtm.yml"
+    path.write_text(path.read_text().replace(f"guid: {GUID}}}", f"guid: {GUID}, send_utm_fields: true}}"))
+    found, ctx = checks(root)
+    assert found["UTM-CRM-POPULATES"].run(ctx).summary.startswith("3 channels")
+    ctx.close()
+
+
+def test_a_checklist_that_reports_on_no_channel_fails_rather_than_passing_empty(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    path = root / "checks" / "utm.gtm.yml"
+    text = path.read_text().replace("  expected: [Paid Search, Paid Social, Email]\n", "  preset: ga4\n")
+    path.write_text(text[:text.index("urls:")] + text[text.index("form:"):])
+    found, ctx = checks(root)
+    assert list(found) == ["UTM-CRM-POPULATES"]
+    with pytest.raises(CheckFailed, match="reports on no channel"):
+        found["UTM-CRM-POPULATES"].run(ctx)
+
+
 def test_without_writes_the_trace_is_an_error_that_says_how_to_allow_it(tmp_path: Path) -> None:
     found, ctx = checks(project(tmp_path, writes=False))
     with pytest.raises(CheckError, match="does not allow writes"):

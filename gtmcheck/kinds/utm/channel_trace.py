@@ -167,6 +167,9 @@ def trace_checks(checklist: Checklist, spec: UtmSpec) -> Iterator[Check]:
     where = checklist.location(("form",), key=True)
 
     def populates(ctx: RunContext) -> Evidence:
+        if not planned:
+            raise CheckFailed("the checklist reports on no channel, so no test lead can be sent",
+                              expected="channels.expected, or active campaign URLs", received="no channel")
         sent = sent_once(ctx, key, settings.form, planned)
         misses, details = [], {}
         for channel, s in sent.items():
