@@ -50,7 +50,8 @@ trace: {{crm_lag: 2s, warehouse_lag: 3s}}
 """
 
 
-def project(tmp_path: Path, *, form_edit: Any = None, sync: bool = True, writes: bool = True) -> Path:
+def project(tmp_path: Path, *, form_edit: Any = None, sync: bool = True, writes: bool = True,
+            sync_lag_ms: int = 300) -> Path:
     data = yaml.safe_load((DEMO / "healthy.yml").read_text())
     form = data["forms"][0]
     form["delay_ms"] = 100
@@ -59,7 +60,7 @@ def project(tmp_path: Path, *, form_edit: Any = None, sync: bool = True, writes:
     scenario = {"owners": data["owners"], "records": {"contacts": str(DEMO / "data" / "contacts.csv")},
                 "warehouse": {"data": str(DEMO / "data")}, "forms": [form]}
     if sync:
-        scenario["sync"] = {"lag_ms": 300}
+        scenario["sync"] = {"lag_ms": sync_lag_ms}
     (tmp_path / "scenario.yml").write_text(yaml.safe_dump(scenario))
     (tmp_path / "gtmcheck.yml").write_text(
         "version: 1\nenvironments:\n  sandbox:\n    crm: {type: sandbox, scenario: scenario.yml}\n"
@@ -139,7 +140,9 @@ def test_a_stack_whose_warehouse_does_not_sync_fails_the_trace_in_the_warehouse(
     found["UTM-CRM-POPULATES"].run(ctx)  # the CRM has them
     with pytest.raises(CheckFailed) as failed:
         found["UTM-CHANNEL-TRACE[Paid Search]"].run(ctx)
-    assert "warehouse: no row in contacts has email 'trace-paid-search." in failed.value.message
+    assert "warehouse: the sandbox scenario has no `sync:`, so no contact ever reaches contacts" in (
+        failed.value.message)
+    assert ctx.clock() - ctx.ledger.last_write < 2  # told at once, not after the 3 s warehouse lag
     ctx.close()
 
 
@@ -168,6 +171,14 @@ def test_a_checklist_that_reports_on_no_channel_fails_rather_than_passing_empty(
     assert list(found) == ["UTM-CRM-POPULATES"]
     with pytest.raises(CheckFailed, match="reports on no channel"):
         found["UTM-CRM-POPULATES"].run(ctx)
+
+
+def test_a_sync_slower_than_the_declared_lag_fails_naming_the_missing_row(tmp_path: Path) -> None:
+    found, ctx = checks(project(tmp_path, sync_lag_ms=60_000))
+    with pytest.raises(CheckFailed) as failed:
+        found["UTM-CHANNEL-TRACE[Email]"].run(ctx)
+    assert "warehouse: no row in contacts has email 'trace-email." in failed.value.message
+    ctx.close()
 
 
 def test_without_writes_the_trace_is_an_error_that_says_how_to_allow_it(tmp_path: Path) -> None:
