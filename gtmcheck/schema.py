@@ -155,6 +155,11 @@ def project_schema(crm_types: Iterable[str], lint_section: Mapping[str, Any] | N
                     "scenario": {"type": "string", "description": "Sandbox only: the scenario file."},
                     "token": secret,
                     "base_url": {"type": "string", "description": "Point the connector at another host."},
+                    "forms_base_url": {
+                        "type": "string",
+                        "description": "HubSpot's Forms API host (default https://api.hsforms.com; the "
+                        "`base_url` when that names another host, such as a served sandbox).",
+                    },
                     "instance_url": {"type": "string"},
                     "api_version": {"type": "string"},
                     "plan": {"enum": ["starter", "professional", "enterprise"]},

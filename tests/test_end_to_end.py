@@ -89,11 +89,13 @@ def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Pa
     assert {i["dod"] for i in failed} == {"UTM-URLS-RESOLVE", "ROUTING-RULES-EXPLICIT", "WEBHOOK-SAMPLES-VALID",
                                           "WEBHOOK-VERSIONS-COMPATIBLE", "RECONCILE-TOTALS", "RECONCILE-HANDOFFS",
                                           "CRM-FIELDS-MAPPED", "CRM-DEDUP-ACTIVE", "CRM-TEST-RECORDS-FLUSHED",
-                                          "CRM-HANDOFF-SLA"}
+                                          "CRM-HANDOFF-SLA", "UTM-CRM-POPULATES", "UTM-CHANNEL-TRACE"}
     crm = {i["id"] for i in failed if i["dod"].startswith("CRM-")}
     assert crm == {"CRM-FIELDS-MAPPED[properties.contacts]", "CRM-DEDUP-ACTIVE[companies by domain]",
                    "CRM-TEST-RECORDS-FLUSHED", "CRM-HANDOFF-SLA[sales]"}  # each for its own seeded fault
     assert any("dropped" in i["message"] for i in failed if i["dod"] == "UTM-URLS-RESOLVE")
+    traced = [i for i in failed if i["dod"] in ("UTM-CRM-POPULATES", "UTM-CHANNEL-TRACE")]
+    assert len(traced) == 7 and all("utm_campaign is empty in the CRM" in i["message"] for i in traced)
     routing = [i for i in failed if i["dod"] == "ROUTING-RULES-EXPLICIT"]
     assert [i["id"] for i in routing] == ["ROUTING-RULES-EXPLICIT[enterprise-emea]"]
     message = routing[0]["message"]

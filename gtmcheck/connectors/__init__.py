@@ -2,7 +2,8 @@
 
 ``crm_for(environment)`` builds the CRM connector an environment's ``crm:`` block asks for::
 
-    crm: {type: hubspot, token: "${HUBSPOT_TOKEN}", plan: starter, base_url: "https://api.hubapi.com"}
+    crm: {type: hubspot, token: "${HUBSPOT_TOKEN}", plan: starter, base_url: "https://api.hubapi.com",
+          forms_base_url: "https://api.hsforms.com"}    # the Forms API's host (default: api.hsforms.com)
     crm: {type: salesforce, token: "${SF_TOKEN}", instance_url: "https://acme.my.salesforce.com"}
     crm: {type: sandbox, scenario: my/scenario.yml}     # no scenario: the bundled demo (gtmcheck/demo/healthy.yml)
 
@@ -71,6 +72,8 @@ def crm_for(environment: Environment, *, transport: httpx.BaseTransport | None =
 
         if crm.get("base_url"):
             options["base_url"] = str(crm["base_url"])
+        if crm.get("forms_base_url"):
+            options["forms_base_url"] = str(crm["forms_base_url"])
         return HubSpotConnector(_token(environment), transport=transport, plan=crm.get("plan"), **options)
     if kind == "salesforce":
         from .salesforce import SalesforceConnector

@@ -27,7 +27,11 @@ import duckdb
 
 from ..errors import WarehouseError
 
-__all__ = ["build_demo_warehouse", "is_stale", "sandbox_warehouse"]
+__all__ = ["build_demo_warehouse", "is_stale", "sandbox_warehouse", "sync_folder"]
+
+BUILD_FORMAT = "2"  # 2: ``contacts`` is a view over the loaded rows and the sandbox's synced contacts
+SYNCED_TABLE = "contacts"
+OWN_SCHEMA = "_gtmcheck"  # the build's format and the loaded contacts, out of the default schema's listing
 
 _TABLE = re.compile(r"[a-z_][a-z0-9_]*")
 # Column types that auto-detection would get wrong or loose: money is exact, ids are text.
@@ -52,10 +56,52 @@ def _sources(data_dir: Path, tables: Mapping[str, Path] | None = None) -> dict[s
 
 def is_stale(data_dir: Path, target: Path, tables: Mapping[str, Path] | None = None) -> bool:
     """True when ``target`` is missing or older than one of the CSVs it is built from."""
-    if not target.is_file():
+    if not target.is_file() or _built_format(target) != BUILD_FORMAT:
         return True
     built = target.stat().st_mtime
     return any(p.stat().st_mtime > built for p in _sources(data_dir, tables).values())
+
+
+def sync_folder(target: Path) -> Path:
+    """Where the sandbox CRM's sync (``sandbox/sync.py``) writes the contacts this warehouse's view reads."""
+    return target.with_name(f"{target.stem}-sync")
+
+
+def _built_format(target: Path) -> str | None:
+    """The format the file was built in (``None``: built by an older gtmcheck, or unreadable)."""
+    try:
+        with duckdb.connect(str(target), read_only=True) as con:
+            row = con.execute(f'SELECT format FROM "{OWN_SCHEMA}".build').fetchone()
+    except duckdb.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def _synced_view(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Make ``contacts`` a view: the loaded rows, each replaced by the latest visible synced version of it."""
+    loaded = f'"{OWN_SCHEMA}"."{SYNCED_TABLE}"'
+    con.execute(f'CREATE TABLE {loaded} AS SELECT * FROM "{SYNCED_TABLE}"')
+    con.execute(f'DROP TABLE "{SYNCED_TABLE}"')
+    columns = con.execute(f"DESCRIBE {loaded}").fetchall()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "_none.jsonl").touch()  # the glob always matches a file
+    pattern = str(folder / "*.jsonl").replace("'", "''")
+    picked = []
+    for name, kind, *_ in columns:
+        value = f"json_extract_string(props, '$.\"{name}\"')"
+        if name == "id":
+            value = "coalesce(json_extract_string(props, '$.source_id'), id)"
+        elif str(kind).upper() == "DATE":
+            value = f"left({value}, 10)"
+        picked.append(f'TRY_CAST({value} AS {kind}) AS "{name}"')
+    con.execute(
+        f'CREATE VIEW "{SYNCED_TABLE}" AS WITH synced AS (SELECT * FROM read_json(\'{pattern}\', '
+        "format = 'newline_delimited', columns = {'id': 'VARCHAR', 'visible_ms': 'BIGINT', 'props': 'JSON'}) "
+        "WHERE visible_ms <= epoch_ms(now()) QUALIFY row_number() OVER (PARTITION BY id ORDER BY visible_ms DESC) "
+        f"= 1), rows AS (SELECT {', '.join(picked)} FROM synced) "
+        f"SELECT * FROM {loaded} WHERE CAST(id AS VARCHAR) NOT IN (SELECT CAST(id AS VARCHAR) FROM rows) "
+        "UNION ALL SELECT * FROM rows"
+    )
 
 
 def sandbox_warehouse(scenario: Path | None) -> Path:
@@ -107,6 +153,10 @@ def build_demo_warehouse(data_dir: Path, target: Path, *, force: bool = False,
                     f"auto_detect = true{', types = ' + type_sql if types else ''})",
                     [str(csv)],
                 )
+            con.execute(f'CREATE SCHEMA "{OWN_SCHEMA}"')
+            con.execute(f'CREATE TABLE "{OWN_SCHEMA}".build AS SELECT ? AS format', [BUILD_FORMAT])
+            if SYNCED_TABLE in sources:
+                _synced_view(con, sync_folder(target))
             con.execute("CHECKPOINT")
         finally:
             con.close()

@@ -43,6 +43,7 @@ from .crm import (
 from .http import ApiClient, RateLimiter, RetryPolicy, Sleep, hubspot_limits
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+DEFAULT_FORMS_BASE_URL = "https://api.hsforms.com"  # HubSpot's Forms API lives on its own host
 SEARCH_CAP = 10_000
 SEARCH_PAGE = 200
 LIST_PAGE = 100
@@ -103,7 +104,11 @@ class HubSpotConnector:
         limiters: Mapping[str, RateLimiter] | None = None,
         timeout: float = 30.0,
         sleep: Sleep = time.sleep,
+        forms_base_url: str | None = None,
     ) -> None:
+        # the Forms API's host: api.hsforms.com for HubSpot itself, else the host that stands in for HubSpot
+        self.forms_base_url = (forms_base_url or (DEFAULT_FORMS_BASE_URL if base_url.rstrip("/") == DEFAULT_BASE_URL
+                                                  else base_url)).rstrip("/")
         self.http = ApiClient(
             base_url,
             vendor="hubspot",
@@ -211,6 +216,20 @@ class HubSpotConnector:
         """PATCH ``/crm/v3/objects/{type}/{id}``."""
         return record_from(*self._call("PATCH", self._path(object_type, record_id),
                                        json={"properties": self._outgoing(properties)}))
+
+    def submit_form(self, portal_id: str, form_guid: str, fields: Mapping[str, str],
+                    context: Mapping[str, str]) -> str:
+        """POST a form submission as a visitor's browser would (Forms API v3); HubSpot's ``inlineMessage``.
+
+        ``context`` carries ``pageUri`` (its UTM parameters are the visit's source), ``pageName``, ``hutk``.
+        Not retried on 5xx: a second submission could be a second conversion.
+        """
+        url = (f"{self.forms_base_url}/submissions/v3/integration/submit/{quote(str(portal_id), safe='')}/"
+               f"{quote(form_guid, safe='')}")
+        body = {"fields": [{"objectTypeId": "0-1", "name": k, "value": v} for k, v in fields.items()],
+                "context": dict(context)}
+        data, answer = self._call("POST", url, json=body, idempotent=False)
+        return answer.text(answer.obj(data), "inlineMessage", "$") or ""
 
     def archive(self, object_type: ObjectType, record_id: str) -> None:
         """DELETE ``/crm/v3/objects/{type}/{id}`` (204; restorable for 90 days). Never a GDPR delete."""

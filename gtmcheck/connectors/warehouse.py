@@ -229,11 +229,13 @@ class Warehouse:
         return [tuple(row) for row in found]
 
     def tables(self) -> list[str]:
-        """Table names the warehouse's default schema holds (for lint hints)."""
+        """Table (and view) names the warehouse's default schema holds (for lint hints)."""
         from sqlalchemy import inspect
 
         try:
-            return sorted(inspect(self.engine).get_table_names())
+            found = inspect(self.engine)
+            schema = "main" if self.dialect == "duckdb" else None  # duckdb_engine lists every schema's otherwise
+            return sorted({*found.get_table_names(schema=schema), *found.get_view_names(schema=schema)})
         except SQLAlchemyError as exc:
             raise self.error("cannot list tables", exc) from exc
 

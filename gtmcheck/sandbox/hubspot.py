@@ -13,6 +13,7 @@ Endpoints (all need ``Authorization: Bearer <token>``; a 401 with HubSpot's erro
     POST   /crm/v3/objects/{type}/batch/update    {"inputs": [{"id", "properties"}]}
     POST   /crm/v3/objects/{type}/batch/archive   {"inputs": [{"id"}]} -> 204
     POST   /crm/v3/objects/{type}/search          filterGroups, sorts, properties, limit <= 200, after
+    POST   /submissions/v3/integration/submit/{portalId}/{formGuid}    a form submission (forms.py)
     GET    /crm/v3/owners/?email=&limit=&after=&archived=     and /crm/v3/owners/{id}
     GET    /crm/v3/properties/{type}
     GET    /gtmcheck/sandbox/v1/webhooks/deliveries?limit=N    the webhook delivery log (outbox.py; no faults,
@@ -52,12 +53,14 @@ from urllib.parse import parse_qs
 
 from .duplicates import duplicate_of
 from .events import ARR_INPUTS, SINGULAR, CrmEvents
+from .forms import Forms, FormsEndpoint
 from .lifecycle import LifecycleWorkflow, PropertyHistory
 from .outbox import MAX_DELIVERIES_KEPT, Deliver, Outbox
 from .properties import merge_declared
 from .receiver import Receiver, receiver_for
 from .routing import Router
 from .scenario import OBJECT_TYPES, Scenario
+from .sync import ContactSync
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -150,7 +153,7 @@ def _tokens(value: str) -> set[str]:
     return {t for t in re.split(r"[^0-9a-z]+", value.lower()) if t}
 
 
-class HubSpotSandbox(CrmEvents):
+class HubSpotSandbox(CrmEvents, FormsEndpoint):
     """The WSGI app. ``scenario`` gives its data; keyword arguments override the scenario's knobs."""
 
     def __init__(self, scenario: Scenario, *, clock: Callable[[], float] = time.monotonic, seed: int | None = None,
@@ -185,6 +188,8 @@ class HubSpotSandbox(CrmEvents):
         self._extra_props: dict[str, set[str]] = {t: set() for t in OBJECT_TYPES}
         self.history = PropertyHistory()  # every write of a property (lifecycle.py)
         self.lifecycle = LifecycleWorkflow(scenario.lifecycle)
+        self.forms = Forms(scenario.forms, scenario.portal_id, clock)
+        self.sync = ContactSync(scenario.path, scenario.sync, self.now_ms)
         loaded = [(object_type, self._insert(object_type, dict(row), index_now=True))
                   for object_type, rows in scenario.records.items() for row in rows]
         self._generate(scenario.generate)
@@ -306,6 +311,7 @@ class HubSpotSandbox(CrmEvents):
             if contact is not None and not contact.archived:
                 self._apply("contacts", contact, {self.lifecycle.property: stage}, source="AUTOMATION_PLATFORM",
                             at_ms=self.wall_ms(due_at), source_id=f"workflow:{rule}")
+        self._apply_submissions()
         due = [p for p in self._pending_routes if p[0] <= now]
         if not due:
             return
@@ -343,6 +349,7 @@ class HubSpotSandbox(CrmEvents):
         self.history.changed(object_type, stored, before, changed, source, source_id)
         if object_type == "contacts":
             self.lifecycle.written(stored, self.clock())
+            self.sync.changed(stored.id, stored.properties, self.owners)
         for key, value in changed.items():
             self.outbox.hubspot_event(f"{SINGULAR[object_type]}.propertyChange", stored.id, source, key, value)
         if object_type == "companies" or object_type == "deals" and ARR_INPUTS & set(changed):
@@ -469,6 +476,8 @@ class HubSpotSandbox(CrmEvents):
     def _route(self, method: str, path: str, query: dict[str, list[str]],
                body: Any) -> tuple[int, Any, list[tuple[str, str]]]:
         parts = [p for p in path.split("/") if p]
+        if parts[:4] == ["submissions", "v3", "integration", "submit"]:
+            return self._submit_form(method, parts, body)
         if parts[:3] == ["crm", "v3", "owners"]:
             if method != "GET":
                 raise self._error(405, f"{method} is not allowed here", "VALIDATION_ERROR")
@@ -596,6 +605,8 @@ class HubSpotSandbox(CrmEvents):
         clean.pop("createdate", None)
         stored = self._insert(object_type, clean)
         self.outbox.hubspot_event(f"{SINGULAR[object_type]}.creation", stored.id, source)
+        if object_type == "contacts":
+            self.sync.changed(stored.id, stored.properties, self.owners)
         if object_type == "companies" or object_type == "deals" and stored.properties.get("dealstage") == "closedwon":
             self._account_changed(stored if object_type == "companies" else None,
                                   stored.properties.get("company_domain", ""))
@@ -626,6 +637,7 @@ class HubSpotSandbox(CrmEvents):
         self._reindex(stored, self._lag())
         if object_type == "contacts":
             self.outbox.hubspot_event("contact.deletion", stored.id, "API")
+            self.sync.archived(stored.id)
 
     def _batch(self, object_type: str, action: str, body: Mapping[str, Any]) -> tuple[int, Any, list[tuple[str, str]]]:
         inputs = body.get("inputs")

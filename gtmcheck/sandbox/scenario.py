@@ -21,6 +21,9 @@ except what a consumer needs (the site reads ``site:``, the CRM everything else)
     routing: {...}              # the sandbox's own routing workflow (see routing.py)
     lifecycle: {...}            # the lifecycle workflow and stage histories (see lifecycle.py)
     webhooks: {url, secret, events, signature_version, schemas, sender_version, receiver_version}
+    forms:                      # HubSpot's Forms API (forms.py): field -> contact property, UTM from the page URL
+      - {guid: 6f1f2a4c-..., fields: [{name: email, required: true}, {name: utm_source, hidden: true}]}
+    sync: {lag_ms: 1500}        # contacts reach the environment's demo warehouse (sync.py)
     knobs: {rate_limit: {per_10s: 190, search_per_s: 5}, latency_ms: 0, fault_rate: 0, burst_429: 0,
             retry_after_s: 1, search_lag_ms: 0, seed: 0}
     site: {...}                 # the landing-page site (site.py)
@@ -44,10 +47,12 @@ from ..safefile import read_text_capped
 from ..schema import EMAIL, validate
 from ..yamlfile import Document
 from .duplicates import DUPLICATES_SCHEMA
+from .forms import FORMS_SCHEMA
 from .lifecycle import lifecycle_scenario_schema
 from .properties import PROPERTIES_SCHEMA, declared_properties
 from .scenario_warehouse import WAREHOUSE_SCHEMA
 from .site import SITE_SCHEMA
+from .sync import SYNC_SCHEMA
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
 ACCOUNT_EVENT = "account.updated"
@@ -204,6 +209,8 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "warehouse": WAREHOUSE_SCHEMA,
         "properties": PROPERTIES_SCHEMA,
         "duplicates": DUPLICATES_SCHEMA,
+        "forms": FORMS_SCHEMA,
+        "sync": SYNC_SCHEMA,
         "generate": {
             "type": "object",
             "additionalProperties": False,
@@ -380,6 +387,8 @@ class Scenario:
     generate: dict[str, int] = field(default_factory=dict)
     properties: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # properties.py
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # duplicates.py
+    forms: list[dict[str, Any]] = field(default_factory=list)
+    sync: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, path: Path) -> Scenario:
@@ -497,6 +506,8 @@ class Scenario:
             generate=dict(data.get("generate") or {}),
             properties=declared_properties(data.get("properties")),
             duplicates=[dict(rule) for rule in data.get("duplicates") or []],
+            forms=_checked_forms(data.get("forms") or [], where),
+            sync=dict(data["sync"] or {}) if "sync" in data else None,
         )
 
 
@@ -513,6 +524,22 @@ def _checked_lifecycle(lifecycle: dict[str, Any], records: dict[str, list[dict[s
             raise SpecError(f"no contacts record with id {source_id!r} to give a history",
                             where("lifecycle", "history", source_id), "use an `id` from the contacts CSV")
     return lifecycle
+
+
+def _checked_forms(forms: list[dict[str, Any]], where: Any) -> list[dict[str, Any]]:
+    """The forms, each guid once and each field name once per form."""
+    guids: set[str] = set()
+    for i, form in enumerate(forms):
+        guid = str(form["guid"]).lower()
+        if guid in guids:
+            raise SpecError(f"form guid {form['guid']} is used twice", where("forms", i, "guid"), "give unique guids")
+        guids.add(guid)
+        names = [str(f["name"]) for f in form["fields"]]
+        for j, name in enumerate(names):
+            if names.index(name) != j:
+                raise SpecError(f"form field {name!r} is declared twice", where("forms", i, "fields", j, "name"),
+                                "declare each field once")
+    return [dict(f) for f in forms]
 
 
 def _check_routing(routing: dict[str, Any], by_email: dict[str, dict[str, Any]], where: Any) -> None:

@@ -25,14 +25,17 @@ Shape of a ``kind: utm`` checklist (besides the shared header and ``manual:``)::
     url_files:                    # paths relative to the checklist file
       - {path: campaign_urls.csv, url_column: url, id_column: campaign_id, active_column: active}
     resolve: {require_https: true, max_redirects: 10}
+    form: {portal_id: 4242, guid: 6f1f2a4c-0b7e-4c55-9d1e-2d2c8c0b1a01}   # synthetic submissions go here
+    trace: {crm_lag: 1m, warehouse_lag: 15m}                              # see channel_trace.py
 
 Conditions in ``channels.custom[].when`` test ``source``, ``medium`` or ``campaign`` with ``equals``,
 ``in``, ``contains``, ``ends_with`` (all case-insensitive) or ``matches`` (an RE2 pattern).
 
 Checks: ``UTM-TAXONOMY-DOCUMENTED`` (offline: the taxonomy is complete and no URL or taxonomy entry has
-an error finding) and one ``UTM-URLS-RESOLVE[<id>]`` per active URL. The CRM-dependent items
-(UTM-CRM-POPULATES, UTM-CHANNEL-TRACE, UTM-REPORTING-SOURCE) are attested under ``manual:`` until the CRM
-connector lands.
+an error finding) and one ``UTM-URLS-RESOLVE[<id>]`` per active URL. With ``form:``, ``UTM-CRM-POPULATES``
+and one ``UTM-CHANNEL-TRACE[<channel>]`` per channel send synthetic form submissions and read them back from
+the CRM and the warehouse (channel_trace.py); without it they are attested under ``manual:``, as
+UTM-REPORTING-SOURCE is.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from ...errors import CheckFailed, Evidence
 from ...findings import Finding, Severity, summarize
 from ...lintconfig import settle
 from ..base import WEB, Check, KindBase
+from .channel_trace import TRACE_SCHEMA, trace_checks
 from .model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
 from .resolve import resolve
 from .rules import lint_taxonomy
@@ -211,6 +215,7 @@ SCHEMA: dict[str, Any] = {
             "max_redirects": {"type": "integer", "minimum": 0, "maximum": 30},
         },
     },
+    **TRACE_SCHEMA,
 }
 
 TAXONOMY_ID = "UTM-TAXONOMY-DOCUMENTED"
@@ -261,6 +266,7 @@ class UtmKind(KindBase):
                     description=f"{entry.id} resolves and keeps its UTM parameters",
                     needs=frozenset({WEB}),
                 )
+        yield from trace_checks(checklist, spec)
 
     def _taxonomy_check(self, checklist: Checklist, ctx: RunContext | None = None) -> Evidence:
         spec = spec_of(checklist)
