@@ -197,6 +197,37 @@ mappings:
     assert findings == [("CRM101", 10), ("CRM102", 8), ("CRM103", 9), ("CRM104", 13), ("CRM105", 15)]
 
 
+def test_a_lifecycle_trigger_on_an_undeclared_property_is_lint_rule_crm106(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from gtmcheck.cli import main
+
+    path = write(tmp_path, """properties:
+  contacts:
+    - {name: hs_lead_score, type: number}
+lifecycle:
+  stages: [lead, marketingqualifiedlead]
+  transitions:
+    - {from: lead, to: marketingqualifiedlead, within: 5m, trigger: {property: lead_score, gte: 50}}
+""")
+    assert main(["lint", "--format", "json", str(path)]) != 2  # a usable checklist: findings, not exit 2
+    (finding,) = [f for f in json.loads(capsys.readouterr().out) if f["rule"].startswith("CRM")]
+    assert (finding["rule"], finding["severity"], finding["line"]) == ("CRM106", "warning", 12)
+    assert "reads lead_score, which is not declared under properties.contacts" in finding["message"]
+
+
+def test_one_crm_schema_holds_the_lifecycle_and_mappings_fragments_every_key_documented() -> None:
+    from gtmcheck import schemadoc
+    from gtmcheck.kinds.crm.lifecycle import LIFECYCLE_SCHEMA
+    from gtmcheck.kinds.crm.mappings import MAPPINGS_SCHEMA
+    from gtmcheck.kinds.crm.schema import SCHEMA
+
+    assert SCHEMA["lifecycle"] is LIFECYCLE_SCHEMA
+    assert all(SCHEMA[key] is MAPPINGS_SCHEMA[key] for key in ("form", "mappings", "sync_lag", "crm_lag"))
+    assert schemadoc.gaps({"type": "object", "properties": SCHEMA}) == []
+
+
 def test_published_schema_and_reference_page_know_the_crm_keys(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from gtmcheck.cli import main
 
