@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ...dod import CROSS_FUNCTIONAL_SIGNER, RoleRequirement
 from ...findings import Finding
 from ..base import Check, KindBase
 from .dedup import dedup_checks
@@ -68,3 +69,7 @@ class CrmKind(KindBase):
         yield from dedup_checks(spec)
         yield from flush_checks(spec)
         yield from handoff_checks(spec)
+
+    def extra_signoff_roles(self, checklist: Checklist) -> Iterable[RoleRequirement]:
+        """A lifecycle model is cross-functional work: the CRO or VP Revenue signs too (DESIGN, governance)."""
+        return [CROSS_FUNCTIONAL_SIGNER] if "lifecycle" in checklist.data else []
