@@ -236,6 +236,67 @@ def test_published_schema_and_reference_page_know_the_crm_keys(repo: Path, capsy
         "docs/crm-reference.md is stale: run `gtmcheck schema --kind crm --format markdown > docs/crm-reference.md`")
 
 
+# --- CRM-SIGNOFF: automatic, offline, from governance's review of the signers -------------------------------------
+
+
+def signoff_outcome(tmp_path: Path, signoff: str, extra: str = "") -> Any:
+    """Run the checklist's one CRM-SIGNOFF check in a project whose sign-offs count for 180 days."""
+    from datetime import UTC, datetime, timedelta
+
+    (tmp_path / "gtmcheck.yml").write_text("version: 1\nenvironments:\n  local: {crm: {type: sandbox}}\n"
+                                           "governance:\n  max_age: {signoff: 180d}\n")
+    today = datetime.now(UTC).date()
+    path = tmp_path / "crm.gtm.yml"
+    path.write_text(HEADER.split("signoff:")[0] + "signoff:\n" + signoff.format(
+        recent=(today - timedelta(days=1)).isoformat(), old=(today - timedelta(days=400)).isoformat(),
+        future=(today + timedelta(days=30)).isoformat()) + extra)
+    (check,) = [c for c in checks_of(path) if c.dod_id == "CRM-SIGNOFF"]
+    assert check.needs == frozenset()  # offline: runs in any environment
+    project = load_project(tmp_path)
+    ctx = RunContext(project=project, environment=project.environment("local"))
+    try:
+        return check.run(ctx)
+    except CheckFailed as exc:
+        return exc
+    finally:
+        ctx.close()
+
+
+MOPS = "  - {{by: lee@acme.example, role: head_of_marketing_ops, on: {recent}}}\n"
+SOPS = "  - {{by: sam@acme.example, role: revops, on: {recent}}}\n"
+
+
+def test_crm_signoff_passes_when_marketing_ops_and_sales_ops_both_signed(tmp_path: Path) -> None:
+    outcome = signoff_outcome(tmp_path, MOPS + SOPS)
+    assert not isinstance(outcome, Exception), outcome
+    assert outcome.summary.startswith("signed off by every role it needs: marketing ops: lee@acme.example")
+    assert "sales ops: sam@acme.example (revops," in outcome.summary
+
+
+@pytest.mark.parametrize(("signers", "missing", "why"), [
+    (SOPS, "marketing ops (gtm_engineer or head_of_marketing_ops)", None),
+    (MOPS.replace("lee@", "jane@") + SOPS, "marketing ops", "signed off by jane@acme.example, who built it"),
+    (MOPS.replace("{recent}", "{old}") + SOPS, "marketing ops", "sign-off by lee@acme.example on "),
+    (MOPS + SOPS.replace("{recent}", "{future}"), "sales ops (revops or head_of_revops)", "a date in the future"),
+], ids=["role-missing", "builder", "stale", "future"])
+def test_crm_signoff_fails_naming_the_role_without_a_valid_signer(tmp_path: Path, signers: str, missing: str,
+                                                                  why: str | None) -> None:
+    outcome = signoff_outcome(tmp_path, signers)
+    assert isinstance(outcome, CheckFailed)
+    assert outcome.message.startswith(f"no valid sign-off from {missing}")
+    if why:
+        assert why in outcome.message
+
+
+def test_crm_signoff_of_a_lifecycle_model_needs_the_cro_or_vp_revenue(tmp_path: Path) -> None:
+    lifecycle = "lifecycle: {stages: [lead, marketingqualifiedlead]}\n"
+    outcome = signoff_outcome(tmp_path, MOPS + SOPS, lifecycle)
+    assert isinstance(outcome, CheckFailed)
+    assert outcome.message == "no valid sign-off from revenue leadership (cro or vp_revenue)"
+    cro = "  - {{by: pat@acme.example, role: cro, on: {recent}}}\n"
+    assert not isinstance(signoff_outcome(tmp_path, MOPS + SOPS + cro, lifecycle), Exception)
+
+
 # --- CRM-FIELDS-MAPPED against HubSpot's and Salesforce's APIs ---------------------------------------------------
 
 

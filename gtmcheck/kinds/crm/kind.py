@@ -15,7 +15,8 @@ Shape of a ``kind: crm`` checklist (the schema is in schema.py; docs/crm.md expl
 Checks: CRM-FIELDS-MAPPED (one per object with ``properties:``, fields.py; ``mappings:`` through
 ``mappings.mapping_checks``), CRM-LIFECYCLE-QA (``lifecycle.lifecycle_checks``), CRM-DEDUP-ACTIVE (one per
 rule, dedup.py), CRM-TEST-RECORDS-FLUSHED (flush.py), CRM-HANDOFF-SLA (handoff.py). An item none of them
-configures is attested under ``manual:`` or not configured; CRM-SIGNOFF is governance's.
+configures is attested under ``manual:`` or not configured. CRM-SIGNOFF is always checked (signoff.py, offline):
+governance's review of the ``signoff:`` signers against the roles the checklist needs.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from .lint import lint_crm
 from .mappings import mapping_checks
 from .model import CACHE_KEY, CrmSpec, compile_spec
 from .schema import SCHEMA
+from .signoff import signoff_checks
 
 if TYPE_CHECKING:
     from ...spec import Checklist
+
 
 def spec_of(checklist: Checklist) -> CrmSpec:
     """The compiled spec, compiling on first use (``prepare`` normally did it at load time)."""
@@ -69,6 +72,7 @@ class CrmKind(KindBase):
         yield from dedup_checks(spec)
         yield from flush_checks(spec)
         yield from handoff_checks(spec)
+        yield from signoff_checks(spec)
 
     def extra_signoff_roles(self, checklist: Checklist) -> Iterable[RoleRequirement]:
         """A lifecycle model is cross-functional work: the CRO or VP Revenue signs too (DESIGN, governance)."""
