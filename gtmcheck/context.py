@@ -14,11 +14,14 @@ import httpx
 
 from .connectors.http import USER_AGENT
 from .errors import CheckError, ConfigError, EnvVarError
+from .governance import SignerVerdict, review_signers, signoff_requirements
 from .project import Environment, Project
 from .synthetic import RunCleanup, SyntheticLedger, finish_run
 
 if TYPE_CHECKING:
     from .connectors.crm import CrmConnector
+    from .dod import RoleRequirement
+    from .spec import Checklist
 
 DEFAULT_WORKERS = 8
 HEARTBEAT_S = 4.0  # a wait that calls its heartbeat at least every 5 s (a poll) says something every <= 9 s
@@ -161,6 +164,13 @@ class RunContext:
                 f"environment {self.environment.name!r} does not allow writes, and {what}; set "
                 f"`writes: true` for it in gtmcheck.yml (synthetic records are tagged and archived after the run)"
             )
+
+    def review_signers(self, checklist: Checklist) -> tuple[tuple[RoleRequirement, ...], list[SignerVerdict]]:
+        """The roles the checklist needs, and governance's verdict on each signer (gtmcheck.yml's ``max_age``).
+
+        Here because a kind may not import governance: governance imports the kinds.
+        """
+        return signoff_requirements(checklist), review_signers(checklist, self.project.governance.max_age)[0]
 
     def finish(self, *, search: bool = True) -> RunCleanup | None:
         """Archive every synthetic record of the run and check none remains (once; ``None`` if none was made).

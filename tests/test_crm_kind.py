@@ -1,8 +1,9 @@
-"""The crm kind: its checklist format, lint rules, and four DoD items against the sandbox, HubSpot and Salesforce.
+"""The crm kind: its checklist format, lint rules, and its DoD items against the sandbox, HubSpot and Salesforce.
 
 The demo tests run the repository's own checks/crm.gtm.yml, check by check, as a run does: against the healthy
-sandbox every configured item passes; against the drifted one each fails for its own seeded fault (the renamed
-option, the company-domain rule that is gone, the test contacts left on test.example, the dropped handoffs).
+sandbox every item passes; against the drifted one each fails for its own seeded fault (the renamed option, the
+form that stopped mapping utm_campaign, the MQL threshold raised to 80, contacts p005/p033 skipping from lead to
+customer, the company-domain rule that is gone, the test contacts left on test.example, the dropped handoffs).
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def write(tmp_path: Path, body: str, name: str = "crm.gtm.yml") -> Path:
     return path
 
 
-def checks_of(path: Path) -> list[Check]:
-    return list(get_kind("crm").checks(load_checklist(path)))
+def checks_of(path: Path, *, signoff: bool = False) -> list[Check]:
+    """The checklist's checks; CRM-SIGNOFF (every crm checklist has it) only when asked for."""
+    return [c for c in get_kind("crm").checks(load_checklist(path)) if signoff or c.dod_id != "CRM-SIGNOFF"]
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:
@@ -63,7 +65,7 @@ def demo_run(env_name: str) -> tuple[dict[str, Any], RunContext]:
     project = load_project(REPO)
     ctx = RunContext(project=project, environment=project.environment(env_name))
     outcomes: dict[str, Any] = {}
-    for check in checks_of(REPO / "checks" / "crm.gtm.yml"):
+    for check in checks_of(REPO / "checks" / "crm.gtm.yml", signoff=True):
         try:
             outcomes[check.name] = check.run(ctx)
         except (CheckFailed, CheckError) as exc:
@@ -82,16 +84,25 @@ def assert_nothing_tagged_left(scenario: str, run_id: str) -> None:
     assert live == []
 
 
-def test_the_healthy_demo_passes_every_automated_crm_item(cache: Path) -> None:
+ALL_CRM_CHECKS = {"CRM-FIELDS-MAPPED[properties.contacts]", "CRM-FIELDS-MAPPED[properties.companies]",
+                  "CRM-FIELDS-MAPPED[utm_source]", "CRM-FIELDS-MAPPED[utm_campaign]",
+                  "CRM-LIFECYCLE-QA[lead->marketingqualifiedlead]", "CRM-LIFECYCLE-QA[audit]",
+                  "CRM-DEDUP-ACTIVE[contacts by email]", "CRM-DEDUP-ACTIVE[companies by domain]",
+                  "CRM-TEST-RECORDS-FLUSHED", "CRM-HANDOFF-SLA[sales]", "CRM-SIGNOFF"}
+
+
+def test_the_healthy_demo_passes_every_crm_item(cache: Path) -> None:
     outcomes, ctx = demo_run("sandbox")
     failed = {k: v for k, v in outcomes.items() if isinstance(v, Exception)}
     assert failed == {}
-    assert set(outcomes) == {"CRM-FIELDS-MAPPED[properties.contacts]", "CRM-FIELDS-MAPPED[properties.companies]",
-                             "CRM-DEDUP-ACTIVE[contacts by email]", "CRM-DEDUP-ACTIVE[companies by domain]",
-                             "CRM-TEST-RECORDS-FLUSHED", "CRM-HANDOFF-SLA[sales]"}
+    assert set(outcomes) == ALL_CRM_CHECKS
+    assert "reached the CRM and contacts.utm_campaign" in outcomes["CRM-FIELDS-MAPPED[utm_campaign]"].summary
+    assert outcomes["CRM-SIGNOFF"].summary.startswith("signed off by every role it needs: marketing ops: lee@")
+    assert "revenue leadership: pat@acme.example (cro, " in outcomes["CRM-SIGNOFF"].summary
     assert "refused as a duplicate of" in outcomes["CRM-DEDUP-ACTIVE[companies by domain]"].summary
     assert outcomes["CRM-HANDOFF-SLA[sales]"].summary.startswith("sales handoff SLA 4h met")
-    assert ctx.ledger.created == 2  # one record of each pair; the second was refused
+    # one record of each pair (the second was refused), the mappings' submission, the lifecycle's contact
+    assert ctx.ledger.created == 4
     ctx.close()
     assert_nothing_tagged_left("healthy.yml", ctx.run_id)
 
@@ -102,6 +113,20 @@ def test_the_drifted_demo_fails_each_crm_item_for_its_own_fault(cache: Path) -> 
     assert isinstance(fields, CheckFailed)
     assert fields.message == "contacts.lead_source_detail has no option 'webinar' (it has 'webinars': renamed?)"
     assert not isinstance(outcomes["CRM-FIELDS-MAPPED[properties.companies]"], Exception)
+    assert not isinstance(outcomes["CRM-FIELDS-MAPPED[utm_source]"], Exception)
+    mapped = outcomes["CRM-FIELDS-MAPPED[utm_campaign]"]  # the rebuilt form stopped mapping it
+    assert isinstance(mapped, CheckFailed)
+    assert "form field utm_campaign: contact " in mapped.message
+    assert "CRM: utm_campaign is empty in the CRM (expected 'gtmcheck_" in mapped.message
+
+    mql = outcomes["CRM-LIFECYCLE-QA[lead->marketingqualifiedlead]"]  # the workflow now wants 80
+    assert isinstance(mql, CheckFailed)
+    assert mql.message.startswith("transition lead -> marketingqualifiedlead did not fire: contact ")
+    assert "was given hs_lead_score = 50 (hs_lead_score gte 50) and still has lifecyclestage 'lead'" in mql.message
+    history = outcomes["CRM-LIFECYCLE-QA[audit]"]
+    assert isinstance(history, CheckFailed)
+    assert "lead -> customer x2 (skips marketingqualifiedlead, salesqualifiedlead, opportunity)" in history.message
+    assert not isinstance(outcomes["CRM-SIGNOFF"], Exception)
 
     assert not isinstance(outcomes["CRM-DEDUP-ACTIVE[contacts by email]"], Exception)  # HubSpot's own rule
     dedup = outcomes["CRM-DEDUP-ACTIVE[companies by domain]"]
@@ -128,7 +153,7 @@ def test_the_drifted_demo_fails_each_crm_item_for_its_own_fault(cache: Path) -> 
 
 @pytest.mark.parametrize("env", ["sandbox", "sandbox-drifted"])
 def test_gtmcheck_run_reports_the_crm_items(repo: Path, tmp_path: Path, env: str) -> None:
-    """As a user runs it: the report has no CRM item attested but lifecycle and sign-off."""
+    """As a user runs it: no CRM item is attested; healthy passes them all, drifted fails each for its fault."""
     import json
     import os
 
@@ -140,14 +165,16 @@ def test_gtmcheck_run_reports_the_crm_items(repo: Path, tmp_path: Path, env: str
     (crm,) = [c for c in report["checklists"] if c["kind"] == "crm"]
     statuses = {i["id"]: i["status"] for i in crm["items"]}
     attested = sorted(k for k, v in statuses.items() if v == "attested")
-    assert attested == ["CRM-LIFECYCLE-QA", "CRM-SIGNOFF"]
+    assert attested == []
+    assert set(statuses) == ALL_CRM_CHECKS
     failed = sorted(k for k, v in statuses.items() if v == "failed")
     if env == "sandbox":
         assert result.returncode == 0 and failed == []
     else:
         assert result.returncode == 1
         assert failed == ["CRM-DEDUP-ACTIVE[companies by domain]", "CRM-FIELDS-MAPPED[properties.contacts]",
-                          "CRM-HANDOFF-SLA[sales]", "CRM-TEST-RECORDS-FLUSHED"]
+                          "CRM-FIELDS-MAPPED[utm_campaign]", "CRM-HANDOFF-SLA[sales]", "CRM-LIFECYCLE-QA[audit]",
+                          "CRM-LIFECYCLE-QA[lead->marketingqualifiedlead]", "CRM-TEST-RECORDS-FLUSHED"]
     assert "none remain" in result.stdout
 
 
@@ -197,12 +224,104 @@ mappings:
     assert findings == [("CRM101", 10), ("CRM102", 8), ("CRM103", 9), ("CRM104", 13), ("CRM105", 15)]
 
 
+def test_a_lifecycle_trigger_on_an_undeclared_property_is_lint_rule_crm106(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from gtmcheck.cli import main
+
+    path = write(tmp_path, """properties:
+  contacts:
+    - {name: hs_lead_score, type: number}
+lifecycle:
+  stages: [lead, marketingqualifiedlead]
+  transitions:
+    - {from: lead, to: marketingqualifiedlead, within: 5m, trigger: {property: lead_score, gte: 50}}
+""")
+    assert main(["lint", "--format", "json", str(path)]) != 2  # a usable checklist: findings, not exit 2
+    (finding,) = [f for f in json.loads(capsys.readouterr().out) if f["rule"].startswith("CRM")]
+    assert (finding["rule"], finding["severity"], finding["line"]) == ("CRM106", "warning", 12)
+    assert "reads lead_score, which is not declared under properties.contacts" in finding["message"]
+
+
+def test_one_crm_schema_holds_the_lifecycle_and_mappings_fragments_every_key_documented() -> None:
+    from gtmcheck import schemadoc
+    from gtmcheck.kinds.crm.lifecycle import LIFECYCLE_SCHEMA
+    from gtmcheck.kinds.crm.mappings import MAPPINGS_SCHEMA
+    from gtmcheck.kinds.crm.schema import SCHEMA
+
+    assert SCHEMA["lifecycle"] is LIFECYCLE_SCHEMA
+    assert all(SCHEMA[key] is MAPPINGS_SCHEMA[key] for key in ("form", "mappings", "sync_lag", "crm_lag"))
+    assert schemadoc.gaps({"type": "object", "properties": SCHEMA}) == []
+
+
 def test_published_schema_and_reference_page_know_the_crm_keys(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from gtmcheck.cli import main
 
     assert main(["schema", "--kind", "crm", "--format", "markdown"]) == 0
     assert (repo / "docs" / "crm-reference.md").read_text() == capsys.readouterr().out, (
         "docs/crm-reference.md is stale: run `gtmcheck schema --kind crm --format markdown > docs/crm-reference.md`")
+
+
+# --- CRM-SIGNOFF: automatic, offline, from governance's review of the signers -------------------------------------
+
+
+def signoff_outcome(tmp_path: Path, signoff: str, extra: str = "") -> Any:
+    """Run the checklist's one CRM-SIGNOFF check in a project whose sign-offs count for 180 days."""
+    from datetime import UTC, datetime, timedelta
+
+    (tmp_path / "gtmcheck.yml").write_text("version: 1\nenvironments:\n  local: {crm: {type: sandbox}}\n"
+                                           "governance:\n  max_age: {signoff: 180d}\n")
+    today = datetime.now(UTC).date()
+    path = tmp_path / "crm.gtm.yml"
+    path.write_text(HEADER.split("signoff:")[0] + "signoff:\n" + signoff.format(
+        recent=(today - timedelta(days=1)).isoformat(), old=(today - timedelta(days=400)).isoformat(),
+        future=(today + timedelta(days=30)).isoformat()) + extra)
+    (check,) = [c for c in checks_of(path, signoff=True) if c.dod_id == "CRM-SIGNOFF"]
+    assert check.needs == frozenset()  # offline: runs in any environment
+    project = load_project(tmp_path)
+    ctx = RunContext(project=project, environment=project.environment("local"))
+    try:
+        return check.run(ctx)
+    except CheckFailed as exc:
+        return exc
+    finally:
+        ctx.close()
+
+
+MOPS = "  - {{by: lee@acme.example, role: head_of_marketing_ops, on: {recent}}}\n"
+SOPS = "  - {{by: sam@acme.example, role: revops, on: {recent}}}\n"
+
+
+def test_crm_signoff_passes_when_marketing_ops_and_sales_ops_both_signed(tmp_path: Path) -> None:
+    outcome = signoff_outcome(tmp_path, MOPS + SOPS)
+    assert not isinstance(outcome, Exception), outcome
+    assert outcome.summary.startswith("signed off by every role it needs: marketing ops: lee@acme.example")
+    assert "sales ops: sam@acme.example (revops," in outcome.summary
+
+
+@pytest.mark.parametrize(("signers", "missing", "why"), [
+    (SOPS, "marketing ops (gtm_engineer or head_of_marketing_ops)", None),
+    (MOPS.replace("lee@", "jane@") + SOPS, "marketing ops", "signed off by jane@acme.example, who built it"),
+    (MOPS.replace("{recent}", "{old}") + SOPS, "marketing ops", "sign-off by lee@acme.example on "),
+    (MOPS + SOPS.replace("{recent}", "{future}"), "sales ops (revops or head_of_revops)", "a date in the future"),
+], ids=["role-missing", "builder", "stale", "future"])
+def test_crm_signoff_fails_naming_the_role_without_a_valid_signer(tmp_path: Path, signers: str, missing: str,
+                                                                  why: str | None) -> None:
+    outcome = signoff_outcome(tmp_path, signers)
+    assert isinstance(outcome, CheckFailed)
+    assert outcome.message.startswith(f"no valid sign-off from {missing}")
+    if why:
+        assert why in outcome.message
+
+
+def test_crm_signoff_of_a_lifecycle_model_needs_the_cro_or_vp_revenue(tmp_path: Path) -> None:
+    lifecycle = "lifecycle: {stages: [lead, marketingqualifiedlead]}\n"
+    outcome = signoff_outcome(tmp_path, MOPS + SOPS, lifecycle)
+    assert isinstance(outcome, CheckFailed)
+    assert outcome.message == "no valid sign-off from revenue leadership (cro or vp_revenue)"
+    cro = "  - {{by: pat@acme.example, role: cro, on: {recent}}}\n"
+    assert not isinstance(signoff_outcome(tmp_path, MOPS + SOPS + cro, lifecycle), Exception)
 
 
 # --- CRM-FIELDS-MAPPED against HubSpot's and Salesforce's APIs ---------------------------------------------------

@@ -88,11 +88,22 @@ def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Pa
     failed = [i for c in report["checklists"] for i in c["items"] if i["status"] == "failed"]
     assert {i["dod"] for i in failed} == {"UTM-URLS-RESOLVE", "ROUTING-RULES-EXPLICIT", "WEBHOOK-SAMPLES-VALID",
                                           "WEBHOOK-VERSIONS-COMPATIBLE", "RECONCILE-TOTALS", "RECONCILE-HANDOFFS",
-                                          "CRM-FIELDS-MAPPED", "CRM-DEDUP-ACTIVE", "CRM-TEST-RECORDS-FLUSHED",
-                                          "CRM-HANDOFF-SLA", "UTM-CRM-POPULATES", "UTM-CHANNEL-TRACE"}
-    crm = {i["id"] for i in failed if i["dod"].startswith("CRM-")}
-    assert crm == {"CRM-FIELDS-MAPPED[properties.contacts]", "CRM-DEDUP-ACTIVE[companies by domain]",
-                   "CRM-TEST-RECORDS-FLUSHED", "CRM-HANDOFF-SLA[sales]"}  # each for its own seeded fault
+                                          "CRM-FIELDS-MAPPED", "CRM-LIFECYCLE-QA", "CRM-DEDUP-ACTIVE",
+                                          "CRM-TEST-RECORDS-FLUSHED", "CRM-HANDOFF-SLA", "UTM-CRM-POPULATES",
+                                          "UTM-CHANNEL-TRACE"}
+    crm = {i["id"]: i["message"] for i in failed if i["dod"].startswith("CRM-")}
+    assert set(crm) == {"CRM-FIELDS-MAPPED[properties.contacts]", "CRM-FIELDS-MAPPED[utm_campaign]",
+                        "CRM-LIFECYCLE-QA[lead->marketingqualifiedlead]", "CRM-LIFECYCLE-QA[audit]",
+                        "CRM-DEDUP-ACTIVE[companies by domain]", "CRM-TEST-RECORDS-FLUSHED", "CRM-HANDOFF-SLA[sales]"}
+    # each for its own seeded fault
+    assert "has no option 'webinar' (it has 'webinars': renamed?)" in crm["CRM-FIELDS-MAPPED[properties.contacts]"]
+    assert "utm_campaign is empty in the CRM" in crm["CRM-FIELDS-MAPPED[utm_campaign]"]
+    assert "hs_lead_score = 50 (hs_lead_score gte 50) and still has lifecyclestage 'lead'" in \
+        crm["CRM-LIFECYCLE-QA[lead->marketingqualifiedlead]"]
+    assert "lead -> customer x2 (skips marketingqualifiedlead" in crm["CRM-LIFECYCLE-QA[audit]"]
+    assert "the companies by domain duplicate rule is not active" in crm["CRM-DEDUP-ACTIVE[companies by domain]"]
+    assert crm["CRM-TEST-RECORDS-FLUSHED"].startswith("2 test records left in the CRM")
+    assert "12 leads missing" in crm["CRM-HANDOFF-SLA[sales]"]
     assert any("dropped" in i["message"] for i in failed if i["dod"] == "UTM-URLS-RESOLVE")
     traced = [i for i in failed if i["dod"] in ("UTM-CRM-POPULATES", "UTM-CHANNEL-TRACE")]
     assert len(traced) == 7 and all("utm_campaign is empty in the CRM" in i["message"] for i in traced)

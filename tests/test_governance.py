@@ -176,6 +176,23 @@ def test_a_cross_functional_part_needs_the_cro_or_vp_revenue_too(tmp_path: Path)
     assert list(governance.lint(load(tmp_path, CRM_TWO_SIGNERS))) == []  # no lifecycle model: no CRO needed
 
 
+def test_the_real_crm_kind_blocks_a_lifecycle_model_without_the_cro_or_vp_revenue(tmp_path: Path) -> None:
+    """No stand-in: ``CrmKind.extra_signoff_roles`` asks for revenue leadership when there is ``lifecycle:``."""
+    from gtmcheck.kinds.crm import CrmKind
+
+    lifecycle = "lifecycle: {stages: [lead, marketingqualifiedlead]}\n"
+    checklist = load(tmp_path, CRM_TWO_SIGNERS + lifecycle)
+    assert isinstance(kind_registry()["crm"], CrmKind)
+    assert list(CrmKind().extra_signoff_roles(checklist)) == [CROSS_FUNCTIONAL_SIGNER]
+    assert [(f.code, f.message) for f in governance.lint(checklist)] == [
+        ("GOV009", "needs a revenue leadership signer (cro or vp_revenue) who did not build it")]
+    assert governance.blocking_reasons(checklist) != []
+    signed = CRM_TWO_SIGNERS + f"  - {{by: pat@acme.example, role: cro, on: {day(-1)}}}\n" + lifecycle
+    assert list(governance.lint(load(tmp_path, signed))) == []
+    assert governance.blocking_reasons(load(tmp_path, signed)) == []
+    assert list(CrmKind().extra_signoff_roles(load(tmp_path, CRM_TWO_SIGNERS))) == []
+
+
 def test_the_default_hook_adds_no_signer(tmp_path: Path) -> None:
     checklist = load(tmp_path, totals())
     assert list(PendingKind("reconcile").extra_signoff_roles(checklist)) == []

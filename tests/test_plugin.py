@@ -113,12 +113,16 @@ def test_report_json_has_the_documented_shape(project: pytest.Pytester) -> None:
     report = json.loads((project.path / "out" / "report.json").read_text())
     summary = report["summary"]
     assert {"passed", "failed", "error", "attested", "not_configured", "completeness", "go_live"} <= set(summary)
-    assert (summary["attested"], summary["not_configured"], summary["failed"]) == (3, 5, 0)
+    # CRM-SIGNOFF is checked, not left unconfigured: one revops signer, no marketing ops
+    assert (summary["attested"], summary["not_configured"], summary["failed"]) == (3, 4, 1)
     assert summary["go_live"] is False
     by_file = {c["file"]: c for c in report["checklists"]}
     crm, totals = by_file["checks/crm.gtm.yml"], by_file["checks/totals.gtm.yml"]
     assert {"file", "kind", "name", "owner", "signoff", "items"} <= set(crm)
     assert {"id", "dod", "status", "message", "evidence"} <= set(crm["items"][0])
+    (signoff,) = [i for i in crm["items"] if i["id"] == "CRM-SIGNOFF"]
+    assert signoff["status"] == "failed"
+    assert signoff["message"].startswith("no valid sign-off from marketing ops (gtm_engineer or head_of_marketing_ops)")
     assert totals["go_live"] is True and totals["completeness"] == 100.0
     assert crm["completeness"] == round(100 / 6, 1)
     assert summary["completeness"] == round(100 * 3 / 8, 1)

@@ -27,6 +27,13 @@ REPO = Path(__file__).resolve().parent.parent
 RUN_ID = re.compile(r"gtm-\d{8}T\d{6}-[0-9a-f]{6}", re.IGNORECASE)
 # a synthetic lead's address: its label, the xdist worker and a sequence number, then the run id
 SYNTHETIC_ADDRESS = re.compile(r"[a-z0-9.-]+\.gtm-\d{8}t\d{6}-[0-9a-f]{6}@", re.IGNORECASE)
+# a mapping's marker value carries the run id's last six characters (kinds/crm/mappings.py)
+RUN_MARKER = re.compile(r"gtmcheck_[0-9a-f]{6}_")
+# the id the CRM gave a synthetic record: each worker's in-process sandbox numbers the records it creates, in
+# the order its share of the checks creates them, so the same record has another id under xdist
+RECORD_ID = re.compile(r"\b(contacts?|companies|company|deals?|record) \d+")
+# a latency or duration: a timing, which differs between any two runs
+SECONDS = re.compile(r"\b\d+(\.\d+)? s\b")
 
 
 def run_example(report_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -38,7 +45,8 @@ def run_example(report_dir: Path, *args: str) -> subprocess.CompletedProcess[str
 
 
 def comparable(report_file: Path) -> dict[str, Any]:
-    """report.json without what differs between any two runs: timings, the run id in ids and addresses."""
+    """report.json without what differs between any two runs: timings, the run id in ids, addresses and markers,
+    and the ids each worker's own sandbox gave the synthetic records."""
     report: dict[str, Any] = json.loads(report_file.read_text())
     for key in ("run_id", "started_at", "duration_s"):
         report["summary"].pop(key)
@@ -54,11 +62,12 @@ def comparable(report_file: Path) -> dict[str, Any]:
                     text = re.sub(r"\b(contact|record|company|deal) \d+", r"\1 <id>", item[key])
                     item[key] = re.sub(r"p(50|95) [\d.]+ s", r"p\1 <s>", text)  # latencies under load
             if item["dod"].startswith("WEBHOOK-"):  # each worker's in-process sandbox logs its own deliveries
-                for key in ("message", "evidence"):
+                for key in [k for k in ("message", "evidence", "expected", "received") if k in item]:
                     text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>",
                                   json.dumps(item[key]))  # event ids
                     item[key] = re.sub(r"\d+", "N", text)
     text = SYNTHETIC_ADDRESS.sub("<synthetic lead>@", json.dumps(report))
+    text = SECONDS.sub("<t> s", RECORD_ID.sub(r"\1 <id>", RUN_MARKER.sub("gtmcheck_<run>_", text)))
     comparable: dict[str, Any] = json.loads(RUN_ID.sub("<run id>", text))
     return comparable
 

@@ -3,8 +3,10 @@ r"""The crm kind: fields with their types and options, duplicates caught, test r
 Shape of a ``kind: crm`` checklist (the schema is in schema.py; docs/crm.md explains each key)::
 
     properties: {contacts: [{name: lead_source_detail, type: enumeration, options: [webinar, ebook]}]}
+    form: {portal_id: 4242, guid: 6f1f2a4c-0b7e-4c55-9d1e-2d2c8c0b1a01}
     mappings: [{form_field: utm_source, property: contacts.utm_source, warehouse: contacts.utm_source}]
     sync_lag: 15m
+    crm_lag: 1m
     lifecycle: {property: lifecyclestage, stages: [...], transitions: [...], recycle: {...}, audit: {...}}
     duplicates: [{object: contacts, match: email}, {object: companies, match: domain}]
     test_records: {domains: [test.example], names: ["^test\\b"]}
@@ -13,30 +15,31 @@ Shape of a ``kind: crm`` checklist (the schema is in schema.py; docs/crm.md expl
 Checks: CRM-FIELDS-MAPPED (one per object with ``properties:``, fields.py; ``mappings:`` through
 ``mappings.mapping_checks``), CRM-LIFECYCLE-QA (``lifecycle.lifecycle_checks``), CRM-DEDUP-ACTIVE (one per
 rule, dedup.py), CRM-TEST-RECORDS-FLUSHED (flush.py), CRM-HANDOFF-SLA (handoff.py). An item none of them
-configures is attested under ``manual:`` or not configured; CRM-SIGNOFF is governance's.
+configures is attested under ``manual:`` or not configured. CRM-SIGNOFF is always checked (signoff.py, offline):
+governance's review of the ``signoff:`` signers against the roles the checklist needs.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ...dod import CROSS_FUNCTIONAL_SIGNER, RoleRequirement
 from ...findings import Finding
 from ..base import Check, KindBase
 from .dedup import dedup_checks
 from .fields import property_checks
 from .flush import flush_checks
 from .handoff import handoff_checks
+from .lifecycle import lifecycle_checks
 from .lint import lint_crm
+from .mappings import mapping_checks
 from .model import CACHE_KEY, CrmSpec, compile_spec
 from .schema import SCHEMA
+from .signoff import signoff_checks
 
 if TYPE_CHECKING:
     from ...spec import Checklist
-
-# the sections other modules of this package verify, each through ``<module>.<function>(spec) -> list[Check]``
-SECTION_CHECKS = (("lifecycle", "lifecycle", "lifecycle_checks"), ("mappings", "mappings", "mapping_checks"))
 
 
 def spec_of(checklist: Checklist) -> CrmSpec:
@@ -47,20 +50,6 @@ def spec_of(checklist: Checklist) -> CrmSpec:
         checklist.cache[CACHE_KEY] = spec
     assert isinstance(spec, CrmSpec)
     return spec
-
-
-def section_checks(spec: CrmSpec) -> Iterator[Check]:
-    """The checks of ``lifecycle:`` and ``mappings:`` from their modules, when the checklist has the section."""
-    for key, module, function in SECTION_CHECKS:
-        if key not in spec.data:
-            continue
-        try:
-            found = importlib.import_module(f"{__package__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{module}":
-                raise
-            continue  # not built in this version: the item is attested or not configured
-        yield from getattr(found, function)(spec)
 
 
 class CrmKind(KindBase):
@@ -78,7 +67,13 @@ class CrmKind(KindBase):
     def checks(self, checklist: Checklist) -> Iterator[Check]:
         spec = spec_of(checklist)
         yield from property_checks(spec)
-        yield from section_checks(spec)
+        yield from mapping_checks(spec)
+        yield from lifecycle_checks(spec)
         yield from dedup_checks(spec)
         yield from flush_checks(spec)
         yield from handoff_checks(spec)
+        yield from signoff_checks(spec)
+
+    def extra_signoff_roles(self, checklist: Checklist) -> Iterable[RoleRequirement]:
+        """A lifecycle model is cross-functional work: the CRO or VP Revenue signs too (DESIGN, governance)."""
+        return [CROSS_FUNCTIONAL_SIGNER] if "lifecycle" in checklist.data else []

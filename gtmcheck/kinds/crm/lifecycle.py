@@ -50,7 +50,8 @@ _STAGE = {"type": "string", "minLength": 1, "description": "A stage: one of `sta
 
 
 def _test(word: str) -> dict[str, Any]:
-    return {"type": "number", "description": f"The property is {word} this number.", "examples": [50]}
+    return {"type": "number", "description": f"The property is {word} this number.", "x-default": "not tested",
+            "examples": [50]}
 
 
 LIFECYCLE_SCHEMA: dict[str, Any] = {
@@ -91,21 +92,23 @@ LIFECYCLE_SCHEMA: dict[str, Any] = {
                         "additionalProperties": False,
                         "x-hint": "write {property: NAME, gte: 50} (one of equals, in, gt, gte, lt, lte)",
                         "description": "The condition that moves a record: a property and one test.",
+                        "x-default": "none: the move is allowed, not tested",
                         "examples": [{"property": "hs_lead_score", "gte": 50}],
                         "properties": {
                             "property": {"type": "string", "minLength": 1, "examples": ["hs_lead_score"],
                                          "description": "The property the trigger reads."},
                             "equals": {"type": ["string", "number", "boolean"], "examples": ["demo_request"],
-                                       "description": "The property equals this."},
+                                       "x-default": "not tested", "description": "The property equals this."},
                             "in": {"type": "array", "items": {"type": ["string", "number"]}, "minItems": 1,
-                                   "description": "The property is one of these.",
+                                   "description": "The property is one of these.", "x-default": "not tested",
                                    "examples": [["demo_request", "contact_sales"]]},
                             "gt": _test("more than"), "gte": _test("at least"), "lt": _test("less than"),
                             "lte": _test("at most"),
                         },
                     },
                     "within": {**durations.SCHEMA, "description": "The stage must change this soon after the "
-                               "trigger is met (a triggered transition needs it).", "examples": ["5m"]},
+                               "trigger is met (a triggered transition needs it).",
+                               "x-default": "required with a trigger", "examples": ["5m"]},
                 },
             },
         },
@@ -114,16 +117,20 @@ LIFECYCLE_SCHEMA: dict[str, Any] = {
             "required": ["to", "from"],
             "additionalProperties": False,
             "description": "The only moves backwards allowed: from these stages back to `to`.",
+            "x-default": "no moves backwards",
             "examples": [{"to": "lead", "from": ["marketingqualifiedlead", "salesqualifiedlead"]}],
             "properties": {
-                "to": _STAGE,
-                "from": {"type": "array", "items": _STAGE, "minItems": 1, "uniqueItems": True},
+                "to": {**_STAGE, "description": "The stage recycled records return to.", "x-default": "required"},
+                "from": {"type": "array", "items": _STAGE, "minItems": 1, "uniqueItems": True,
+                         "description": "The stages a record may be recycled from (later than `to`).",
+                         "x-default": "required", "examples": [["marketingqualifiedlead", "salesqualifiedlead"]]},
             },
         },
         "audit": {
             "type": "object",
             "additionalProperties": False,
             "description": "Read the stage history of real records changed in the window (read-only).",
+            "x-default": "no audit",
             "examples": [{"window": "30d"}],
             "properties": {
                 "window": {**durations.SCHEMA, "x-max-duration": "365d", "default": DEFAULT_WINDOW,

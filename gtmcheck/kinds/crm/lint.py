@@ -2,7 +2,8 @@
 
 Unusable input (a name pattern RE2 refuses) is a ``SpecError`` in model.py, exit 2. These findings are about
 a checklist that loads: a property declared twice, an enumeration without options, options on a type that
-has none, a duplicate rule declared twice, a mapping to a property the checklist does not declare.
+has none, a duplicate rule declared twice, a mapping to a property the checklist does not declare,
+a lifecycle trigger on one (CRM106).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...findings import Finding, Severity, register
+from .lifecycle import lifecycle_lint
 from .model import CrmSpec
 
 PROPERTY_TWICE = register(
@@ -58,6 +60,18 @@ MAPPING_UNDECLARED = register(
     "Anti-pattern: utm_campaign traced from the form but never declared: a property recreated as a number "
     "passes the trace and breaks reports. Best practice: every mapped property is also declared.",
 )
+TRIGGER_UNDECLARED = register(
+    "CRM106",
+    "crm.lifecycle-trigger-undeclared",
+    Severity.WARNING,
+    "A lifecycle trigger reads a property the checklist does not declare, so its existence and type go unchecked.",
+    "declare it under `properties:` with its type (e.g. `{name: hs_lead_score, type: number}`)",
+    "Anti-pattern: `trigger: {property: lead_score, gte: 50}` on a property nobody declared: renamed to "
+    "hs_lead_score, or recreated as text, the MQL workflow stops firing and only the synthetic contact notices. "
+    "Best practice: every trigger property is declared, so CRM-FIELDS-MAPPED checks it exists with its type.",
+)
+# lifecycle.py names its findings; each becomes the CRM rule with that name
+_LIFECYCLE_RULES = {"lifecycle.trigger-undeclared": TRIGGER_UNDECLARED}
 
 
 def lint_crm(spec: CrmSpec) -> Iterator[Finding]:
@@ -87,3 +101,5 @@ def lint_crm(spec: CrmSpec) -> Iterator[Finding]:
             if mapped and mapped not in declared:
                 yield MAPPING_UNDECLARED.finding(spec.location("mappings", i, "property"),
                                                  f"{mapped} is mapped but not declared under `properties:`")
+    for problem in lifecycle_lint(spec):
+        yield _LIFECYCLE_RULES[problem.rule].finding(problem.location, problem.message, hint=problem.hint)

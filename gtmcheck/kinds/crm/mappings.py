@@ -48,37 +48,52 @@ MAPPINGS_SCHEMA: dict[str, Any] = {
         "required": ["portal_id", "guid"],
         "additionalProperties": False,
         "description": "The CRM form the mappings' synthetic submission goes to (HubSpot's Forms API).",
+        "x-default": "none (required with `mappings:`)",
+        "examples": [{"portal_id": 4242, "guid": "6f1f2a4c-0b7e-4c55-9d1e-2d2c8c0b1a01"}],
         "properties": {
-            "portal_id": {"type": ["integer", "string"], "description": "The HubSpot portal (account) id."},
-            "guid": {"type": "string", "minLength": 1, "description": "The form's guid."},
+            "portal_id": {"type": ["integer", "string"], "description": "The HubSpot portal (account) id.",
+                          "x-default": "required", "examples": [4242]},
+            "guid": {"type": "string", "minLength": 1, "description": "The form's guid.", "x-default": "required",
+                     "examples": ["6f1f2a4c-0b7e-4c55-9d1e-2d2c8c0b1a01"]},
         },
     },
     "mappings": {
         "type": "array",
         "minItems": 1,
-        "description": "Form field -> CRM property -> warehouse column, each traced with a marker value.",
+        "description": "CRM-FIELDS-MAPPED: form field -> CRM property -> warehouse column, each traced with a "
+        "marker value (docs/crm.md, Mappings; `writes: true` environments only).",
+        "x-default": "none",
+        "examples": [[{"form_field": "utm_source", "property": "contacts.utm_source",
+                       "warehouse": "contacts.utm_source"}]],
         "items": {
             "type": "object",
             "required": ["form_field", "property"],
             "additionalProperties": False,
             "properties": {
-                "form_field": {"type": "string", "minLength": 1, "description": "The form's field name."},
+                "form_field": {"type": "string", "minLength": 1, "description": "The form's field name.",
+                               "x-default": "required", "examples": ["utm_source"]},
                 "property": {"type": "string", "pattern": rf"^contacts\.{_IDENT}$",
                              "x-hint": "write contacts.<property>: form submissions land on contacts",
-                             "description": "The contact property it must land in, as contacts.<name>."},
+                             "description": "The contact property it must land in, as contacts.<name>.",
+                             "x-default": "required", "examples": ["contacts.utm_source"]},
                 "warehouse": {"type": "string", "pattern": rf"^{_IDENT}(\.{_IDENT}){{1,3}}$",
                               "x-hint": "write <table>.<column>, e.g. contacts.utm_source",
-                              "description": "The warehouse column it must reach, as <table>.<column>."},
+                              "description": "The warehouse column it must reach, as <table>.<column>.",
+                              "x-default": "not traced into the warehouse", "examples": ["contacts.utm_source"]},
                 "key": {"type": "string", "pattern": rf"^{_IDENT}$", "description": "The warehouse table's "
-                        "email column, how the contact's row is found (default email)."},
-                "value": {"type": "string", "minLength": 1, "description": "The value to submit (default: a "
-                          "marker unique to the run); give one where the property only takes known options."},
+                        "email column, how the contact's row is found.", "default": "email",
+                        "examples": ["email_address"]},
+                "value": {"type": "string", "minLength": 1, "description": "The value to submit; give one where "
+                          "the property only takes known options.", "x-default": "a marker unique to the run",
+                          "examples": ["webinar"]},
             },
         },
     },
-    "sync_lag": {**DURATION, "description": "How long the CRM-to-warehouse sync may take (default 15m)."},
+    "sync_lag": {**DURATION, "description": "How long the CRM-to-warehouse sync may take.",
+                 "default": DEFAULT_SYNC_LAG, "examples": ["15m"]},
     "crm_lag": {**DURATION, "x-max-duration": "1h",
-                "description": "How long a form submission may take to reach the contact (default 1m)."},
+                "description": "How long a form submission may take to reach the contact.",
+                "default": DEFAULT_CRM_LAG, "examples": ["1m"]},
 }
 
 

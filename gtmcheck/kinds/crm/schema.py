@@ -2,6 +2,8 @@
 
 Every key has a description, a default and an example (``schemadoc.gaps`` checks it), so the generated
 reference page (docs/crm-reference.md) and an editor's autocompletion say the same as docs/crm.md.
+``lifecycle:`` is lifecycle.py's ``LIFECYCLE_SCHEMA``; ``form``, ``mappings``, ``sync_lag`` and ``crm_lag`` are
+mappings.py's ``MAPPINGS_SCHEMA``: one schema, defined beside the code that reads it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...durations import SCHEMA as DURATION
+from .lifecycle import LIFECYCLE_SCHEMA
+from .mappings import MAPPINGS_SCHEMA
 
 if TYPE_CHECKING:
     from ...connectors.crm import ObjectType
@@ -19,8 +23,6 @@ DEFAULT_SCAN_LIMIT = 100_000
 MAX_SCAN_LIMIT = 2_000_000
 NAME = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_]{0,99}$",
         "x-hint": "write the property's internal name (HubSpot: lead_source_detail; Salesforce: Lead_Source__c)"}
-DOTTED = {"type": "string", "pattern": r"^[a-z_]+\.[A-Za-z][A-Za-z0-9_]{0,99}$",
-          "x-hint": "write object.property, e.g. contacts.utm_source"}
 IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 _PROPERTY = {
@@ -39,107 +41,6 @@ _PROPERTY = {
         "options": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "minLength": 1},
                     "description": "Option values the property must offer (an enumeration); others may exist.",
                     "x-default": "not checked", "examples": [["webinar", "ebook", "demo_request"]]},
-    },
-}
-
-_TRIGGER = {
-    "type": "object",
-    "required": ["property"],
-    "additionalProperties": False,
-    "minProperties": 2,
-    "description": "What moves a contact along the transition: a property meeting a test.",
-    "x-default": "none: the transition is allowed, not tested",
-    "examples": [{"property": "hs_lead_score", "gte": 50}],
-    "properties": {
-        "property": {**NAME, "description": "The contact property the workflow watches.", "x-default": "required",
-                     "examples": ["hs_lead_score"]},
-        "equals": {"type": ["string", "number", "boolean"], "description": "The property equals this.",
-                   "x-default": "not tested", "examples": ["demo_request"]},
-        "gte": {"type": "number", "description": "At least this.", "x-default": "not tested", "examples": [50]},
-        "gt": {"type": "number", "description": "Greater than this.", "x-default": "not tested", "examples": [49]},
-    },
-}
-
-_LIFECYCLE = {
-    "type": "object",
-    "required": ["stages"],
-    "additionalProperties": False,
-    "description": "CRM-LIFECYCLE-QA: the lifecycle stages as a state machine (see docs/crm.md, Lifecycle).",
-    "x-default": "none: CRM-LIFECYCLE-QA is attested or not configured",
-    "examples": [{"property": "lifecyclestage", "stages": ["subscriber", "lead", "marketingqualifiedlead"],
-                  "transitions": [{"from": "lead", "to": "marketingqualifiedlead",
-                                   "trigger": {"property": "hs_lead_score", "gte": 50}, "within": "5m"}]}],
-    "properties": {
-        "property": {**NAME, "description": "The property holding the stage.", "default": "lifecyclestage",
-                     "examples": ["lifecyclestage"]},
-        "stages": {"type": "array", "minItems": 2, "uniqueItems": True, "items": {"type": "string", "minLength": 1},
-                   "description": "The stages in order; moving forward one stage at a time is allowed.",
-                   "x-default": "required", "examples": [["subscriber", "lead", "marketingqualifiedlead"]]},
-        "transitions": {
-            "type": "array",
-            "description": "Allowed moves besides one stage forward (a skip must be listed), each with the "
-            "trigger that makes it and how soon.",
-            "x-default": "one stage forward at a time",
-            "examples": [[{"from": "lead", "to": "marketingqualifiedlead", "within": "5m",
-                           "trigger": {"property": "hs_lead_score", "gte": 50}}]],
-            "items": {
-                "type": "object",
-                "required": ["from", "to"],
-                "additionalProperties": False,
-                "description": "One allowed move.",
-                "examples": [{"from": "lead", "to": "marketingqualifiedlead"}],
-                "properties": {
-                    "from": {"type": "string", "minLength": 1, "description": "The stage it leaves.",
-                             "x-default": "required", "examples": ["lead"]},
-                    "to": {"type": "string", "minLength": 1, "description": "The stage it reaches.",
-                           "x-default": "required", "examples": ["marketingqualifiedlead"]},
-                    "trigger": _TRIGGER,
-                    "within": {**DURATION, "description": "How soon the stage must follow the trigger.",
-                               "default": "5m", "examples": ["5m"]},
-                },
-            },
-        },
-        "recycle": {
-            "type": "object",
-            "required": ["to", "from"],
-            "additionalProperties": False,
-            "description": "The only backward moves allowed: from these stages back to `to`.",
-            "x-default": "no backward moves",
-            "examples": [{"to": "lead", "from": ["marketingqualifiedlead", "salesqualifiedlead"]}],
-            "properties": {
-                "to": {"type": "string", "minLength": 1, "description": "The stage recycled records return to.",
-                       "x-default": "required", "examples": ["lead"]},
-                "from": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
-                         "description": "The stages a record may be recycled from.", "x-default": "required",
-                         "examples": [["marketingqualifiedlead"]]},
-            },
-        },
-        "audit": {
-            "type": "object",
-            "additionalProperties": False,
-            "description": "Read-only: the stage history of real records over a window, every move checked.",
-            "x-default": "no audit",
-            "examples": [{"window": "30d"}],
-            "properties": {
-                "window": {**DURATION, "description": "How far back.", "default": "30d", "examples": ["30d"]},
-            },
-        },
-    },
-}
-
-_MAPPING = {
-    "type": "object",
-    "required": ["property"],
-    "additionalProperties": False,
-    "description": "One field traced end to end: form field -> CRM property -> warehouse column.",
-    "examples": [{"form_field": "utm_source", "property": "contacts.utm_source", "warehouse": "contacts.utm_source"}],
-    "properties": {
-        "form_field": {"type": "string", "minLength": 1, "description": "The form's field name.",
-                       "x-default": "the property's name", "examples": ["utm_source"]},
-        "property": {**DOTTED, "description": "The CRM property, as object.property.", "x-default": "required",
-                     "examples": ["contacts.utm_source"]},
-        "warehouse": {**DOTTED, "description": "The warehouse column, as table.column.",
-                      "x-default": "not traced into the warehouse", "examples": ["contacts.utm_source"]},
     },
 }
 
@@ -214,12 +115,8 @@ SCHEMA: dict[str, Any] = {
                            "x-default": "none", "examples": [[{"name": "utm_campaign", "type": "string"}]]}
                        for t in OBJECTS},
     },
-    "mappings": {"type": "array", "items": _MAPPING, "description": "CRM-FIELDS-MAPPED: fields traced end to end "
-                 "with a synthetic record carrying a marker value (docs/crm.md, Mappings).", "x-default": "none",
-                 "examples": [[{"form_field": "utm_source", "property": "contacts.utm_source"}]]},
-    "sync_lag": {**DURATION, "description": "How soon a CRM change reaches the warehouse.", "default": "15m",
-                 "examples": ["15m"]},
-    "lifecycle": _LIFECYCLE,
+    **MAPPINGS_SCHEMA,  # form, mappings, sync_lag, crm_lag (mappings.py)
+    "lifecycle": LIFECYCLE_SCHEMA,  # lifecycle.py
     "duplicates": {"type": "array", "items": _DUPLICATE, "description": "CRM-DEDUP-ACTIVE: duplicate rules, each "
                    "tested with a synthetic pair (only where `writes: true`).", "x-default": "none",
                    "examples": [[{"object": "contacts", "match": "email"}]]},
