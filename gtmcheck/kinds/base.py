@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from ..errors import Evidence, Location, SpecError
 from ..schema import HEADER, kind_schema
@@ -30,6 +30,18 @@ WRITES = "writes"  # `writes: true`: the check creates synthetic records
 WAREHOUSE = "warehouse"  # a `warehouse: {url: ...}` SQLAlchemy can parse
 WEB = "web"  # campaign URLs are fetched (the sandbox site's scenario file must exist)
 NEEDS = frozenset({CRM, WRITES, WAREHOUSE, WEB})
+
+
+SpecT = TypeVar("SpecT")
+
+
+def cached_spec(checklist: Checklist, key: str, compile_spec: Callable[[Checklist], SpecT]) -> SpecT:
+    """The checklist's compiled spec under ``key``, compiled on first use (``prepare`` normally did it at load)."""
+    spec = checklist.cache.get(key)
+    if spec is None:
+        spec = compile_spec(checklist)
+        checklist.cache[key] = spec
+    return cast(SpecT, spec)
 
 
 @dataclass(frozen=True)

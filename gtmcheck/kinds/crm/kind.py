@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...dod import CROSS_FUNCTIONAL_SIGNER, RoleRequirement
 from ...findings import Finding
-from ..base import Check, KindBase
+from ..base import Check, KindBase, cached_spec
 from .dedup import dedup_checks
 from .fields import property_checks
 from .flush import flush_checks
@@ -44,12 +44,7 @@ if TYPE_CHECKING:
 
 def spec_of(checklist: Checklist) -> CrmSpec:
     """The compiled spec, compiling on first use (``prepare`` normally did it at load time)."""
-    spec = checklist.cache.get(CACHE_KEY)
-    if spec is None:
-        spec = compile_spec(checklist)
-        checklist.cache[CACHE_KEY] = spec
-    assert isinstance(spec, CrmSpec)
-    return spec
+    return cached_spec(checklist, CACHE_KEY, compile_spec)
 
 
 class CrmKind(KindBase):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import CheckError, Evidence, Location, NotConfigured
 from ...findings import Finding
-from ..base import CRM, WAREHOUSE, Check, KindBase
+from ..base import CRM, WAREHOUSE, Check, KindBase, cached_spec
 from .model import CACHE_KEY, CrmSide, HandoffEntry, ReconcileSpec, TotalsEntry, compile_spec
 from .rules import BLOCKING, entry_problems, lint_reconcile
 from .schema import SCHEMA
@@ -47,12 +47,7 @@ HANDOFFS_ID = "RECONCILE-HANDOFFS"
 
 def spec_of(checklist: Checklist) -> ReconcileSpec:
     """The compiled spec, compiling on first use (``prepare`` normally did it at load time)."""
-    spec = checklist.cache.get(CACHE_KEY)
-    if spec is None:
-        spec = compile_spec(checklist)
-        checklist.cache[CACHE_KEY] = spec
-    assert isinstance(spec, ReconcileSpec)
-    return spec
+    return cached_spec(checklist, CACHE_KEY, compile_spec)
 
 
 def _needs(entry: TotalsEntry) -> frozenset[str]:

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import CheckFailed, Evidence
 from ...findings import Finding, Severity, summarize
 from ...lintconfig import settle
-from ..base import WEB, Check, KindBase
+from ..base import WEB, Check, KindBase, cached_spec
 from .channel_trace import TRACE_SCHEMA, trace_checks
 from .model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
 from .resolve import resolve
@@ -225,12 +225,7 @@ SHOWN_FINDINGS = 5
 
 def spec_of(checklist: Checklist) -> UtmSpec:
     """The compiled spec, compiling on first use (``prepare`` normally did it at load time)."""
-    spec = checklist.cache.get(CACHE_KEY)
-    if spec is None:
-        spec = compile_spec(checklist)
-        checklist.cache[CACHE_KEY] = spec
-    assert isinstance(spec, UtmSpec)
-    return spec
+    return cached_spec(checklist, CACHE_KEY, compile_spec)
 
 
 class UtmKind(KindBase):

@@ -26,7 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ...findings import Finding
-from ..base import Check, KindBase
+from ..base import Check, KindBase, cached_spec
 from .checks import check_compatible, check_samples, check_schemas
 from .lint import lint_webhooks
 from .model import CACHE_KEY, WebhooksSpec, compile_spec
@@ -43,12 +43,7 @@ COMPATIBLE_ID = "WEBHOOK-VERSIONS-COMPATIBLE"
 
 def spec_of(checklist: Checklist) -> WebhooksSpec:
     """The compiled spec, compiling on first use (``prepare`` normally did it at load time)."""
-    spec = checklist.cache.get(CACHE_KEY)
-    if spec is None:
-        spec = compile_spec(checklist)
-        checklist.cache[CACHE_KEY] = spec
-    assert isinstance(spec, WebhooksSpec)
-    return spec
+    return cached_spec(checklist, CACHE_KEY, compile_spec)
 
 
 class WebhooksKind(KindBase):
