@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,6 +19,7 @@ from .project import Environment, Project
 from .synthetic import RunCleanup, SyntheticLedger, finish_run
 
 if TYPE_CHECKING:
+    from .baseline import BaselineEntry
     from .connectors.crm import CrmConnector
     from .dod import RoleRequirement
     from .spec import Checklist
@@ -152,6 +153,27 @@ class RunContext:
                 except (ConfigError, EnvVarError) as exc:
                     raise CheckError(str(exc)) from None
             return self.crm_connector
+
+    def today(self) -> date:
+        """The environment's calendar date: a sandbox scenario's ``clock.today`` when it pins one, else UTC's.
+
+        Checks that reason in days (a review cadence, a baseline's age, drift "since") ask here, so the demo's
+        drifted stack can be "three months later" than the healthy one.
+        """
+        scenario = self.environment.sandbox_scenario()
+        if scenario is not None:
+            from .sandbox import scenario_today
+
+            pinned = scenario_today(scenario)
+            if pinned is not None:
+                return pinned
+        return datetime.now(UTC).date()
+
+    def baseline(self, checklist: Checklist) -> BaselineEntry | None:
+        """What ``gtmcheck baseline save`` recorded for this checklist, or ``None`` when nothing was saved."""
+        from .baseline import read_entry
+
+        return read_entry(self.project.root, checklist)
 
     def heartbeat(self, every: float = HEARTBEAT_S) -> Heartbeat:
         """A throttle for a long wait's progress lines, on the run's clock (see ``Heartbeat``)."""

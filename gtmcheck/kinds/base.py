@@ -85,6 +85,14 @@ class Kind(Protocol):
     def checks(self, checklist: Checklist) -> Iterable[Check]:
         """The automated checks this checklist configures; DoD items without one are manual or not configured."""
 
+    def observe(self, checklist: Checklist, ctx: RunContext) -> Mapping[str, Any]:
+        """What of the live stack this checklist's DoD rests on, read without writing, for the baseline.
+
+        A JSON-able mapping of named sections (``properties``, ``owners``, ``totals``, ...) whose leaves are
+        scalars or lists of scalars; ``gtmcheck baseline save`` writes it and the nightly run diffs tonight's
+        against it (``gtmcheck.baseline``). Raise ``CheckError`` when the stack cannot be read.
+        """
+
     def extra_signoff_roles(self, checklist: Checklist) -> Iterable[RoleRequirement]:
         """Sign-offs this checklist needs beyond its kind's (``dod.KIND_SIGNERS``) or work type's.
 
@@ -113,6 +121,9 @@ class KindBase:
 
     def checks(self, checklist: Checklist) -> Iterable[Check]:
         return ()
+
+    def observe(self, checklist: Checklist, ctx: RunContext) -> Mapping[str, Any]:
+        return {}  # a kind that observes nothing has no baseline
 
     def extra_signoff_roles(self, checklist: Checklist) -> Iterable[RoleRequirement]:
         return ()  # most checklists have no cross-functional part

@@ -10,6 +10,7 @@ own deliveries reach, so a probe through it shares their replay memory.
 from __future__ import annotations
 
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from .hubspot import HubSpotSandbox
 from .receiver import Receiver, receiver_for_path
 from .scenario import Scenario
 
-__all__ = ["HubSpotSandbox", "Receiver", "Scenario", "hubspot_transport", "receiver_transport", "sandbox_app"]
+__all__ = ["HubSpotSandbox", "Receiver", "Scenario", "hubspot_transport", "receiver_transport", "sandbox_app",
+           "scenario_today"]
 
 _APPS: dict[tuple[Path, tuple[tuple[str, Any], ...]], HubSpotSandbox] = {}
 _LOCK = threading.Lock()
@@ -44,3 +46,8 @@ def hubspot_transport(scenario_path: Path, **overrides: Any) -> httpx.BaseTransp
 def receiver_transport(scenario_path: Path) -> httpx.BaseTransport:
     """An httpx transport to the webhook receiver of ``scenario_path`` (POST on any path; see receiver.py)."""
     return httpx.WSGITransport(app=receiver_for_path(scenario_path))
+
+
+def scenario_today(scenario_path: Path) -> date | None:
+    """The scenario's ``clock.today`` (its calendar date), else ``None`` for the real date."""
+    return sandbox_app(scenario_path).scenario.today

@@ -27,6 +27,7 @@ except what a consumer needs (the site reads ``site:``, the CRM everything else)
     knobs: {rate_limit: {per_10s: 190, search_per_s: 5}, latency_ms: 0, fault_rate: 0, burst_429: 0,
             retry_after_s: 1, search_lag_ms: 0, seed: 0}
     site: {...}                 # the landing-page site (site.py)
+    clock: {today: 2027-02-26}  # the sandbox's calendar date (review cadences, drift "since"); else the real one
 
 CSV columns: ``id`` becomes the property ``source_id`` (the warehouse's key for the record);
 ``owner_email`` becomes ``hubspot_owner_id`` (the owner with that email, which must be declared);
@@ -38,6 +39,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -367,6 +369,21 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         },
         "site": {**SITE_SCHEMA["properties"]["site"],
                  "x-default": "no site (a `web: {type: sandbox}` environment needs one)"},
+        "clock": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["today"],
+            "x-default": "the real date",
+            "description": "The sandbox's calendar: what date checks that reason in days (review cadences, "
+            "baselines, drift since when) take for today. Pins a demo's story to its dates, e.g. the drifted "
+            "stack three months after the healthy one was signed off. Timestamps of records stay real.",
+            "properties": {
+                "today": {"type": "string", "format": "date",
+                          "pattern": r"^\d{4}-\d{2}-\d{2}$", "x-hint": "write a date as YYYY-MM-DD",
+                          "description": "Today's date in this sandbox (YYYY-MM-DD).",
+                          "examples": ["2027-02-26"]},
+            },
+        },
     },
 }
 
@@ -389,6 +406,7 @@ class Scenario:
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # duplicates.py
     forms: list[dict[str, Any]] = field(default_factory=list)
     sync: dict[str, Any] | None = None
+    today: date | None = None  # ``clock.today``: the sandbox's calendar date, else the real one
 
     @classmethod
     def load(cls, path: Path) -> Scenario:
@@ -508,6 +526,7 @@ class Scenario:
             duplicates=[dict(rule) for rule in data.get("duplicates") or []],
             forms=_checked_forms(data.get("forms") or [], where),
             sync=dict(data["sync"] or {}) if "sync" in data else None,
+            today=_clock_today(data.get("clock"), where),
         )
 
 
@@ -570,6 +589,16 @@ def _check_routing(routing: dict[str, Any], by_email: dict[str, dict[str, Any]],
         check(rule["assign"], "routing", "rules", i, "assign")
     if routing.get("default"):
         check(routing["default"], "routing", "default")
+
+
+def _clock_today(clock: dict[str, Any] | None, where: Any) -> date | None:
+    if not clock:
+        return None
+    try:
+        return date.fromisoformat(str(clock["today"]))
+    except ValueError:
+        raise SpecError(f"clock.today: {clock['today']!r} is not a date", where("clock", "today"),
+                        "write a real date as YYYY-MM-DD") from None
 
 
 def parse_version(text: Any) -> tuple[str, str] | None:
