@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     DateTime,
-    Float,
+    Double,
     Select,
     and_,
     case,
@@ -54,7 +54,7 @@ class SecondsBetween(FunctionElement[Any]):
 
     name = "seconds_between"
     inherit_cache = True
-    type = Float()
+    type = Double()
 
 
 @compiles(SecondsBetween)
@@ -76,11 +76,11 @@ def _datetime_diff_bigquery(element: SecondsBetween, compiler: Any, **kw: Any) -
 
 
 def _days_between(start: ColumnElement[Any], end: ColumnElement[Any]) -> ColumnElement[Any]:
-    return cast(SecondsBetween(start, end), Float) / literal(float(DAY_SECONDS), Float)
+    return cast(SecondsBetween(start, end), Double) / literal(float(DAY_SECONDS), Double)
 
 
 def _num(value: float) -> ColumnElement[Any]:
-    return literal(float(value), Float)
+    return literal(float(value), Double)
 
 
 def _source(name: str, columns: list[str | None]) -> TableClause:
@@ -116,7 +116,7 @@ def _conversions(conv: Conversions) -> Select[Any]:
     statement = select(
         c.c[conv.id].label("conversion_id"), c.c[conv.key].label("conversion_key"),
         cast(c.c[conv.at], DateTime).label("converted_at"),
-        (cast(c.c[conv.value], Float) if conv.value else cast(null(), Float)).label("value"),
+        (cast(c.c[conv.value], Double) if conv.value else cast(null(), Double)).label("value"),
         stamp(conv.lead_created_at, "lead_created_at"), stamp(conv.opportunity_created_at, "opportunity_created_at"),
     )
     return _filtered(statement, conv.where)
@@ -135,7 +135,7 @@ def _eligible(tp: Touchpoints, conv: Conversions, lookback: Lookback) -> Subquer
                                order_by=(touches.c.touch_at.desc(), touches.c.touch_id.desc())).label("from_last"),
     ).select_from(convs.join(touches, touches.c.touch_key == convs.c.conversion_key)).where(
         touches.c.touch_at <= convs.c.converted_at,
-        cast(SecondsBetween(touches.c.touch_at, convs.c.converted_at), Float) < _num(lookback.days * DAY_SECONDS),
+        cast(SecondsBetween(touches.c.touch_at, convs.c.converted_at), Double) < _num(lookback.days * DAY_SECONDS),
     ).subquery("windowed")
     w = windowed.c
     if lookback.steps is None:
@@ -171,7 +171,7 @@ def _position_based(model: AttributionModel, e: Any) -> ColumnElement[Any]:
         (e.n == 2, _num(two_last)),
         (e.pos == 1, _num(first)),
         (e.pos == e.n, _num(last)),
-        else_=_num(middle) / cast(e.n - 2, Float),
+        else_=_num(middle) / cast(e.n - 2, Double),
     )
 
 
@@ -209,9 +209,9 @@ def _w_shaped(model: AttributionModel, eligible: Subquery) -> Select[Any]:
     own = (case((r.pos == 1, _num(w_first)), else_=_num(0.0))
            + case((r.pos == lead, _num(w_lead)), else_=_num(0.0))
            + case((r.pos == opp, _num(w_opp)), else_=_num(0.0))
-           + case((and_(r.pos != 1, r.pos != lead, r.pos != opp), _num(w_rest) / cast(rest, Float)),
+           + case((and_(r.pos != 1, r.pos != lead, r.pos != opp), _num(w_rest) / cast(rest, Double)),
                   else_=_num(0.0)))
-    credit = case((r.n == 1, _num(1.0)), (assigned > 0, own / assigned), else_=_num(1.0) / cast(r.n, Float))
+    credit = case((r.n == 1, _num(1.0)), (assigned > 0, own / assigned), else_=_num(1.0) / cast(r.n, Double))
     return select(r.conversion_id, r.touch_id, r.channel, credit.label("credit"))
 
 
@@ -231,7 +231,7 @@ def recompute(model: AttributionModel, tp: Touchpoints, conv: Conversions, lookb
     elif model.name == "last_touch":
         credit = case((e.pos == e.n, _num(1.0)), else_=_num(0.0))
     elif model.name == "linear":
-        credit = _num(1.0) / cast(e.n, Float)
+        credit = _num(1.0) / cast(e.n, Double)
     elif model.name == "position_based":
         credit = _position_based(model, e)
     elif model.name == "last_non_direct":
@@ -280,7 +280,7 @@ def _actual_credits(attr: AttributionTable) -> Select[Any]:
     a = _attribution(attr)
     conversion, channel = a.c[attr.conversion], func.coalesce(a.c[attr.channel], "")
     return (select(conversion.label("conversion_id"), channel.label("channel"),
-                   func.sum(cast(a.c[attr.credit], Float)).label("credit")).group_by(conversion, channel))
+                   func.sum(cast(a.c[attr.credit], Double)).label("credit")).group_by(conversion, channel))
 
 
 def credit_by_channel(source: Select[Any] | AttributionTable) -> Select[Any]:
@@ -349,7 +349,7 @@ def invariant_queries(attr: AttributionTable, conv: Conversions, tp: Touchpoints
     """
     a = _attribution(attr)
     convs = _conversions(conv).subquery("conversions")
-    credit = cast(a.c[attr.credit], Float)
+    credit = cast(a.c[attr.credit], Double)
     touch = a.c[attr.touch] if attr.touch else cast(null(), a.c[attr.conversion].type)
     queries: dict[str, Select[Any]] = {}
 
@@ -375,7 +375,7 @@ def invariant_queries(attr: AttributionTable, conv: Conversions, tp: Touchpoints
     if attr.touch:
         t = _source(tp.table, [tp.id, tp.at])
         touch_at = cast(t.c[tp.at], DateTime)
-        too_old = cast(SecondsBetween(touch_at, convs.c.converted_at), Float) >= _num(lookback.days * DAY_SECONDS)
+        too_old = cast(SecondsBetween(touch_at, convs.c.converted_at), Double) >= _num(lookback.days * DAY_SECONDS)
         queries["outside_window"] = (
             select(a.c[attr.conversion].label("conversion_id"), a.c[attr.touch].label("touch_id"),
                    a.c[attr.channel].label("channel"), touch_at.label("touch_at"), convs.c.converted_at)
@@ -396,6 +396,6 @@ def invariant_queries(attr: AttributionTable, conv: Conversions, tp: Touchpoints
     everyone = func.count()
     queries["unattributed_share"] = select(
         func.coalesce(bucket_only, 0).label("bucket_only"), everyone.label("conversions"),
-        (cast(func.coalesce(bucket_only, 0), Float) / func.nullif(cast(everyone, Float), _num(0.0))).label("share"),
+        (cast(func.coalesce(bucket_only, 0), Double) / func.nullif(cast(everyone, Double), _num(0.0))).label("share"),
     ).select_from(joined)
     return queries
