@@ -293,3 +293,21 @@ def test_a_healthy_table_keeps_every_invariant(warehouse_url: str) -> None:
             assert _rows(wh, queries[name]) == [], name
         (share,) = _rows(wh, queries["unattributed_share"])
         assert (int(share["bucket_only"]), int(share["conversions"])) == (1, 6)  # c0, in the bucket
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgresql", "snowflake", "bigquery"])
+def test_every_statement_compiles_for_every_documented_dialect(dialect: str) -> None:
+    from warehouses import compile_for
+
+    for unit in ("share", "value"):
+        attr = AttributionTable("analytics.attribution", unit=unit)
+        statements = [eligible_touches(TP, CONV, Lookback(days=30, steps=4)), credit_by_channel(attr),
+                      *invariant_queries(attr, CONV, TP, WINDOW, 0.01).values()]
+        for name in (m for m in MODELS if m != "external"):
+            model = AttributionModel(name)
+            statements += [recompute(model, TP, CONV, WINDOW), compare_conversions(model, TP, CONV, WINDOW, attr, 0.01),
+                           compare_channels(model, TP, CONV, WINDOW, attr, 0.01)]
+        for statement in statements:
+            sql = compile_for(dialect, statement)
+            assert sql.lstrip().upper().startswith(("SELECT", "WITH")), sql[:80]
+            assert "analytics" in sql or "touchpoints" in sql
