@@ -21,7 +21,13 @@ from gtmcheck.bundled import DEMO_DIR, demo_scenario
 from gtmcheck.connectors.demo_warehouse import build_demo_warehouse
 from gtmcheck.connectors.warehouse import Warehouse
 from gtmcheck.kinds.attribution.models import AttributionModel, AttributionTable, Conversions, Lookback, Touchpoints
-from gtmcheck.kinds.attribution.sql import compare_channels, compare_conversions, credit_by_channel, invariant_queries
+from gtmcheck.kinds.attribution.sql import (
+    compare_channels,
+    compare_conversions,
+    credit_by_channel,
+    invariant_queries,
+    touches_by_channel,
+)
 from gtmcheck.sandbox import scenario_today
 from gtmcheck.sandbox.scenario_warehouse import warehouse_sources
 
@@ -112,11 +118,7 @@ def test_every_utm_channel_is_touched_in_the_healthy_window_and_paid_video_not_i
         tmp_path: Path) -> None:
     def channels_since(target: Path, since: datetime) -> set[str]:
         with Warehouse(f"duckdb:///{target}") as wh:
-            _, rows = wh.select(credit_by_channel(AttributionTable("attribution")))  # the table is readable too
-            assert rows
-            found = wh.sample("SELECT DISTINCT channel FROM touchpoints WHERE occurred_at > :since",
-                              {"since": since}, limit=100)
-        return {r["channel"] for r in found}
+            return {r["channel"] for r in _rows(wh, touches_by_channel(TP, since))}
 
     healthy_data, healthy_tables = warehouse_sources(demo_scenario()) or (DATA, {})
     healthy = build_demo_warehouse(healthy_data, tmp_path / "healthy.duckdb", tables=healthy_tables)

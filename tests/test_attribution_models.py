@@ -43,6 +43,7 @@ from gtmcheck.kinds.attribution.sql import (
     eligible_touches,
     invariant_queries,
     recompute,
+    touches_by_channel,
 )
 
 CONVERTED = datetime(2026, 6, 30, 12, 0)
@@ -196,6 +197,15 @@ def test_custom_weights_and_half_life_change_the_credits(paths: Warehouse) -> No
     assert [round(skewed[("c2", t)], 6) for t in ("t21", "t22")] == [0.75, 0.25]
     none_direct = _credits(paths, AttributionModel("last_non_direct", direct_channels=()))
     assert none_direct[("c5", "t55")] == 1
+
+
+def test_touches_are_counted_per_channel_in_a_window(paths: Warehouse) -> None:
+    def counted(until: datetime | None) -> dict[str, int]:
+        return {r["channel"]: int(r["touches"]) for r in _rows(paths, touches_by_channel(TP, _ago(8), until))}
+
+    # after 8 days before (t61, exactly 8 days before, is out): t11, tx1 / t22, t55, t62 / t33 / t54
+    assert counted(CONVERTED) == {"Direct": 3, "Email": 2, "Paid Search": 1, "Referral": 1}
+    assert counted(None)["Email"] == 3  # and t56, a day after
 
 
 def test_the_external_model_is_not_recomputed() -> None:

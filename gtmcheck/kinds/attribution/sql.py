@@ -13,6 +13,7 @@ credits and values to DOUBLE, so text columns (a CSV loaded as it is) compare an
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -44,7 +45,7 @@ from ...errors import WarehouseError
 from .models import AttributionModel, AttributionTable, Conversions, Lookback, Touchpoints
 
 __all__ = ["SecondsBetween", "compare_channels", "compare_conversions", "credit_by_channel", "eligible_touches",
-           "expected_credits", "invariant_queries", "recompute"]
+           "expected_credits", "invariant_queries", "recompute", "touches_by_channel"]
 
 DAY_SECONDS = 86_400
 
@@ -148,6 +149,21 @@ def _eligible(tp: Touchpoints, conv: Conversions, lookback: Lookback) -> Subquer
     if lookback.steps is not None:
         statement = statement.where(w.from_last <= lookback.steps)
     return statement.subquery("eligible")
+
+
+def touches_by_channel(tp: Touchpoints, since: datetime, until: datetime | None = None) -> Select[Any]:
+    """``channel, touches``: how many touches each channel had after ``since`` (and at or before ``until``).
+
+    For "every channel is tracked in the window" and the share of touches no channel rule placed
+    (``Unassigned``); a NULL channel is ``''``.
+    """
+    touches = _touches(tp)
+    channel = func.coalesce(touches.c.channel, "")
+    count: ColumnElement[Any] = func.count()
+    statement = select(channel.label("channel"), count.label("touches")).where(touches.c.touch_at > since)
+    if until is not None:
+        statement = statement.where(touches.c.touch_at <= until)
+    return statement.group_by(channel).order_by(channel)
 
 
 def eligible_touches(tp: Touchpoints, conv: Conversions, lookback: Lookback) -> Select[Any]:
