@@ -19,13 +19,15 @@ __all__ = ["Check", "Kind", "KindBase", "PendingKind", "all_kinds", "get_kind", 
 
 @cache
 def _registry() -> dict[str, Kind]:
+    from .attribution import AttributionKind
     from .crm import CrmKind
     from .reconcile import ReconcileKind
     from .routing import RoutingKind
     from .utm import UtmKind
     from .webhooks import WebhooksKind
 
-    built: list[Kind] = [UtmKind(), RoutingKind(), WebhooksKind(), ReconcileKind(), CrmKind()]
+    built: list[Kind] = [UtmKind(), RoutingKind(), WebhooksKind(), ReconcileKind(), CrmKind(),
+                        AttributionKind()]
     kinds: dict[str, Kind] = {k.name: k for k in built}
     for name in KINDS:
         kinds.setdefault(name, PendingKind(name))
