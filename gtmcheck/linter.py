@@ -57,7 +57,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[SpecError]]:
 def lint_checklist(checklist: Checklist, max_age: Mapping[str, str] | None = None) -> list[Finding]:
     """Governance and kind findings for one loaded checklist; ``max_age``: gtmcheck.yml's ``governance.max_age``."""
     kind = get_kind(checklist.kind)
-    automated = {check.dod_id for check in kind.checks(checklist)}
+    automated = {check.dod_id for check in kind.checks(checklist) if not check.reads_attestation}
     findings = list(governance.lint(checklist, automated, max_age=max_age))
     findings.extend(kind.lint(checklist))
     return findings

@@ -97,4 +97,4 @@ def board_checks(spec: AttributionSpec) -> Iterator[Check]:
     if spec.board_view is not None:
         yield Check(DOD_ID, partial(check_board, spec), spec.location("board_view"),
                     description="the board view adds up to the attribution table and the CRO or VP Revenue signed it",
-                    needs=frozenset({WAREHOUSE}))
+                    needs=frozenset({WAREHOUSE}), reads_attestation=True)

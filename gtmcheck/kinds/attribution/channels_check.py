@@ -3,7 +3,7 @@
 The channels come from the UTM checklist ``channels.utm`` names (its ``channels.expected``, classified by its
 ``channels:`` map: ``utm_map``), never from a copy. In the lookback window ending on the environment's today
 (``ctx.today()``), each expected channel must have touches in the touchpoints table AND credit in the
-attribution table (for conversions in the same window); and the touches no channel rule places (channel
+attribution table; and the touches no channel rule places (channel
 ``Unassigned`` or empty, or, when the touchpoints name ``source``/``medium``, classified Unassigned by the UTM
 map) must stay at or under ``unassigned_max``. Only counts per channel come back from the warehouse.
 """
@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Double, Select, cast, column, func, literal_column, select, table, text
+from sqlalchemy import DateTime, Select, cast, column, func, literal_column, select, table, text
 
 from ...channels import UNASSIGNED
 from ...connectors.warehouse_queries import check_identifier, check_where
@@ -24,12 +24,13 @@ from ...errors import CheckError, CheckFailed, Evidence
 from ..base import WAREHOUSE, Check
 from ..reconcile import warehouse_of
 from .compiled import AttributionSpec, utm_columns
+from .sql import credit_by_channel
 from .utm_map import UtmProblem, load_utm
 
 if TYPE_CHECKING:
     from ...context import RunContext
     from ..utm import UtmSpec
-    from .models import AttributionTable, Conversions, Touchpoints
+    from .models import Touchpoints
 
 DOD_ID = "ATTR-CHANNELS-TRACKED"
 MAX_GROUPS = 10_000  # (channel, source, medium, campaign) groups read; more is not a channel map
@@ -61,18 +62,6 @@ def touch_groups(tp: Touchpoints, utm_cols: tuple[str | None, str | None, str | 
     return statement.group_by(*cols[:1], *(c for c, u in zip(cols[1:], utm_cols, strict=True) if u))
 
 
-def credited_channels(attr: AttributionTable, conv: Conversions, since: datetime, until: datetime) -> Select[Any]:
-    """``channel, credit``: the attribution table's credit per channel for conversions in ``(since, until]``."""
-    a = _table(attr.table, [attr.conversion, attr.channel, attr.credit])
-    c = _table(conv.table, [conv.id, conv.at])
-    at = cast(c.c[conv.at], DateTime)
-    channel = func.coalesce(a.c[attr.channel], "")
-    statement = (select(channel.label("channel"), func.sum(cast(a.c[attr.credit], Double)).label("credit"))
-                 .select_from(a.join(c, c.c[conv.id] == a.c[attr.conversion]))
-                 .where(at > since, at <= until))
-    return _where(statement, conv.where).group_by(channel)
-
-
 def _window(spec: AttributionSpec, ctx: RunContext) -> tuple[datetime, datetime]:
     until = datetime.combine(ctx.today() + timedelta(days=1), time())  # the end of today
     return until - timedelta(days=spec.lookback.days), until
@@ -95,10 +84,9 @@ def check_channels(spec: AttributionSpec, ctx: RunContext) -> Evidence:
     utm = load_utm(spec)
     if isinstance(utm, UtmProblem):
         raise CheckError(f"{utm.message} (ATTR106 at {spec.location('channels', 'utm')}); fix: {utm.hint}")
-    tp, conv, attr = spec.touchpoints, spec.conversions, spec.attribution
-    if tp is None or conv is None or attr is None:
-        raise CheckError("channels are checked in `touchpoints:` and `attribution:` (with `conversions:` for the "
-                         "window); add them")
+    tp, attr = spec.touchpoints, spec.attribution
+    if tp is None or attr is None:
+        raise CheckError("channels are checked in `touchpoints:` and `attribution:`; add them")
     since, until = _window(spec, ctx)
     utm_cols = utm_columns(spec.checklist)
     classify = utm_cols[0] is not None and utm_cols[1] is not None
@@ -108,7 +96,7 @@ def check_channels(spec: AttributionSpec, ctx: RunContext) -> Evidence:
         raise CheckError(f"the touchpoints hold more than {MAX_GROUPS} channel/source/medium/campaign groups in the "
                          "window; name fewer UTM columns under `touchpoints:`")
     per_channel, unassigned = _classified(utm, [tuple(g) for g in groups], classify)
-    _, credited_rows = wh.select(credited_channels(attr, conv, since, until))
+    _, credited_rows = wh.select(credit_by_channel(attr))
     credited = {str(r[0]): float(r[1] or 0) for r in credited_rows}
     total = sum(per_channel.values())
     share = 100.0 * unassigned / total if total else 0.0
@@ -124,7 +112,7 @@ def check_channels(spec: AttributionSpec, ctx: RunContext) -> Evidence:
         "classified_by_utm_map": classify,
     }
     problems = [f"{c}: no touches in {window}" for c in untracked]
-    problems += [f"{c}: touches but no credit in {attr.table} for conversions in {window}" for c in unattributed]
+    problems += [f"{c}: touches in {window} but no credit in {attr.table}" for c in unattributed]
     if share > spec.unassigned_max:
         problems.append(f"{unassigned} of {total} touches ({share:.1f}%) are Unassigned, over {spec.unassigned_max:g}%")
     if problems:
