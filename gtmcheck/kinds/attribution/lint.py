@@ -147,8 +147,13 @@ def _model_problems(spec: AttributionSpec) -> Iterator[Problem]:
                       "positive: 2^(-age/0) has no value")
     for key, models in _MODEL_KEYS.items():
         if key in raw and name not in models:
-            rule = EXTERNAL_RECOMPUTE_KEYS if name == "external" and key in RECOMPUTE_KEYS else UNUSED_MODEL_KEY
-            yield Problem(rule, ("model", key), f"`{key}` is for {' and '.join(models)}; {name} ignores it", True)
+            if name == "external" and key in RECOMPUTE_KEYS:
+                yield Problem(EXTERNAL_RECOMPUTE_KEYS, ("model", key), f"`{key}` is for recomputing "
+                              f"{' and '.join(models)}; an external model is never recomputed, so it is not checked",
+                              True)
+            else:
+                yield Problem(UNUSED_MODEL_KEY, ("model", key), f"`{key}` is for {' and '.join(models)}; {name} "
+                              "ignores it", True)
     if spec.rationale is None or spec.rationale.lower().strip(" .") in PLACEHOLDERS:
         where: JsonPath = ("rationale",) if "rationale" in spec.data else ("model",)
         said = "is a placeholder" if spec.rationale else "is missing"
