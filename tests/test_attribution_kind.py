@@ -14,12 +14,14 @@ from typing import Any
 import duckdb
 import pytest
 
+from gtmcheck import schemadoc
 from gtmcheck.baseline import BaselineEntry, write_entry
 from gtmcheck.cli import main
 from gtmcheck.context import RunContext
 from gtmcheck.errors import CheckError, CheckFailed, Evidence
 from gtmcheck.kinds import PendingKind, get_kind
 from gtmcheck.kinds.attribution import AttributionKind
+from gtmcheck.kinds.attribution.schema import SCHEMA
 from gtmcheck.kinds.base import WAREHOUSE, Check
 from gtmcheck.project import load_project
 from gtmcheck.spec import load_checklist
@@ -151,6 +153,15 @@ def test_attribution_is_a_built_kind_with_a_closed_published_schema(capsys: pyte
     assert schema["properties"]["model"]["properties"]["name"]["enum"][0] == "first_touch"
     assert {"model", "rationale", "lookback", "conversions", "touchpoints", "attribution", "tolerance", "channels",
             "baseline", "board_view", "review"} <= set(schema["properties"])
+
+
+def test_every_key_is_documented_and_the_reference_page_is_generated(repo: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert schemadoc.gaps({"type": "object", "properties": SCHEMA}) == []
+    assert main(["schema", "--kind", "attribution", "--format", "markdown"]) == 0
+    assert (repo / "docs" / "attribution-reference.md").read_text() == capsys.readouterr().out, (
+        "docs/attribution-reference.md is stale: run `gtmcheck schema --kind attribution --format markdown > "
+        "docs/attribution-reference.md`")
 
 
 def test_a_typo_is_unusable_input_at_its_line_with_a_did_you_mean(tmp_path: Path,
