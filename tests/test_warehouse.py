@@ -277,6 +277,22 @@ def test_demo_warehouse_is_built_once_and_rebuilt_when_a_csv_changes(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "w.duckdb"]  # no temp files left
 
 
+def test_a_demo_warehouse_built_from_other_tables_is_stale_even_if_newer(tmp_path: Path) -> None:
+    """The cached file outlives the checkout that built it: a new CSV older on disk than the file still counts."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deals.csv").write_text("id,amount\nd1,10\n")
+    target = build_demo_warehouse(data, tmp_path / "w.duckdb")
+    (data / "conversions.csv").write_text("id,contact_id\nc1,p1\n")
+    built = target.stat().st_mtime_ns
+    os.utime(data / "conversions.csv", ns=(built - 10**9, built - 10**9))  # written before the file was built
+    assert is_stale(data, target)
+    build_demo_warehouse(data, target)
+    assert not is_stale(data, target)
+    with Warehouse(f"duckdb:///{target}") as wh:
+        assert wh.count("conversions") == 1
+
+
 def test_for_environment_builds_the_demo_warehouse(tmp_path: Path, repo: Path) -> None:
     demo = tmp_path / "gtmcheck" / "demo"
     (demo / "data").mkdir(parents=True)

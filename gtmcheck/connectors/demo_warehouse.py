@@ -59,11 +59,18 @@ def _sources(data_dir: Path, tables: Mapping[str, Path] | None = None) -> dict[s
 
 
 def is_stale(data_dir: Path, target: Path, tables: Mapping[str, Path] | None = None) -> bool:
-    """True when ``target`` is missing or older than one of the CSVs it is built from."""
+    """True when ``target`` is missing, older than one of the CSVs it is built from, or holds other tables.
+
+    The table check matters because the cached file outlives the checkout that built it: a newer checkout
+    with a new CSV (older on disk than the file) must not read a warehouse without that table.
+    """
     if not target.is_file() or _built_format(target) != BUILD_FORMAT:
         return True
     built = target.stat().st_mtime
-    return any(p.stat().st_mtime > built for p in _sources(data_dir, tables).values())
+    sources = _sources(data_dir, tables)
+    if any(p.stat().st_mtime > built for p in sources.values()):
+        return True
+    return _built_tables(target) != set(sources)
 
 
 def sync_folder(target: Path) -> Path:
@@ -79,6 +86,17 @@ def _built_format(target: Path) -> str | None:
     except duckdb.Error:
         return None
     return str(row[0]) if row else None
+
+
+def _built_tables(target: Path) -> set[str] | None:
+    """The tables (and the contacts view) the file holds in its default schema (``None``: unreadable)."""
+    try:
+        with duckdb.connect(str(target), read_only=True) as con:
+            rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+                               ).fetchall()
+    except duckdb.Error:
+        return None
+    return {str(r[0]) for r in rows}
 
 
 def _synced_view(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
