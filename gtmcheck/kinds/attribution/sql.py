@@ -13,6 +13,7 @@ credits and values to DOUBLE, so text columns (a CSV loaded as it is) compare an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -123,32 +124,42 @@ def _conversions(conv: Conversions) -> Select[Any]:
     return _filtered(statement, conv.where)
 
 
-def _eligible(tp: Touchpoints, conv: Conversions, lookback: Lookback) -> Subquery:
-    """Each conversion's eligible touches with ``pos`` (1..n by time then id), ``n`` and the extra columns."""
+def _eligible(tp: Touchpoints, conv: Conversions, lookback: Lookback, carry: Sequence[str] = ()) -> Subquery:
+    """Each conversion's eligible touches with ``pos`` (1..n by time then id), ``n`` and the ``carry`` columns.
+
+    ``carry``: any of ``touch_at, converted_at, age_days, lead_created_at, opportunity_created_at``; only what
+    a model reads is carried, since each column rides through the window's sort.
+    """
     touches, convs = _touches(tp), _conversions(conv).subquery("conversions")
     by_conversion = convs.c.conversion_id
+    available: dict[str, ColumnElement[Any]] = {
+        "touch_at": touches.c.touch_at, "converted_at": convs.c.converted_at,
+        "age_days": _days_between(touches.c.touch_at, convs.c.converted_at).label("age_days"),
+        "lead_created_at": convs.c.lead_created_at, "opportunity_created_at": convs.c.opportunity_created_at,
+    }
+    carried = [available[name] for name in carry]
+    joined = convs.join(touches, touches.c.touch_key == convs.c.conversion_key)
+    in_window = (touches.c.touch_at <= convs.c.converted_at,
+                 cast(SecondsBetween(touches.c.touch_at, convs.c.converted_at), Double)
+                 < _num(lookback.days * DAY_SECONDS))
+    if lookback.steps is None:
+        return select(
+            by_conversion, touches.c.touch_id, touches.c.channel, *carried,
+            func.row_number().over(partition_by=by_conversion,
+                                   order_by=(touches.c.touch_at, touches.c.touch_id)).label("pos"),
+            func.count().over(partition_by=by_conversion).label("n"),
+        ).select_from(joined).where(*in_window).subquery("eligible")
     windowed = select(
-        by_conversion, touches.c.touch_id, touches.c.channel, touches.c.touch_at, convs.c.converted_at,
-        convs.c.value, convs.c.lead_created_at, convs.c.opportunity_created_at,
-        _days_between(touches.c.touch_at, convs.c.converted_at).label("age_days"),
+        by_conversion, touches.c.touch_id, touches.c.channel, *carried,
         func.count().over(partition_by=by_conversion).label("in_window"),
         func.row_number().over(partition_by=by_conversion,
                                order_by=(touches.c.touch_at.desc(), touches.c.touch_id.desc())).label("from_last"),
-    ).select_from(convs.join(touches, touches.c.touch_key == convs.c.conversion_key)).where(
-        touches.c.touch_at <= convs.c.converted_at,
-        cast(SecondsBetween(touches.c.touch_at, convs.c.converted_at), Double) < _num(lookback.days * DAY_SECONDS),
-    ).subquery("windowed")
+    ).select_from(joined).where(*in_window).subquery("windowed")
     w = windowed.c
-    if lookback.steps is None:
-        n: ColumnElement[Any] = w.in_window
-    else:
-        n = case((w.in_window > lookback.steps, literal(lookback.steps)), else_=w.in_window)
-    statement = select(w.conversion_id, w.touch_id, w.channel, w.touch_at, w.converted_at,
-                       (n - w.from_last + 1).label("pos"), n.label("n"), w.value, w.lead_created_at,
-                       w.opportunity_created_at, w.age_days)
-    if lookback.steps is not None:
-        statement = statement.where(w.from_last <= lookback.steps)
-    return statement.subquery("eligible")
+    n = case((w.in_window > lookback.steps, literal(lookback.steps)), else_=w.in_window)
+    return (select(w.conversion_id, w.touch_id, w.channel, *(w[name] for name in carry),
+                   (n - w.from_last + 1).label("pos"), n.label("n"))
+            .where(w.from_last <= lookback.steps).subquery("eligible"))
 
 
 def touches_by_channel(tp: Touchpoints, since: datetime, until: datetime | None = None) -> Select[Any]:
@@ -172,7 +183,7 @@ def eligible_touches(tp: Touchpoints, conv: Conversions, lookback: Lookback) -> 
     Eligible: the same key, ``touch_at <= converted_at``, ``touch_at > converted_at - days``, then the latest
     ``steps``; ``pos`` numbers them 1..n by (time, id).
     """
-    e = _eligible(tp, conv, lookback).c
+    e = _eligible(tp, conv, lookback, ("touch_at", "converted_at")).c
     return select(e.conversion_id, e.touch_id, e.channel, e.touch_at, e.converted_at, e.pos, e.n)
 
 
@@ -236,12 +247,12 @@ def recompute(model: AttributionModel, tp: Touchpoints, conv: Conversions, lookb
 
     Conversions with no eligible touch have no row here (``expected_credits`` puts them in the bucket).
     """
-    eligible = _eligible(tp, conv, lookback)
-    e = eligible.c
     if model.name == "time_decay":
-        return _time_decay(model, eligible)
+        return _time_decay(model, _eligible(tp, conv, lookback, ("age_days",)))
     if model.name == "w_shaped":
-        return _w_shaped(model, eligible)
+        return _w_shaped(model, _eligible(tp, conv, lookback, ("touch_at", "lead_created_at",
+                                                                "opportunity_created_at")))
+    e = _eligible(tp, conv, lookback).c
     if model.name == "first_touch":
         credit: ColumnElement[Any] = case((e.pos == 1, _num(1.0)), else_=_num(0.0))
     elif model.name == "last_touch":
