@@ -48,6 +48,7 @@ __all__ = ["SecondsBetween", "compare_channels", "compare_conversions", "credit_
            "expected_credits", "invariant_queries", "recompute", "touches_by_channel"]
 
 DAY_SECONDS = 86_400
+MAX_HALVINGS = 1000.0  # time decay: older than this many half-lives weighs 0 (2^-1000 is near DOUBLE's floor)
 
 
 class SecondsBetween(FunctionElement[Any]):
@@ -207,8 +208,11 @@ def _time_decay(model: AttributionModel, eligible: Subquery) -> Select[Any]:
     aged = select(e.conversion_id, e.touch_id, e.channel, e.age_days,
                   func.min(e.age_days).over(partition_by=e.conversion_id).label("youngest")).subquery("aged")
     a = aged.c
-    weight = func.power(_num(2.0), -(a.age_days - a.youngest) / _num(model.half_life_days))
-    credit = weight / func.sum(weight).over(partition_by=a.conversion_id)
+    halvings = (a.age_days - a.youngest) / _num(model.half_life_days)
+    # PostgreSQL raises on a power that underflows; past 1000 halvings (2^-1000) the weight is 0 anyway
+    weight = case((halvings > _num(MAX_HALVINGS), _num(0.0)),
+                  else_=func.power(_num(2.0), -halvings, type_=Double()))
+    credit = weight / func.sum(weight, type_=Double()).over(partition_by=a.conversion_id)
     return select(a.conversion_id, a.touch_id, a.channel, credit.label("credit"))
 
 
