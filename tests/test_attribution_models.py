@@ -195,6 +195,9 @@ def test_custom_weights_and_half_life_change_the_credits(paths: Warehouse) -> No
     assert [round(skewed[("c3", t)], 6) for t in ("t31", "t32", "t33")] == [0.3, 0.6, 0.1]
     # c2 with 2 touches: 0.3 and 0.1 normalised: 0.75 and 0.25
     assert [round(skewed[("c2", t)], 6) for t in ("t21", "t22")] == [0.75, 0.25]
+    # a half-life of a quarter hour: 2^(-28 days / 15 min) underflows, yet the latest touch keeps all the credit
+    steep = _credits(paths, AttributionModel("time_decay", half_life_days=0.01))
+    assert steep[("c5", "t55")] == pytest.approx(1.0) and steep[("c5", "t51")] == pytest.approx(0.0)
     none_direct = _credits(paths, AttributionModel("last_non_direct", direct_channels=()))
     assert none_direct[("c5", "t55")] == 1
 
@@ -220,6 +223,13 @@ def test_bad_names_and_where_clauses_never_reach_the_warehouse() -> None:
         recompute(AttributionModel("linear"), Touchpoints("touchpoints", where="1=1; drop table x"), CONV, WINDOW)
     with pytest.raises(ValueError, match="unknown attribution model"):
         AttributionModel("u_shaped")
+    with pytest.raises(ValueError, match="lookback days"):
+        Lookback(days=0)
+    with pytest.raises(ValueError, match="unit must be one of share, value"):
+        AttributionTable("attribution", unit="euros")
+    with pytest.raises(WarehouseError, match="needs the conversions' `value` column"):
+        compare_conversions(AttributionModel("linear"), TP, Conversions("conversions"), WINDOW,
+                            AttributionTable("attribution", unit="value"), 0.01)
 
 
 def _table_from_model(name: str, unit: str = "share") -> list[tuple[str, str | None, str, float]]:
