@@ -13,9 +13,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from warehouses import load_csv_tables
 
 from gtmcheck import schemadoc
 from gtmcheck.baseline import BaselineEntry, write_entry
+from gtmcheck.bundled import DEMO_DIR
 from gtmcheck.cli import main
 from gtmcheck.context import RunContext
 from gtmcheck.errors import CheckError, CheckFailed, Evidence
@@ -494,3 +496,27 @@ def test_the_drifted_demo_fails_each_item_for_its_own_fault(repo: Path, tmp_path
     assert "Paid Video" in found["ATTR-BASELINE"]["message"]  # and moved Paid Video's share since the baseline
     assert found["ATTR-BOARD-SIGNOFF"]["status"] == "passed"  # the board view reads the same table
 
+
+
+# --- the same checks on every warehouse of the matrix ---------------------------------------------------------
+
+
+def test_the_demo_checks_pass_on_every_warehouse_of_the_matrix(repo: Path, tmp_path: Path,
+                                                               warehouse_url: str) -> None:
+    """DuckDB, PostgreSQL and Snowflake (fakesnow) each run the demo's model, invariants, channel and board
+    queries over the healthy demo's tables, typed as the demo warehouse types them."""
+    load_csv_tables(warehouse_url, DEMO_DIR / "data", ["conversions", "touchpoints", "attribution"])
+    url = json.dumps(warehouse_url)
+    write(tmp_path / "gtmcheck.yml", f"version: 1\nenvironments:\n  matrix:\n    warehouse: {{url: {url}}}\n")
+    project = load_project(tmp_path)
+    ctx = RunContext(project=project, environment=project.environment("matrix"))
+    ctx.today = lambda: TODAY  # type: ignore[method-assign]
+    found = checks(repo / "checks" / "attribution.gtm.yml")
+    try:
+        assert found["ATTR-MODEL-DOCUMENTED"].run(ctx).summary.endswith("for every conversion (9 channels credited)")
+        assert "1 of 11 conversions only in the Unattributed bucket" in \
+            found["ATTR-MODEL-DOCUMENTED[invariants]"].run(ctx).summary
+        assert found["ATTR-CHANNELS-TRACKED"].run(ctx).summary.startswith("all 6 channels of utm.gtm.yml")
+        assert "signed off by pat@acme.example (cro)" in found["ATTR-BOARD-SIGNOFF"].run(ctx).summary
+    finally:
+        ctx.cache["reconcile.warehouse"].close()
