@@ -14,7 +14,7 @@ import httpx
 
 from .connectors.http import USER_AGENT
 from .errors import CheckError, ConfigError, EnvVarError
-from .governance import SignerVerdict, review_signers, signoff_requirements
+from .governance import SignerVerdict, check_attestation_date, review_signers, signoff_requirements
 from .project import Environment, Project
 from .synthetic import RunCleanup, SyntheticLedger, finish_run
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .baseline import BaselineEntry
     from .connectors.crm import CrmConnector
     from .dod import RoleRequirement
-    from .spec import Checklist
+    from .spec import Checklist, ManualItem
 
 DEFAULT_WORKERS = 8
 HEARTBEAT_S = 4.0  # a wait that calls its heartbeat at least every 5 s (a poll) says something every <= 9 s
@@ -193,6 +193,13 @@ class RunContext:
         Here because a kind may not import governance: governance imports the kinds.
         """
         return signoff_requirements(checklist), review_signers(checklist, self.project.governance.max_age)[0]
+
+    def check_attestation(self, checklist: Checklist, item: ManualItem) -> None:
+        """Raise what a run makes of a ``manual:`` attestation's date, as an attested item does.
+
+        For a check that verifies a human sign-off (ATTR-BOARD-SIGNOFF): stale is failed, a future date an error.
+        """
+        check_attestation_date(checklist, item, self.project.governance.max_age)
 
     def finish(self, *, search: bool = True) -> RunCleanup | None:
         """Archive every synthetic record of the run and check none remains (once; ``None`` if none was made).

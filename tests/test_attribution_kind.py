@@ -434,6 +434,14 @@ def test_the_board_sign_off_must_be_the_cro_s(tmp_path: Path) -> None:
                                                                   "ATTR-BOARD-SIGNOFF under `manual:`")
 
 
+def test_a_stale_board_sign_off_no_longer_counts(tmp_path: Path) -> None:
+    path = stack(tmp_path)
+    write(tmp_path / "gtmcheck.yml", (tmp_path / "gtmcheck.yml").read_text()
+          + "governance: {max_age: {attestation: 5d}}\n")  # governance ages attestations on the wall clock
+    failed = failure(path, "ATTR-BOARD-SIGNOFF")
+    assert "ATTR-BOARD-SIGNOFF attested on 2026-11-21 is stale" in failed.message
+
+
 def test_the_review_cadence_passes_then_lapses(tmp_path: Path) -> None:
     path = stack(tmp_path)
     assert run(path, "ATTR-REVIEW-CADENCE").summary == ("reviewed monthly; last on 2026-11-20, 7 days ago (next due "

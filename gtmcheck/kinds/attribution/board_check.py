@@ -64,6 +64,7 @@ def _signed_off(spec: AttributionSpec, ctx: RunContext) -> str:
         why = "; ".join(v.problem.message for v in verdicts if v.signoff.by == manual.attested_by and v.problem)
         raise CheckFailed(f"{manual.attested_by}'s sign-off does not count" + (f": {why}" if why else ""),
                           expected=f"a valid {roles} signer", received=manual.attested_by)
+    ctx.check_attestation(spec.checklist, manual)  # a stale sign-off no longer counts
     signer = accepted[0].signoff
     when = f" on {manual.on}" if manual.on else ""
     return f"signed off by {signer.by} ({signer.role}){when}: {manual.evidence}"
