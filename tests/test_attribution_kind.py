@@ -372,6 +372,12 @@ def test_observe_gives_credit_shares_and_settings(tmp_path: Path) -> None:
     assert seen["settings"]["channel_rules"].startswith("sha256:")
 
 
+def test_observe_says_when_the_table_cannot_be_read(tmp_path: Path) -> None:
+    path = stack(tmp_path, FULL.replace("attribution: {table: attribution}", "attribution: {table: nowhere}"))
+    with pytest.raises(CheckError, match="nowhere"):
+        observed(path)
+
+
 def test_no_baseline_fails_with_the_fix(tmp_path: Path) -> None:
     failed = failure(stack(tmp_path), "ATTR-BASELINE")
     assert failed.message == ("no baseline is saved for this checklist; run `gtmcheck baseline save` on the "

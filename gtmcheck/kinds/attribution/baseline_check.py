@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ...errors import CheckError, CheckFailed, Evidence
+from ...errors import CheckError, CheckFailed, ConnectorError, Evidence
 from ..base import WAREHOUSE, Check
 from ..reconcile import warehouse_of
 from .compiled import AttributionSpec
@@ -58,7 +58,10 @@ def observe(spec: AttributionSpec, ctx: RunContext) -> dict[str, Any]:
     """``{"credit_share": {channel: share}, "settings": {...}}``, read-only; ``{}`` without an attribution table."""
     if spec.attribution is None:
         return {}
-    _, rows = warehouse_of(ctx).select(credit_by_channel(spec.attribution))
+    try:
+        _, rows = warehouse_of(ctx).select(credit_by_channel(spec.attribution))
+    except ConnectorError as exc:  # the Kind.observe contract: the stack could not be read
+        raise CheckError(str(exc)) from exc
     shares = {str(r[0]): round(float(r[2] or 0.0), SHARE_DIGITS) for r in rows}
     return {"credit_share": dict(sorted(shares.items())), "settings": settings_of(spec)}
 
