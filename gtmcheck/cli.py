@@ -398,7 +398,7 @@ def cmd_baseline_save(args: argparse.Namespace) -> int:
     from .errors import relpath
 
     project, env = _baseline_environment(args)
-    outcomes = save_baselines(project, env, [Path(p) for p in args.paths])
+    outcomes = save_baselines(project, env, [Path(p) for p in args.paths], select=args.k)
     for outcome in outcomes.items:
         if outcome.written is not None:
             _print(f"wrote {relpath(outcome.written)}")
@@ -421,7 +421,7 @@ def cmd_baseline_diff(args: argparse.Namespace) -> int:
     from .baseline.save import any_compared, diff_baselines
 
     project, env = _baseline_environment(args)
-    outcomes = diff_baselines(project, env, [Path(p) for p in args.paths])
+    outcomes = diff_baselines(project, env, [Path(p) for p in args.paths], select=args.k)
     if not any_compared(outcomes.items) and not any(o.bad_input for o in outcomes.items):
         _error(f"no baseline to compare with under {BASELINE_DIR}/ for these checklists. Fix: run "
                f"`gtmcheck baseline save --env NAME` on the signed-off stack and commit {BASELINE_DIR}/")
@@ -599,6 +599,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="checklists or folders (default: the project's checks)")
         action.add_argument("--env", metavar="NAME",
                             help="environment from gtmcheck.yml (default: $GTMCHECK_ENV, then default_environment)")
+        action.add_argument("-k", metavar="TEXT",
+                            help="only checklists whose file, name or kind contains TEXT (case-insensitive)")
         action.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
         action.set_defaults(func=func)
 

@@ -113,6 +113,11 @@ def test_diff_as_text_says_owner_and_since_one_line_each(project: Path, capsys: 
     assert lines[-1] == "1 drift(s) in 1 checklist(s) compared against environment 'sandbox-drifted'."
     # only the named checklist was saved
     assert sorted(p.name for p in (project / "gtmcheck-baseline" / "checks").iterdir()) == ["crm.json"]
+    # -k picks checklists by file, name or kind; options may follow the paths
+    assert main(["baseline", "save", "-k", "WEBHOOK", "--env", "sandbox"]) == 0
+    assert "1 file(s) written, 0 unchanged, 0 skipped" in capsys.readouterr().out
+    assert main(["baseline", "diff", "checks", "--env", "sandbox-drifted", "-k", "webhooks"]) == 1
+    assert "version `2.0` was removed; `2.1` added" in capsys.readouterr().out
 
 
 def test_saving_twice_is_byte_identical_sorted_and_small(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

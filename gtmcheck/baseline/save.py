@@ -85,8 +85,12 @@ def observing(project: Project, environment: Environment) -> Iterator[RunContext
         ctx.close()
 
 
-def _each(project: Project, paths: Sequence[Path], outcomes: Outcomes) -> Iterator[tuple[Checklist, Kind, str]]:
-    """Each loadable checklist with its kind; an unusable file becomes an outcome with ``bad_input``."""
+def _each(project: Project, paths: Sequence[Path], outcomes: Outcomes,
+          select: str | None = None) -> Iterator[tuple[Checklist, Kind, str]]:
+    """Each loadable checklist with its kind; an unusable file becomes an outcome with ``bad_input``.
+
+    ``select``: only checklists whose file, name or kind contains it (case-insensitive), as ``-k`` says.
+    """
     from ..kinds import get_kind
     from ..spec import load_checklist
 
@@ -101,6 +105,8 @@ def _each(project: Project, paths: Sequence[Path], outcomes: Outcomes) -> Iterat
         except SpecError as exc:
             outcomes.items.append(Outcome(rel, error=exc.format(), bad_input=True))
             continue
+        if select and select.lower() not in f"{rel}\n{checklist.name}\n{checklist.kind}".lower():
+            continue
         yield checklist, get_kind(checklist.kind), rel
 
 
@@ -114,12 +120,12 @@ OBSERVE_FAILURES = (CheckError, ConnectorError, ConfigError, SpecError)
 
 
 def save_baselines(project: Project, environment: Environment, paths: Sequence[Path] = (),
-                   now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Outcomes:
+                   now: Callable[[], datetime] = lambda: datetime.now(UTC), select: str | None = None) -> Outcomes:
     """Observe every checklist and write its baseline; a failure keeps that checklist's old file untouched."""
     outcomes = Outcomes()
     with observing(project, environment) as ctx:
         saved_on = ctx.today()
-        for checklist, kind, rel in _each(project, paths, outcomes):
+        for checklist, kind, rel in _each(project, paths, outcomes, select):
             try:
                 observed = dict(kind.observe(checklist, ctx))
             except OBSERVE_FAILURES as exc:
@@ -153,11 +159,12 @@ def _unchanged(project: Project, checklist: Checklist, entry: BaselineEntry) -> 
         entry.observed, entry.environment, entry.name, entry.owner, entry.kind)
 
 
-def diff_baselines(project: Project, environment: Environment, paths: Sequence[Path] = ()) -> Outcomes:
+def diff_baselines(project: Project, environment: Environment, paths: Sequence[Path] = (),
+                   select: str | None = None) -> Outcomes:
     """Observe every checklist that has a baseline and diff it; one without a baseline gets a note."""
     outcomes = Outcomes()
     with observing(project, environment) as ctx:
-        for checklist, kind, rel in _each(project, paths, outcomes):
+        for checklist, kind, rel in _each(project, paths, outcomes, select):
             try:
                 entry = read_entry(project.root, checklist)
             except SpecError as exc:
