@@ -406,9 +406,9 @@ def cmd_baseline_save(args: argparse.Namespace) -> int:
             _print(f"unchanged {relpath(outcome.kept)}")
         elif outcome.note:
             _print(f"skipped {outcome.checklist}: {outcome.note}")
-    for outcome in outcomes.failed:
-        left = "" if outcome.bad_input else "; its baseline file is kept as it was"
-        _error(f"{outcome.checklist}: not observed: {outcome.error}{left}")
+    for outcome in outcomes.failed:  # unusable input is already `file:line:column: what. Fix: ...`
+        _error(outcome.error if outcome.bad_input else
+               f"{outcome.checklist}: not observed: {outcome.error}; its baseline file is kept as it was")
     written = sum(o.written is not None for o in outcomes.items)
     kept = sum(o.kept is not None for o in outcomes.items)
     skipped = sum(bool(o.note) for o in outcomes.items)
@@ -441,9 +441,10 @@ def cmd_baseline_diff(args: argparse.Namespace) -> int:
             if outcome.note:
                 _print(f"skipped {outcome.checklist}: {outcome.note}")
         compared = sum(bool(o.since) for o in outcomes.items)
-        _print(f"{len(found)} drift(s) in {compared} checklist(s) compared against environment {env.name!r}.")
+        if compared or not outcomes.failed:
+            _print(f"{len(found)} drift(s) in {compared} checklist(s) compared against environment {env.name!r}.")
     for outcome in outcomes.failed:
-        _error(f"{outcome.checklist}: not compared: {outcome.error}")
+        _error(outcome.error if outcome.bad_input else f"{outcome.checklist}: not compared: {outcome.error}")
     return outcomes.exit_code(drift_is_failure=True)
 
 

@@ -265,3 +265,15 @@ def test_a_run_on_the_same_stack_passes_the_drift_check(saved: Path, tmp_path: P
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     ran = sorted((c["file"], i["status"]) for c in report["checklists"] for i in c["items"])
     assert ran == [(f"checks/{n}.gtm.yml", "passed") for n in ("crm", "reconcile", "utm", "webhooks")]
+
+
+def test_a_corrupted_baseline_errors_the_drift_check_naming_the_file(project: Path, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["baseline", "save", "--env", "sandbox", "checks/crm.gtm.yml"]) == 0
+    (project / "gtmcheck-baseline" / "checks" / "crm.json").write_text("[]\n")
+    result = gtmcheck("run", "checks/crm.gtm.yml", "-m", "drift", "--report-dir", str(tmp_path / "r"), cwd=project)
+    assert result.returncode == 1
+    (item,) = json.loads((tmp_path / "r" / "report.json").read_text())["checklists"][0]["items"]
+    assert item["status"] == "error" and item["outside_dod"] is True
+    assert "gtmcheck-baseline/checks/crm.json" in item["message"] and "not a gtmcheck baseline file" in item["message"]
+    assert "Fix: restore it from version control or run `gtmcheck baseline save` again" in item["message"]

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Location, SpecError
+from ..errors import Location, SpecError, relpath
 
 if TYPE_CHECKING:
     from ..spec import Checklist
@@ -70,7 +70,7 @@ def read_entry(root: Path, checklist: str | Checklist) -> BaselineEntry | None:
     path = baseline_path(root, checklist)
     if not path.is_file():
         return None
-    where = Location(str(path))
+    where = Location(relpath(path))  # as the user sees it: relative to the working directory
     try:
         if path.stat().st_size > MAX_BASELINE_BYTES:
             raise SpecError("baseline file is larger than 64 MB", where, "save the baseline again")
