@@ -49,6 +49,7 @@ from .synthetic import RunCleanup, is_run_id
 from .visible import visible
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
+DRIFTS_SHOWN = 20  # BASELINE-DRIFT lines in a failure; report.json keeps every drift
 
 
 class GtmSession:
@@ -394,7 +395,9 @@ class GtmItem(pytest.Item):
         if isinstance(exc, CheckFailed) and isinstance(drifts, list) and drifts:  # BASELINE-DRIFT: one line each
             lines.append(f"  {len(drifts)} drift(s) from the baseline:")
             lines += [f"  - {visible(str(d.get('message')))} (owner {visible(str(d.get('owner')))}, "
-                      f"{visible(str(d.get('since')))})" for d in drifts if isinstance(d, dict)]
+                      f"{visible(str(d.get('since')))})" for d in drifts[:DRIFTS_SHOWN] if isinstance(d, dict)]
+            if len(drifts) > DRIFTS_SHOWN:
+                lines.append(f"  - and {len(drifts) - DRIFTS_SHOWN} more (report.json: the item's details)")
             lines.append(f"  expected: {visible(exc.expected or '')}")
         elif isinstance(exc, CheckFailed):
             lines.append(f"  {visible(exc.message)}")

@@ -24,7 +24,7 @@ MEASURED_KEYS = frozenset({"value", "tolerance_pct", "tolerance_abs"})
 # The words a drift's line uses for a section's members: "property contacts.x", "option `webinar`".
 SINGULAR = {"properties": "property", "options": "option", "totals": "total", "events": "event",
             "stages": "stage", "stages_seen": "stage", "versions_seen": "version", "duplicates": "duplicate rule",
-            "owners": "owner", "teams": "team", "rules": "rule", "pipelines": "pipeline", "lifecycle": "lifecycle"}
+            "owners": "owner", "teams": "team", "rules": "rule", "pipelines": "pipeline"}
 SHOWN_MEMBERS = 10
 
 
