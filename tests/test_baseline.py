@@ -277,3 +277,38 @@ def test_a_corrupted_baseline_errors_the_drift_check_naming_the_file(project: Pa
     assert item["status"] == "error" and item["outside_dod"] is True
     assert "gtmcheck-baseline/checks/crm.json" in item["message"] and "not a gtmcheck baseline file" in item["message"]
     assert "Fix: restore it from version control or run `gtmcheck baseline save` again" in item["message"]
+
+
+# --- reconcile totals in every warehouse of the matrix ---------------------------------------------------
+
+
+def test_reconcile_totals_drift_on_the_crm_side_in_each_warehouse(repo: Path, tmp_path: Path, warehouse_url: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from warehouses import load_csv_tables
+
+    from gtmcheck.baseline.save import diff_baselines, save_baselines
+    from gtmcheck.project import load_project
+
+    load_csv_tables(warehouse_url, repo / "gtmcheck" / "demo" / "data", ["deals"])
+    monkeypatch.setenv("BASELINE_TEST_WAREHOUSE", warehouse_url)
+    demo = (repo / "gtmcheck" / "demo").as_posix()
+    (tmp_path / "gtmcheck.yml").write_text(
+        "version: 1\nenvironments:\n"
+        f"  healthy:\n    crm: {{type: sandbox, scenario: {demo}/healthy.yml}}\n"
+        "    warehouse: {url: \"${BASELINE_TEST_WAREHOUSE}\"}\n"
+        f"  drifted:\n    crm: {{type: sandbox, scenario: {demo}/drifted.yml}}\n"
+        "    warehouse: {url: \"${BASELINE_TEST_WAREHOUSE}\"}\n")
+    (tmp_path / "checks").mkdir()
+    shutil.copy(repo / "checks" / "reconcile.gtm.yml", tmp_path / "checks" / "reconcile.gtm.yml")
+    project = load_project(project_file=tmp_path / "gtmcheck.yml")
+
+    saved = save_baselines(project, project.environment("healthy"))
+    assert saved.exit_code() == 0 and [o.written is not None for o in saved.items] == [True]
+    totals = json.loads((tmp_path / "gtmcheck-baseline" / "checks" / "reconcile.json").read_text())
+    groups = totals["observed"]["totals"]["closed-won"]
+    assert sum(g["warehouse"]["value"] for g in groups.values()) == 428000  # summed by the warehouse
+    assert all(g["warehouse"]["value"] == g["CRM"]["value"] for g in groups.values())
+
+    (outcome,) = diff_baselines(project, project.environment("drifted")).items
+    assert {(d.path, d.was - d.is_) for d in outcome.drifts} == {
+        ("/totals/closed-won/2026-07/CRM", 18000), ("/totals/closed-won/2026-10/CRM", 19000)}

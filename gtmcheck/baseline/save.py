@@ -78,10 +78,15 @@ def observing(project: Project, environment: Environment) -> Iterator[RunContext
     """A run context for observing, closed afterwards (connections, the warehouse)."""
     from ..context import RunContext
 
+    from ..connectors.warehouse import Warehouse
+
     ctx = RunContext(project, read_only(environment))
     try:
         yield ctx
     finally:
+        for cached in list(ctx.cache.values()):  # the warehouses the kinds opened for this context
+            if isinstance(cached, Warehouse):
+                cached.close()
         ctx.close()
 
 
