@@ -76,9 +76,8 @@ def read_only(environment: Environment) -> Environment:
 @contextmanager
 def observing(project: Project, environment: Environment) -> Iterator[RunContext]:
     """A run context for observing, closed afterwards (connections, the warehouse)."""
-    from ..context import RunContext
-
     from ..connectors.warehouse import Warehouse
+    from ..context import RunContext
 
     ctx = RunContext(project, read_only(environment))
     try:
