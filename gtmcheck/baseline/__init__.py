@@ -5,6 +5,8 @@ relative to the project root, ``.gtm.yml`` replaced by ``.json``), sorted and in
 is a small, reviewable diff in a pull request. The nightly run diffs what it observes tonight against it.
 
 This module only reads and writes the files: it knows no kind (kinds reach it through ``RunContext.baseline``).
+Beside it: ``diff.py`` (the structural diff into ``Drift`` records, kind-blind), ``check.py`` (BASELINE-DRIFT,
+given a kind object) and ``save.py`` (``gtmcheck baseline save|diff``: every checklist of a project, read-only).
 """
 
 from __future__ import annotations
