@@ -1,4 +1,4 @@
-"""The ``gtmcheck`` command: init, lint, run, schema, rules, report, cleanup, sandbox.
+"""The ``gtmcheck`` command: init, lint, run, schema, rules, report, cleanup, sandbox, webhooks, baseline.
 
 User errors are printed here, at the edge, as one ``file:line:column: message. Fix: hint`` line with exit
 code 2 (4 for ``run``, which speaks pytest's exit codes). Nothing below this module prints or exits.
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .spec import Checklist
 
 EXIT_USAGE = 4  # pytest's usage-error code, used by ``run``
+BASELINE_DIR = "gtmcheck-baseline"  # as gtmcheck.baseline.BASELINE_DIR (imported lazily, like every command)
 DEFAULT_REPORT_DIR = "gtmcheck-report"
 
 SPEC_INVALID = register(
@@ -382,6 +383,71 @@ def cmd_webhooks_diff(args: argparse.Namespace) -> int:
     return code
 
 
+# --- baseline -----------------------------------------------------------------------------------------
+
+
+def _baseline_environment(args: argparse.Namespace) -> tuple[Project, Environment]:
+    from .project import load_project
+
+    project = load_project(project_file=Path(args.project) if args.project else None)
+    return project, project.environment(args.env)
+
+
+def cmd_baseline_save(args: argparse.Namespace) -> int:
+    from .baseline.save import save_baselines
+    from .errors import relpath
+
+    project, env = _baseline_environment(args)
+    outcomes = save_baselines(project, env, [Path(p) for p in args.paths], select=args.k)
+    for outcome in outcomes.items:
+        if outcome.written is not None:
+            _print(f"wrote {relpath(outcome.written)}")
+        elif outcome.kept is not None:
+            _print(f"unchanged {relpath(outcome.kept)}")
+        elif outcome.note:
+            _print(f"skipped {outcome.checklist}: {outcome.note}")
+    for outcome in outcomes.failed:  # unusable input is already `file:line:column: what. Fix: ...`
+        _error(outcome.error if outcome.bad_input else
+               f"{outcome.checklist}: not observed: {outcome.error}; its baseline file is kept as it was")
+    written = sum(o.written is not None for o in outcomes.items)
+    kept = sum(o.kept is not None for o in outcomes.items)
+    skipped = sum(bool(o.note) for o in outcomes.items)
+    _print(f"Baseline of environment {env.name!r}: {written} file(s) written, {kept} unchanged, {skipped} skipped, "
+           f"{len(outcomes.failed)} failed. Review and commit {BASELINE_DIR}/.")
+    return outcomes.exit_code()
+
+
+def cmd_baseline_diff(args: argparse.Namespace) -> int:
+    from .baseline.save import any_compared, diff_baselines
+
+    project, env = _baseline_environment(args)
+    outcomes = diff_baselines(project, env, [Path(p) for p in args.paths], select=args.k)
+    if not any_compared(outcomes.items) and not any(o.bad_input for o in outcomes.items):
+        _error(f"no baseline to compare with under {BASELINE_DIR}/ for these checklists. Fix: run "
+               f"`gtmcheck baseline save --env NAME` on the signed-off stack and commit {BASELINE_DIR}/")
+        return 2
+    found = [(o, d) for o in outcomes.items for d in o.drifts]
+    if args.format == "json":
+        _print(json.dumps({
+            "environment": env.name,
+            "drifts": [{"checklist": o.checklist, "kind": d.kind, **d.as_dict(o.since)} for o, d in found],
+            "skipped": [{"checklist": o.checklist, "note": o.note} for o in outcomes.items if o.note],
+            "errors": [{"checklist": o.checklist, "error": o.error} for o in outcomes.failed],
+        }, indent=2, sort_keys=True, default=str))
+    else:
+        for outcome, drift in found:
+            _print(f"{outcome.checklist}: {drift.line()} (owner {drift.owner}, {outcome.since})")
+        for outcome in outcomes.items:
+            if outcome.note:
+                _print(f"skipped {outcome.checklist}: {outcome.note}")
+        compared = sum(bool(o.since) for o in outcomes.items)
+        if compared or not outcomes.failed:
+            _print(f"{len(found)} drift(s) in {compared} checklist(s) compared against environment {env.name!r}.")
+    for outcome in outcomes.failed:
+        _error(outcome.error if outcome.bad_input else f"{outcome.checklist}: not compared: {outcome.error}")
+    return outcomes.exit_code(drift_is_failure=True)
+
+
 # --- init ---------------------------------------------------------------------------------------------
 
 
@@ -507,6 +573,38 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-rate-limit", action="store_true", help="turn off the 190/10 s and search limits")
     serve.set_defaults(func=cmd_sandbox_serve)
 
+    baseline = sub.add_parser("baseline", help="save the observed stack as a reviewed baseline, or diff against it",
+                              description="A baseline is what each checklist observed of the live stack (CRM "
+                              "properties and options, lifecycle stages, webhook versions seen, reconciled totals "
+                              f"per group), one JSON file per checklist under {BASELINE_DIR}/, sorted for small "
+                              "diffs in review. Both actions only read the stack: nothing is written to the CRM, "
+                              "not even in a sandbox. Once a baseline exists, `gtmcheck run` adds a BASELINE-DRIFT "
+                              "check to that checklist. Docs: docs/baseline.md.")
+    baseline_sub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
+    bsave = baseline_sub.add_parser("save", help="observe every checklist and (over)write its baseline file",
+                                    description="Observe each checklist in the environment and write "
+                                    f"{BASELINE_DIR}/<checklist path>.json (overwriting). A checklist whose kind "
+                                    "observes nothing is skipped with a note; one that cannot be observed is "
+                                    "reported and its old file kept. Exit 0 saved, 1 a checklist could not be "
+                                    "observed, 2 unusable input.")
+    bdiff = baseline_sub.add_parser("diff", help="observe now and print what drifted since the baseline",
+                                    description="Observe each checklist that has a baseline and print every "
+                                    "drift: the checklist, its owner, what it was, what it is, and since when. "
+                                    "Exit 0 no drift, 1 drift (or a checklist could not be observed), 2 unusable "
+                                    "input or no baseline at all.")
+    bdiff.add_argument("--format", choices=["text", "json"], default="text",
+                       help="json: {environment, drifts: [{checklist, kind, path, was, is, since, owner, message}], "
+                       "skipped, errors}")
+    for action, func in ((bsave, cmd_baseline_save), (bdiff, cmd_baseline_diff)):
+        action.add_argument("paths", nargs="*", metavar="PATH",
+                            help="checklists or folders (default: the project's checks)")
+        action.add_argument("--env", metavar="NAME",
+                            help="environment from gtmcheck.yml (default: $GTMCHECK_ENV, then default_environment)")
+        action.add_argument("-k", metavar="TEXT",
+                            help="only checklists whose file, name or kind contains TEXT (case-insensitive)")
+        action.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
+        action.set_defaults(func=func)
+
     webhooks = sub.add_parser("webhooks", help="webhook payload schemas",
                               description="Offline checks of webhook payload JSON Schemas.")
     webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
@@ -523,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-PATH_COMMANDS = ("lint", "run")  # commands whose PATHs may be interleaved with options
+PATH_COMMANDS = ("lint", "run", "baseline")  # commands whose PATHs may be interleaved with options
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:

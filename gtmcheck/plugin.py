@@ -19,6 +19,10 @@ import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from . import secrets, terminal
+from .baseline import baseline_path
+from .baseline.check import DOD_ID as DRIFT_ID
+from .baseline.check import MARKER as DRIFT_MARKER
+from .baseline.check import drift_check, drift_item
 from .context import RunContext
 from .dod import KINDS, DodItem
 from .errors import (
@@ -45,6 +49,7 @@ from .synthetic import RunCleanup, is_run_id
 from .visible import visible
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
+DRIFTS_SHOWN = 20  # BASELINE-DRIFT lines in a failure; report.json keeps every drift
 
 
 class GtmSession:
@@ -213,6 +218,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for kind in KINDS:
         config.addinivalue_line("markers", f"{kind}: items of gtmcheck {kind} checklists")
     load_rules()  # the run's lint-based checks read ignore comments against every known rule
+    config.addinivalue_line("markers", f"{DRIFT_MARKER}: BASELINE-DRIFT, a checklist's stack against its baseline "
+                            "(gtmcheck baseline save); -m 'not drift' leaves it out")
     config.addinivalue_line("markers", f"{WRITES}: checks that create synthetic records (need `writes: true`); "
                             "-m 'not writes' runs what an environment without writes can check")
     config.stash[SESSION_KEY] = GtmSession(config)
@@ -335,6 +342,20 @@ class ChecklistFile(pytest.File):
                 )
             else:
                 yield UnconfiguredItem.from_parent(self, name=item.id, checklist=checklist, dod=item)
+        yield from self._drift_item(checklist)
+
+    def _drift_item(self, checklist: Checklist) -> Iterable[pytest.Item]:
+        """BASELINE-DRIFT when ``gtmcheck baseline save`` wrote this checklist's baseline (outside its DoD)."""
+        try:
+            root = gtm_session(self.config).project.root
+        except GtmcheckError:
+            return  # no usable gtmcheck.yml: no baseline to compare with (the checks say why)
+        if baseline_path(root, checklist).is_file():
+            kind = get_kind(checklist.kind)
+            item = CheckItem.from_parent(self, name=DRIFT_ID, checklist=checklist, dod=drift_item(checklist.kind),
+                                         check=drift_check(checklist, kind))
+            item.add_marker(DRIFT_MARKER)
+            yield item
 
     def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, GtmcheckError) and not self.config.getoption("gtm_traceback"):
@@ -370,7 +391,15 @@ class GtmItem(pytest.Item):
         exc = excinfo.value
         # Every value is one visible line: a CR, ESC or U+202E from a CSV or the CRM cannot redraw the terminal.
         lines = [f"{self.dod.id}: {self.dod.text}", f"  at {visible(self.where.file)}:{self.where.line}"]
-        if isinstance(exc, CheckFailed):
+        drifts = exc.evidence.details.get("drifts") if isinstance(exc, CheckFailed) else None
+        if isinstance(exc, CheckFailed) and isinstance(drifts, list) and drifts:  # BASELINE-DRIFT: one line each
+            lines.append(f"  {len(drifts)} drift(s) from the baseline:")
+            lines += [f"  - {visible(str(d.get('message')))} (owner {visible(str(d.get('owner')))}, "
+                      f"{visible(str(d.get('since')))})" for d in drifts[:DRIFTS_SHOWN] if isinstance(d, dict)]
+            if len(drifts) > DRIFTS_SHOWN:
+                lines.append(f"  - and {len(drifts) - DRIFTS_SHOWN} more (report.json: the item's details)")
+            lines.append(f"  expected: {visible(exc.expected or '')}")
+        elif isinstance(exc, CheckFailed):
             lines.append(f"  {visible(exc.message)}")
             if exc.expected is not None:
                 lines.append(f"  expected: {visible(exc.expected)}")

@@ -381,6 +381,10 @@ def _checklist(checklist: Mapping[str, Any], index: int) -> str:
         file = checklist.get("file")
         parts += [_dod_item(d, [i for i in items if i.get("dod") == d.get("id")], file) for d in dod]
         parts.append("</div>")
+    beside = [i for i in items if i.get("outside_dod")]
+    if beside:  # BASELINE-DRIFT: shown with its message, counted in no DoD item
+        rows = "".join(_check_row(i, checklist.get("file")) for i in beside)
+        parts.append(f'<h3>Beside the definition of done</h3><table class="checks"><tbody>{rows}</tbody></table>')
     parts.append("</section>")
     return "\n".join(parts)
 

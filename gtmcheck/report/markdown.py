@@ -266,6 +266,11 @@ def _checklist(checklist: Mapping[str, Any], failure_cap: Cap) -> list[str]:
             what = f"{_code(d.get('id', ''), table=True)} {cell(d.get('text', ''))}"
             out.append(f"| {status} | {what} | {checks} |")
         out.append("")
+    for item in items:  # beside the DoD (BASELINE-DRIFT): shown, never counted as a DoD item
+        if item.get("outside_dod"):
+            status = STATUS_LABEL.get(str(item.get("status")), cell(item.get("status")))
+            out += [f"{status} {_code(item.get('id', ''))} {_inline(item.get('text') or '')} (beside the DoD): "
+                    f"{_inline(item.get('evidence') or item.get('message') or '')}", ""]
 
     failing = [i for i in items if i.get("status") in _NOT_DONE]
     if failing:
