@@ -23,6 +23,7 @@ GITHUB_API = "https://api.github.com"
 GITHUB_API_ENV = "GTMCHECK_GITHUB_API_URL"  # tests and GitHub Enterprise; Actions' own GITHUB_API_URL is read too
 GITHUB_LABEL = "gtmcheck"
 TIMEOUT = 15.0
+MIN_SECRET_PART = 8  # a path such as /hook is no secret (and masking "hook" would mangle "webhook")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -30,7 +31,7 @@ class DestinationError(GtmcheckError):
     """A ``--to`` (or ``notify.to``) value that cannot be used."""
 
     def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
+        super().__init__(f"{message}. Fix: {hint}")
         self.message, self.hint = message, hint
 
 
@@ -86,15 +87,15 @@ def _shown(text: str) -> str:
 
 
 def _register_url(url: str) -> None:
-    """The whole URL, its path and query, and each query value are secrets."""
+    """The whole URL, its path and query, and each query value are secrets (output shows ``host/***``)."""
     secrets.register(url)
     parts = urlsplit(url)
     tail = parts.path + (f"?{parts.query}" if parts.query else "")
-    if tail.strip("/"):
-        secrets.register(tail.lstrip("/"))
-        secrets.register(parts.path.strip("/"))
-    for _, value in parse_qsl(parts.query):
-        secrets.register(value)
+    pieces = [tail.lstrip("/"), parts.path.strip("/"), *(v for _, v in parse_qsl(parts.query))]
+    pieces += [p for p in parts.path.split("/") if len(p) >= MIN_SECRET_PART]  # each token-like segment
+    for piece in pieces:
+        if len(piece) >= MIN_SECRET_PART:
+            secrets.register(piece)
     if parts.password:
         secrets.register(parts.password)
 

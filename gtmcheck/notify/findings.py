@@ -27,8 +27,9 @@ _NOISE = [
     (re.compile(r"[\w.+-]+@(?:[\w-]+\.)*(?:gtmcheck\.example\.com|example\.(?:com|org|net))\b", re.I), "<synthetic>"),
     (re.compile(r"\b(?:record|contact|lead|deal|company|id)s?\s*#?\s*\d{3,}\b", re.I), "<record>"),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?", re.I), "<time>"),
-    (re.compile(r"\b\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b", re.I),
-     "<duration>"),
+    (re.compile(r"\bgtmcheck_[0-9a-f]{6}_", re.I), "<run>_"),  # a synthetic value tagged with the run
+    (re.compile(r"\b\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)"
+                r"(?:\d+(?:\.\d+)?(?:ms|s|m|h))*\b", re.I), "<duration>"),
 ]
 _SPACE = re.compile(r"\s+")
 
