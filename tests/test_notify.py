@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -371,3 +374,44 @@ def test_dry_run_prints_digests_and_keeps_no_state(tmp_path: Path, capsys: pytes
         f"{MOPS}" in out
     assert "FAILED checks/reconcile.gtm.yml RECONCILE-TOTALS: expected 428000 ARR" in out
     assert not (tmp_path / "state.json").exists()
+
+
+RUN_PROJECT = """\
+version: 1
+environments:
+  local: {crm: {type: sandbox}, web: {type: live}}
+default_environment: local
+notify:
+  to: ["webhook:${GTM_TEST_RUN_HOOK}"]
+  report_url: https://ci.acme.example/runs/7
+"""
+
+UNSIGNED_CRM = """\
+kind: crm
+name: CRM build-out
+owner: mops@acme.example
+built_by: jane@acme.example
+signoff: {by: lee@acme.example, role: revops, on: 2026-11-20}
+"""
+
+
+def test_run_notify_sends_after_the_run(tmp_path: Path, receiver: Receiver) -> None:
+    """`gtmcheck run --notify --recheck`: the run's own exit code, then a digest per owner from gtmcheck.yml."""
+    (tmp_path / "gtmcheck.yml").write_text(RUN_PROJECT)
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "crm.gtm.yml").write_text(UNSIGNED_CRM)
+    env = {**os.environ, "GTM_TEST_RUN_HOOK": f"{receiver.url}/{SECRET_PATH}"}
+    command = [sys.executable, "-m", "gtmcheck.cli", "run", "-k", "SIGNOFF", "--recheck", "--notify", "-q"]
+    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 1, first.stderr  # the failed check's exit code stands
+    (body,) = receiver.bodies(f"/{SECRET_PATH}")
+    assert body["owner"] == MOPS and [f["item"] for f in body["new"]] == ["CRM-SIGNOFF"]
+    assert body["report_url"] == "https://ci.acme.example/runs/7"
+    report = json.loads((tmp_path / "gtmcheck-report" / "report.json").read_text())
+    (item,) = [i for c in report["checklists"] for i in c["items"] if i["id"] == "CRM-SIGNOFF"]
+    assert item["recheck"] == "failed twice"
+    assert (tmp_path / ".gtmcheck" / "notify-state.json").is_file()
+    assert SECRET_PATH not in first.stdout + first.stderr
+    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 1 and "nothing new" in second.stdout
+    assert len(receiver.bodies(f"/{SECRET_PATH}")) == 1
