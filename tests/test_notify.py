@@ -415,3 +415,21 @@ def test_run_notify_sends_after_the_run(tmp_path: Path, receiver: Receiver) -> N
     second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 1 and "nothing new" in second.stdout
     assert len(receiver.bodies(f"/{SECRET_PATH}")) == 1
+
+
+def test_a_long_digest_fits_slack_limits() -> None:
+    """Slack refuses a message over 50 blocks or a section over 3000 characters: a long digest is cut, and says so."""
+    from gtmcheck.notify.findings import Finding
+    from gtmcheck.notify.plan import Digest
+    from gtmcheck.notify.render import slack_payload
+
+    findings = [Finding(f"fp{i}", f"k{i}", MOPS, "checks/utm.gtm.yml", f"UTM-URLS-RESOLVE[url-{i}]", "UTM-URLS-RESOLVE",
+                        "failed", "<https://evil.example|click> " + "x" * 600) for i in range(400)]
+    payload = slack_payload(Digest(MOPS, new=findings, open=400), "production", REPORT_URL)
+    blocks = payload["blocks"]
+    assert len(blocks) <= 50
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+    shown = sum(b["text"]["text"].count("\n• ") for b in blocks if b["type"] == "section")
+    assert 0 < shown < 400
+    assert f"{400 - shown} more not shown here" in blocks[-1]["elements"][0]["text"]
+    assert "<https://evil.example" not in json.dumps(blocks) and "&lt;https://evil.example" in json.dumps(blocks)
