@@ -433,3 +433,29 @@ def test_a_long_digest_fits_slack_limits() -> None:
     assert 0 < shown < 400
     assert f"{400 - shown} more not shown here" in blocks[-1]["elements"][0]["text"]
     assert "<https://evil.example" not in json.dumps(blocks) and "&lt;https://evil.example" in json.dumps(blocks)
+
+
+def test_real_sandbox_nights_drifted_twice_then_healthy(tmp_path: Path, receiver: Receiver) -> None:
+    """Real runs of the demo stacks: the drifted one alerts each owner once, again nothing, the healthy one resolves."""
+    hook = f"webhook:{receiver.url}/hook"
+
+    def night(env: str, name: str) -> Path:
+        out = tmp_path / name
+        run = subprocess.run([sys.executable, "-m", "gtmcheck.cli", "run", "--env", env, "-m", "reconcile or utm",
+                              "--report-dir", str(out), "-q"], cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert run.returncode in (0, 1), run.stderr
+        return out
+
+    assert notify(tmp_path, night("sandbox-drifted", "n1"), hook) == 0
+    first = {b["owner"]: b for b in receiver.bodies("/hook")}
+    assert sorted(first) == [MOPS, REVOPS]  # utm is mops', reconcile revops'
+    assert any(f["item"] == "RECONCILE-TOTALS[closed-won]" for f in first[REVOPS]["new"])
+    assert all(f["checklist"] == "checks/utm.gtm.yml" for f in first[MOPS]["new"])
+    receiver.clear()
+    assert notify(tmp_path, night("sandbox-drifted", "n2"), hook) == 0  # another run, other ids: the same findings
+    assert receiver.requests == []
+    assert notify(tmp_path, night("sandbox", "n3"), hook) == 0
+    resolved = {b["owner"]: b for b in receiver.bodies("/hook")}
+    assert sorted(resolved) == [MOPS, REVOPS]
+    for owner in (MOPS, REVOPS):
+        assert resolved[owner]["new"] == [] and len(resolved[owner]["resolved"]) == len(first[owner]["new"])
