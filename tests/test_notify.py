@@ -345,7 +345,8 @@ def test_an_unknown_notify_key_is_refused_at_its_line(tmp_path: Path, capsys: py
 @pytest.mark.parametrize(("args", "expected"), [
     (["--to", "teams:https://example.invalid/x"], "is not a destination"),
     (["--to", "github:not a repo"], "is not OWNER/REPO"),
-    (["--to", "slack:ftp://hooks.example/x"], "is not an http(s) URL"),
+    (["--to", "slack:ftp://hooks.example/x"], "slack:ftp://hooks.example/*** is not an http(s) URL"),
+    (["--to", "slack:"], "slack: is not an http(s) URL (empty: is its secret set?)"),
     (["--suppress", "weekly", "--dry-run"], "is not a duration"),
     (["--alert-after", "0", "--dry-run"], "is not a number of runs"),
     ([], "no destination"),

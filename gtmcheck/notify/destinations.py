@@ -76,9 +76,10 @@ def parse_destination(text: str) -> Destination:
     _register_url(target)
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DestinationError(f"{kind}: {Destination(kind, target).display if parts.hostname else kind + ':***'} "
-                               "is not an http(s) URL", f"write {kind}:https://host/path (from a secret, e.g. "
-                               f"{kind}:${{{kind.upper()}_WEBHOOK_URL}})")
+        shown = Destination(kind, target).display if parts.hostname else f"{kind}:***" if target else f"{kind}:"
+        empty = " (empty: is its secret set?)" if not target.strip() else ""
+        raise DestinationError(f"{shown} is not an http(s) URL{empty}",
+                               f"write {kind}:https://host/path, from a secret: {kind}:${{{kind.upper()}_WEBHOOK_URL}}")
     return Destination(kind, target)
 
 
