@@ -460,3 +460,17 @@ def test_real_sandbox_nights_drifted_twice_then_healthy(tmp_path: Path, receiver
     assert sorted(resolved) == [MOPS, REVOPS]
     for owner in (MOPS, REVOPS):
         assert resolved[owner]["new"] == [] and len(resolved[owner]["resolved"]) == len(first[owner]["new"])
+
+
+def test_the_same_report_twice_sends_once_and_counts_once(tmp_path: Path, receiver: Receiver,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    hook = f"webhook:{receiver.url}/hook"
+    report = write_night(tmp_path, 1, FAILS)
+    assert notify(tmp_path, report, hook, extra=("--alert-after", "2")) == 0
+    assert notify(tmp_path, report, hook, extra=("--alert-after", "2")) == 0  # a rerun of the step, same run id
+    assert receiver.requests == []  # still one failing run, not two
+    assert notify(tmp_path, report, hook) == 0
+    assert len(receiver.bodies("/hook")) == 2
+    receiver.clear()
+    assert notify(tmp_path, report, hook) == 0
+    assert receiver.requests == [] and capsys.readouterr().out.endswith("nothing new\n")
