@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import envvars
 from ..durations import PATTERN, parse_duration
-from ..errors import Location, SpecError
+from ..errors import Location
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -79,7 +79,3 @@ def project_settings(project: Project) -> NotifySettings:
     if raw.get("state"):
         settings.state = project.root / str(raw["state"])
     return settings
-
-
-def location_error(message: str, where: Location | None, hint: str) -> SpecError:
-    return SpecError(message, where, hint)
