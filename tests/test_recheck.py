@@ -156,3 +156,43 @@ def test_an_interrupt_is_never_rechecked(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("checks", "--gtm-recheck", "-k", "SIGNOFF")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert (pytester.path / "calls").read_text() == "call\n"
+
+
+FLAKY_CONFTEST = """
+from dataclasses import replace
+
+from gtmcheck import plugin
+from gtmcheck.errors import CheckError
+from gtmcheck.kinds import get_kind
+
+calls = []
+
+
+class FirstCallFails:
+    def __getattr__(self, attr):
+        return getattr(get_kind("crm"), attr)
+
+    def checks(self, checklist):
+        def flaky(run):
+            def first_fails(ctx):
+                calls.append(1)
+                if len(calls) == 1:
+                    raise CheckError("HubSpot answered 503 Service Unavailable")
+                return run(ctx)
+            return first_fails
+
+        for check in get_kind("crm").checks(checklist):
+            yield replace(check, run=flaky(check.run)) if check.dod_id == "CRM-SIGNOFF" else check
+
+
+plugin.get_kind = lambda name: FirstCallFails()
+"""
+
+
+def test_recheck_under_xdist(pytester: pytest.Pytester) -> None:
+    """A worker rechecks its own item, and the controller's report says so."""
+    project(pytester, SIGNED).makeconftest(FLAKY_CONFTEST)
+    result = pytester.runpytest_subprocess("checks", "-n", "2", "--gtm-recheck", "--gtm-report-dir=out")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the other crm items are not configured
+    item = signoff_item(pytester)
+    assert item["status"] == "passed" and item["recheck"] == "passed on recheck (flaky)"
