@@ -474,3 +474,18 @@ def test_the_same_report_twice_sends_once_and_counts_once(tmp_path: Path, receiv
     receiver.clear()
     assert notify(tmp_path, report, hook) == 0
     assert receiver.requests == [] and capsys.readouterr().out.endswith("nothing new\n")
+
+
+def test_github_finds_the_owners_issue_when_the_state_is_lost(tmp_path: Path, receiver: Receiver,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new cache (no state): the owner's open issue is found by label and title and commented on, not doubled."""
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_notifyTestToken123")
+    receiver.issues.append({"number": 41, "title": f"gtmcheck: open findings for {REVOPS}", "state": "open"})
+    only_revops = {k: v for k, v in FAILS.items() if k[0] == RECONCILE}
+    extra = ("--github-api-url", f"{receiver.url}/api/v3")
+    assert notify(tmp_path, write_night(tmp_path, 1, only_revops), "github:acme/gtm-alerts", extra=extra) == 0
+    assert [(r.method, r.path.split("?")[0]) for r in receiver.requests] == [
+        ("GET", "/api/v3/repos/acme/gtm-alerts/issues"),
+        ("POST", "/api/v3/repos/acme/gtm-alerts/issues/41/comments"),
+    ]
+    assert "labels=gtmcheck" in receiver.requests[0].path and "state=open" in receiver.requests[0].path
