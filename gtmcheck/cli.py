@@ -1,4 +1,4 @@
-"""The ``gtmcheck`` command: init, lint, run, schema, rules, report, cleanup, sandbox, webhooks, baseline.
+"""The ``gtmcheck`` command: init, lint, run, notify, schema, rules, report, cleanup, sandbox, webhooks, baseline.
 
 User errors are printed here, at the edge, as one ``file:line:column: message. Fix: hint`` line with exit
 code 2 (4 for ``run``, which speaks pytest's exit codes). Nothing below this module prints or exits.
@@ -174,6 +174,10 @@ def pytest_args(args: argparse.Namespace, paths: list[str], report_dir: Path, en
         argv += ["--gtm-project", str(args.project)]
     if args.exitfirst:
         argv.append("-x")
+    if args.recheck:
+        argv.append("--gtm-recheck")
+    if args.recheck_delay is not None:
+        argv += ["--gtm-recheck-delay", str(args.recheck_delay)]
     return argv + list(args.pytest_args)
 
 
@@ -215,8 +219,50 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.require_go_live and code == 0 and not summary["go_live"]:
             for reason in summary["blocking"][:10]:
                 _print(f"  blocking: {visible(reason)}", sys.stderr)
-            return 1
+            code = 1
+        if args.notify:  # the project's notify settings, on the report just written
+            sent = _notify(project, report_dir, argparse.Namespace(to=None, state=None, suppress=None,
+                                                                   alert_after=None, report_url=None, dry_run=False,
+                                                                   github_api_url=None))
+            code = code or sent  # a failed check's 1 (or an interrupt's 2) stands; else whether delivery worked
     return code
+
+
+# --- notify -------------------------------------------------------------------------------------------
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    from .project import load_project
+
+    project = load_project(project_file=Path(args.project) if args.project else None)
+    return _notify(project, Path(args.report), args)
+
+
+def _notify(project: Project, report: Path, args: argparse.Namespace) -> int:
+    """Merge gtmcheck.yml's ``notify:`` with the command line (which wins, option by option) and notify."""
+    from .notify.command import NotifyRequest, run_notify
+    from .notify.plan import Policy
+    from .notify.settings import project_settings, suppress_seconds
+    from .notify.state import DEFAULT_STATE
+
+    secrets.install_log_redaction()  # httpx logs each request's URL: a webhook's secret path must not reach a log
+    settings = project_settings(project)
+    to, where = (list(args.to), []) if args.to else (settings.to, settings.to_locations)
+    suppress = suppress_seconds(args.suppress, None) if args.suppress else settings.suppress
+    alert_after = args.alert_after if args.alert_after is not None else settings.alert_after
+    if alert_after < 1:
+        raise SpecError(f"{alert_after} is not a number of runs", None, "give --alert-after 1 or more")
+    request = NotifyRequest(
+        report=report,
+        state=Path(args.state) if args.state else settings.state or project.root / DEFAULT_STATE,
+        to=to,
+        to_locations=where,
+        policy=Policy(alert_after=alert_after, suppress=suppress),
+        report_url=args.report_url or settings.report_url,
+        dry_run=args.dry_run,
+        github_api_url=args.github_api_url,
+    )
+    return run_notify(request, _print, lambda line: _print(line, sys.stderr))
 
 
 # --- schema, rules, report -----------------------------------------------------------------------------
@@ -519,7 +565,42 @@ def build_parser() -> argparse.ArgumentParser:
                      help="exit 1 unless the report's go-live verdict is true (the go-live gate)")
     run.add_argument("--gtm-traceback", action="store_true", help="show Python tracebacks under failures")
     run.add_argument("--dry-run", action="store_true", help="print the pytest command line and stop")
+    run.add_argument("--recheck", action="store_true",
+                     help="run a failed or errored check once more after a short pause before its result stands "
+                     "(the nightly run's guard against flapping; the report says 'failed twice' or 'passed on "
+                     "recheck (flaky)')")
+    run.add_argument("--recheck-delay", type=float, metavar="SECONDS",
+                     help="pause before a recheck (default: 2, none on the sandbox)")
+    run.add_argument("--notify", action="store_true",
+                     help="after the run, send the digests `gtmcheck notify` would, with gtmcheck.yml's notify: "
+                     "settings; a failed delivery makes the exit code 1")
     run.set_defaults(func=cmd_run, pytest_args=[])  # filled from after `--` by ``parse_args``
+
+    notify = sub.add_parser(
+        "notify", help="send each checklist owner one digest of what is new, changed or resolved",
+        description="Read a run's report.json and send one digest per owner of the failed and errored checks "
+        "(and each baseline drift) that are new or changed since the last alert, plus a line for what resolved. "
+        "What was alerted is kept in a state file. Exit 0: sent, or nothing new; 1: a destination failed "
+        "(those owners are retried next run); 2: unusable input. Settings: gtmcheck.yml's notify: section; "
+        "options given here win.",
+        epilog=f"Docs: {DOCS_URL}")
+    notify.add_argument("--report", default=DEFAULT_REPORT_DIR, metavar="DIR|FILE",
+                        help=f"report.json or its folder (default: ./{DEFAULT_REPORT_DIR})")
+    notify.add_argument("--to", action="append", metavar="DEST",
+                        help="slack:URL, webhook:URL or github:OWNER/REPO (repeat for several; replaces notify.to)")
+    notify.add_argument("--state", metavar="FILE", help="state file (default: .gtmcheck/notify-state.json in the "
+                        "project root)")
+    notify.add_argument("--suppress", metavar="DURATION",
+                        help="re-alert an unchanged open finding at most once per DURATION, e.g. 7d (default: never)")
+    notify.add_argument("--alert-after", type=int, metavar="N",
+                        help="failing runs in a row before the first alert (default 1; errors need at least 2)")
+    notify.add_argument("--report-url", metavar="URL", help="link to the report in every digest")
+    notify.add_argument("--github-api-url", metavar="URL",
+                        help="GitHub API base (default: $GTMCHECK_GITHUB_API_URL, $GITHUB_API_URL, "
+                        "https://api.github.com)")
+    notify.add_argument("--dry-run", action="store_true", help="print the digests; send nothing, keep no state")
+    notify.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
+    notify.set_defaults(func=cmd_notify)
 
     schema = sub.add_parser("schema", help="print the checklist JSON Schema (for editors and CI)")
     which = schema.add_mutually_exclusive_group()

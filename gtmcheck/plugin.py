@@ -50,6 +50,8 @@ from .visible import visible
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
 DRIFTS_SHOWN = 20  # BASELINE-DRIFT lines in a failure; report.json keeps every drift
+RECHECK_DELAY = 2.0  # seconds before a recheck against a real stack: long enough for a 5xx blip to pass
+FAILED_TWICE, FLAKY = "failed twice", "passed on recheck (flaky)"
 
 
 class GtmSession:
@@ -202,6 +204,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--gtm-require-go-live", dest="gtm_require_go_live", action="store_true", default=None,
                     help="exit 1 unless the go-live verdict is ready (as `gtmcheck run --require-go-live`)")
+    group.addoption("--gtm-recheck", dest="gtm_recheck", action="store_true", default=False,
+                    help="run a failed or errored check once more after a pause before its result stands "
+                    "(no flapping in a nightly run)")
+    group.addoption("--gtm-recheck-delay", dest="gtm_recheck_delay", type=float, default=None,
+                    help=f"seconds to pause before a recheck (default {RECHECK_DELAY:g}; 0 on the sandbox)")
     group.addoption("--gtm-run-id", dest="gtm_run_id", default=None, help=argparse.SUPPRESS)
     parser.addini("gtm_require_go_live", type="bool", default=False, help="as --gtm-require-go-live, for CI")
     parser.addini(
@@ -374,6 +381,7 @@ class GtmItem(pytest.Item):
         self.status_on_pass = "passed"
         self.evidence: Evidence | None = None
         self.position = 0  # its place in the collection, set by ``pytest_itemcollected``
+        self.recheck: str | None = None  # ``--gtm-recheck``: FAILED_TWICE or FLAKY when the check was rerun
         self.add_marker(checklist.kind)
         self.add_marker("gtmcheck")
         self.user_properties.append(("dod_item", dod.id))
@@ -435,11 +443,41 @@ class CheckItem(GtmItem):
         context = state.context()
         state.current = self.name
         try:
-            self.evidence = self.check.run(context)
-        except ConnectorError as exc:  # the CRM or warehouse did not answer as needed: not verified, not a bug
-            raise CheckError(str(exc)) from exc
+            try:
+                self.evidence = self._run_once(context)
+            except (CheckFailed, CheckError) as first:
+                if not self.config.getoption("gtm_recheck") or context.cancelled.is_set():
+                    raise
+                self._recheck(context, first)
         finally:
             state.current = None
+
+    def _run_once(self, context: RunContext) -> Evidence:
+        try:
+            return self.check.run(context)
+        except ConnectorError as exc:  # the CRM or warehouse did not answer as needed: not verified, not a bug
+            raise CheckError(str(exc)) from exc
+
+    def _recheck(self, context: RunContext, first: CheckFailed | CheckError) -> None:
+        """``--gtm-recheck``: one more run after a pause; its result stands, and the report says which it was.
+
+        Only a verdict is rechecked: an interrupt (KeyboardInterrupt, a stop signal) or a bug goes up at once.
+        """
+        delay = self.config.getoption("gtm_recheck_delay")
+        if delay is None:
+            delay = 0.0 if context.environment.is_sandbox else RECHECK_DELAY
+        context.progress(f"{status_word(first)}; rechecking in {delay:g}s")
+        if delay > 0:
+            context.sleep(delay)
+        try:
+            evidence = self._run_once(context)
+        except (CheckFailed, CheckError) as second:
+            self.recheck = FAILED_TWICE
+            raise second from None
+        self.recheck = FLAKY
+        first_time = secrets.redact(getattr(first, "message", "") or str(first))
+        note = f"{FLAKY}; first attempt {status_word(first)}: {first_time}"
+        self.evidence = Evidence(f"{note}. {evidence.summary}" if evidence.summary else note, evidence.details)
 
 
 class AttestedItem(GtmItem):
@@ -478,6 +516,10 @@ class UnconfiguredItem(GtmItem):
         )
 
 
+def status_word(exc: BaseException) -> str:
+    return "failed" if isinstance(exc, CheckFailed) else "could not be verified"
+
+
 def status_of(item: GtmItem, excinfo: ExceptionInfo[BaseException] | None) -> str:
     if excinfo is None:
         return item.status_on_pass
@@ -513,6 +555,8 @@ def pytest_runtest_makereport(
             "evidence": secrets.redact(evidence.summary) if evidence else "",
             "position": item.position,  # collection order: the report keeps it under xdist too
         }
+        if item.recheck:
+            details["recheck"] = item.recheck
         kept = evidence_details(evidence.details) if evidence else None
         if kept:  # what the check recorded (the records that differ, the samples that fail...), bounded
             details["details"] = kept

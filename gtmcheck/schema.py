@@ -19,6 +19,7 @@ from .dod import KINDS, TEMPLATES, WorkType
 from .durations import SCHEMA as DURATION
 from .errors import SpecError, SpecErrors
 from .limits import DATE_FORMAT, FORMATS, MAX_DURATION_KEYWORD, NUMBER_HINT, Validator, bad_numbers
+from .notify.settings import NOTIFY_SCHEMA
 from .yamlfile import Document
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -208,6 +209,7 @@ def project_schema(crm_types: Iterable[str], lint_section: Mapping[str, Any] | N
                 "description": "Folders or files holding checklists; default [checks].",
             },
             "lint": dict(lint_section) if lint_section is not None else {"type": "object"},
+            "notify": NOTIFY_SCHEMA,
             "governance": {
                 "type": "object",
                 "additionalProperties": False,

@@ -96,6 +96,7 @@ class ReportPlugin:
             position=details.get("position", 0),
             graph=details.get("graph"),
             details=details.get("details"),
+            recheck=details.get("recheck"),
         )
         self.results.setdefault(details["checklist"], []).append(result)
 

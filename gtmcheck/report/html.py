@@ -415,6 +415,8 @@ def _check_row(check: Mapping[str, Any], checklist_file: object) -> str:
     lines = []
     if check.get("message"):
         lines.append(f'<div class="msg">{_e(check["message"])}</div>')
+    if check.get("recheck"):  # --recheck ran it twice: "failed twice" or "passed on recheck (flaky)"
+        lines.append(f'<div class="xr">{_e(check["recheck"])}</div>')
     if check.get("expected") or check.get("received"):
         lines.append(
             f'<div class="xr">expected {_e(check.get("expected"))} · received {_e(check.get("received"))}</div>'

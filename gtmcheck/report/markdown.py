@@ -286,6 +286,8 @@ def _failures(failing: Sequence[Mapping[str, Any]], checklist: Mapping[str, Any]
         at = place(item, checklist.get("file", ""))
         where = f" ({cell(at, NAME_LIMIT)})" if at else ""
         line = f"- {status} {_code(item.get('id', ''))}{where}: {_inline(item.get('message') or '')}"
+        if item.get("recheck"):  # --recheck ran it twice
+            line += f" ({cell(item['recheck'])})"
         # One list item per check; <br> keeps the details on their own lines without breaking the list.
         if item.get("expected") or item.get("received"):
             expected, received = _inline(item.get("expected", "")), _inline(item.get("received", ""))

@@ -48,6 +48,7 @@ class ItemResult:
     position: int = 0  # its place in the collection (not in report.json): the order of the report's items
     graph: dict[str, Any] | None = None  # a routing check's rules and leads (merged per checklist, not per item)
     details: dict[str, Any] | None = None  # the evidence's details: the full lists behind the message
+    recheck: str | None = None  # ``--recheck``: "failed twice" or "passed on recheck (flaky)"
 
     def as_dict(self, outside_dod: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -67,6 +68,8 @@ class ItemResult:
             out["details"] = self.details
         if outside_dod:
             out["outside_dod"] = True
+        if self.recheck:
+            out["recheck"] = self.recheck
         return out
 
 
