@@ -197,6 +197,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--gtm-require-go-live", dest="gtm_require_go_live", action="store_true", default=None,
                     help="exit 1 unless the go-live verdict is ready (as `gtmcheck run --require-go-live`)")
+    group.addoption("--gtm-no-history", dest="gtm_no_history", action="store_true",
+                    help="do not append this run to the project's history (gtmcheck.yml `history:`)")
     group.addoption("--gtm-run-id", dest="gtm_run_id", default=None, help=argparse.SUPPRESS)
     parser.addini("gtm_require_go_live", type="bool", default=False, help="as --gtm-require-go-live, for CI")
     parser.addini(
@@ -228,7 +230,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
         if report_dir and not config.option.xmlpath:  # junit.xml beside the other reports unless asked elsewhere
             config.option.xmlpath = str(Path(report_dir) / "junit.xml")
-        plugin = ReportPlugin(config.stash[SESSION_KEY], Path(report_dir) if report_dir else None, require_go_live)
+        plugin = ReportPlugin(config.stash[SESSION_KEY], Path(report_dir) if report_dir else None, require_go_live,
+                              history=not config.getoption("gtm_no_history"))
         config.pluginmanager.register(plugin, "gtmcheck-report")
 
 
