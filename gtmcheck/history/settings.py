@@ -24,23 +24,18 @@ SECTION_SCHEMA: dict[str, Any] = {
     "description": "Where each run's results are kept for trends (`gtmcheck history`, report.html): false turns "
                    "it off; default a DuckDB file .gtmcheck/history.duckdb. Each environment keeps its last 400 "
                    "runs.",
-    "anyOf": [
-        {"type": "boolean"},
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "store": {"enum": [FILE, WAREHOUSE],
-                          "description": "file (default): a DuckDB file; warehouse: tables in the environment's "
-                                         "warehouse (its `warehouse.url`)."},
-                "path": {"type": "string", "minLength": 1,
-                         "description": "The DuckDB file, relative to the project root (store: file)."},
-                "table": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,49}$",
-                          "description": "The table name (with `<table>_metrics` beside it); default "
-                                         "gtmcheck_history."},
-            },
-        },
-    ],
+    "type": ["boolean", "object"],
+    "additionalProperties": False,
+    "properties": {
+        "store": {"enum": [FILE, WAREHOUSE],
+                  "description": "file (default): a DuckDB file; warehouse: tables in the environment's "
+                                 "warehouse (its `warehouse.url`)."},
+        "path": {"type": "string", "minLength": 1,
+                 "description": "The DuckDB file, relative to the project root (store: file)."},
+        "table": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,49}$",
+                  "x-hint": "a plain SQL name: letters, digits and _, at most 50",
+                  "description": "The table name (with `<table>_metrics` beside it); default gtmcheck_history."},
+    },
 }
 
 
