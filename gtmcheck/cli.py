@@ -349,6 +349,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     warehouse = None
     if settings.store == "warehouse":
         warehouse = project.environment(env_name).warehouse
+        if not (warehouse or {}).get("url") and project.doc is not None:
+            raise SpecError(f"history: {{store: warehouse}} but environment {env_name!r} has no warehouse url",
+                            project.doc.location(("history", "store")),
+                            "add warehouse: {url: ...} to that environment, or keep the history in a file")
     elif not settings.file(project.root).is_file():
         _print(f"No history yet: {settings.file(project.root)} does not exist; every `gtmcheck run` that writes "
                "a report appends to it.")
@@ -360,8 +364,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         finally:
             store.close()
     except HistoryError as exc:
-        _error(f"{exc}. Fix: check `history:` in gtmcheck.yml; a broken history file can be moved away "
-               "(the next run starts a new one)")
+        fix = "" if "Fix:" in str(exc) else (". Fix: check `history:` in gtmcheck.yml; a broken history file can "
+                                             "be moved away (the next run starts a new one)")
+        _error(f"{exc}{fix}")
         return 2
     if args.format == "json":
         _print(render_json(trends))

@@ -79,7 +79,7 @@ class HistorySettings:
             url = (warehouse or {}).get("url")
             if not url:
                 raise HistoryError(f"history: {{store: warehouse}} but environment {environment!r} has no "
-                                   "warehouse url; add warehouse: {url: ...} to it, or keep the history in a file")
+                                   "warehouse url. Fix: add warehouse: {url: ...} to it, or keep the history in a file")
             url = str(url)
             if url.startswith(("duckdb:///", "sqlite:///")) and not url.split(":///", 1)[1].startswith(("/", ":")):
                 url = f"{url.split(':///', 1)[0]}:///{(Path(root) / url.split(':///', 1)[1]).resolve().as_posix()}"
