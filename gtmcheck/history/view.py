@@ -34,7 +34,7 @@ def verdict_line(trend: MetricTrend) -> str:
     band = f"band {_number(v.band[0])}..{_number(v.band[1])}" if v.band else ""
     z = f"z {v.z:+.2f}, " if v.z is not None else "MAD 0, floor decides, "
     median = _number(v.median) if v.median is not None else "?"
-    return f"{v.status} ({z}median {median}, {band}, {v.points} {basis} values)"
+    return f"{v.status} ({z}median {median}, {band}; {v.points} earlier values, {basis})"
 
 
 def render_text(trends: Trends, *, ascii_only: bool = False) -> str:
