@@ -155,3 +155,18 @@ def test_a_bad_history_section_is_refused_at_its_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert re.search(r"^gtmcheck: error: gtmcheck\.yml:8:\d+: .*store.*cloud", result.stderr), result.stderr
     assert "Fix:" in result.stderr
+
+
+def test_under_xdist_only_the_controller_appends(tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    folder = make_project(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "pytest", "checks", "-p", "no:cacheprovider", "-q", "-n", "2",
+                             "--gtm-report-dir", "out"], cwd=folder, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = json.loads((folder / "out" / "report.json").read_text())["summary"]["run_id"]
+    store = HistoryStore.for_file(folder / ".gtmcheck" / "history.duckdb")
+    try:
+        assert [r for r, _ in store.runs("sandbox")] == [run_id]  # one run, once: the workers wrote nothing
+        assert len(store.item_rows("sandbox", [run_id])) == 2
+    finally:
+        store.close()
