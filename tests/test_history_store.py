@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect
 from warehouses import postgres_schema
 
 from gtmcheck.history import record_of
-from gtmcheck.history.recorder import append_run
+from gtmcheck.history.recorder import append_run, open_store
 from gtmcheck.history.store import HistoryStore
 from gtmcheck.history.trends import build_trends
 from gtmcheck.project import load_project
@@ -160,3 +160,29 @@ def test_warehouse_table_store_from_the_project_file(tmp_path: Path, monkeypatch
     else:
         with postgres_schema() as url:
             run(url)
+
+
+def test_open_store_reads_what_runs_appended(tmp_path: Path) -> None:
+    """What drift and alerting use: the project's history, to ask "since when" and "how many in a row"."""
+    (tmp_path / "gtmcheck.yml").write_text("version: 1\nenvironments:\n  production:\n    crm: {type: sandbox}\n")
+    project = load_project(tmp_path)
+    store = open_store(project, "production")
+    assert store is not None
+    try:
+        assert store.consecutive("production", "checks/routing.gtm.yml", "ROUTING-FALLBACK", "passed") == 0
+        assert not (tmp_path / ".gtmcheck").exists()  # reading an empty history makes no file
+    finally:
+        store.close()
+    append_run(report(0), project)
+    append_run(report(1), project)
+    store = open_store(project, "production")
+    assert store is not None
+    try:
+        assert store.consecutive("production", "checks/routing.gtm.yml", "ROUTING-FALLBACK", "passed") == 2
+    finally:
+        store.close()
+    (tmp_path / "off").mkdir()
+    (tmp_path / "off" / "gtmcheck.yml").write_text(
+        "version: 1\nenvironments:\n  production:\n    crm: {type: sandbox}\nhistory: false\n")
+    assert open_store(load_project(tmp_path / "off"), "production") is None
+    assert append_run(report(0), load_project(tmp_path / "off")) is None

@@ -15,6 +15,24 @@ from .trends import LAST_RUNS, Trends, build_trends
 
 if TYPE_CHECKING:
     from ..project import Project
+    from .store import HistoryStore
+
+
+def open_store(project: Project, environment: str) -> HistoryStore | None:
+    """The project's history for reading (``first_seen``, ``consecutive``); ``None`` when ``history: false``.
+
+    Close it when done. The run being checked is not in it yet: it is appended when the run's report is written.
+    """
+    settings = project.history
+    if not settings.enabled:
+        return None
+    warehouse = None
+    if settings.store == "warehouse":
+        try:
+            warehouse = project.environment(environment).warehouse
+        except GtmcheckError as exc:
+            raise HistoryError(f"cannot open the warehouse of environment {environment!r}: {exc}") from None
+    return settings.open(project.root, warehouse, environment)
 
 
 def append_run(report: Mapping[str, Any], project: Project, *, last: int = LAST_RUNS) -> Trends | None:
@@ -26,13 +44,8 @@ def append_run(report: Mapping[str, Any], project: Project, *, last: int = LAST_
         record = record_of(report)
     except ValueError as exc:
         raise HistoryError(str(exc)) from None
-    warehouse = None
-    if settings.store == "warehouse":
-        try:
-            warehouse = project.environment(record.environment).warehouse
-        except GtmcheckError as exc:
-            raise HistoryError(f"cannot open the warehouse of environment {record.environment!r}: {exc}") from None
-    store = settings.open(project.root, warehouse, record.environment)
+    store = open_store(project, record.environment)
+    assert store is not None  # enabled, checked above
     try:
         store.append(record)
         return build_trends(store, record.environment, last=last)

@@ -84,6 +84,4 @@ class HistorySettings:
             if url.startswith(("duckdb:///", "sqlite:///")) and not url.split(":///", 1)[1].startswith(("/", ":")):
                 url = f"{url.split(':///', 1)[0]}:///{(Path(root) / url.split(':///', 1)[1]).resolve().as_posix()}"
             return HistoryStore(url, self.table)
-        path = self.file(root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return HistoryStore.for_file(path, table=self.table)
+        return HistoryStore.for_file(self.file(root), table=self.table)

@@ -74,6 +74,9 @@ class HistoryStore:
         self.keep_runs = keep_runs
         self.sleep = sleep
         self.dialect = parsed.get_backend_name()
+        database = parsed.database or ""
+        # a DuckDB file is made by the first append; reading one that is not there reads an empty history
+        self.file = Path(database) if self.dialect == "duckdb" and database not in ("", ":memory:") else None
         try:
             self.engine: Engine = create_engine(parsed)
         except (NoSuchModuleError, ArgumentError, ImportError) as exc:
@@ -142,6 +145,9 @@ class HistoryStore:
 
     def exists(self) -> bool:
         """Whether anything was ever appended here."""
+        if self.file is not None and not self.file.is_file():
+            return False
+
         def check() -> bool:
             return inspect(self.engine).has_table(self.items.name)
         return self._do("cannot read", check)
@@ -151,6 +157,8 @@ class HistoryStore:
     def append(self, record: RunRecord) -> int:
         """Add a run's rows (replacing that run's earlier rows, if any) and drop runs past ``keep_runs``."""
         def write() -> int:
+            if self.file is not None:
+                self.file.parent.mkdir(parents=True, exist_ok=True)
             self.meta.create_all(self.engine, checkfirst=True)
             with self.engine.begin() as conn:
                 for table in (self.items, self.metrics):
@@ -255,16 +263,17 @@ class HistoryStore:
 
 
 def _item_values(row: ItemRow) -> dict[str, object]:
-    return {"run_id": row.run_id, "environment": row.environment, "started_at": _naive(row.started_at),
-            "finished_at": _naive(row.finished_at), "checklist": row.checklist, "kind": row.kind,
-            "owner": row.owner, "item_id": row.item_id, "dod": row.dod, "status": row.status,
-            "fingerprint": row.fingerprint, "message": row.message}
+    """The row as the table takes it, each text cut to its column's length (PostgreSQL would refuse more)."""
+    return {"run_id": row.run_id[:64], "environment": row.environment[:200], "started_at": _naive(row.started_at),
+            "finished_at": _naive(row.finished_at), "checklist": row.checklist[:1000], "kind": row.kind[:50],
+            "owner": row.owner[:320], "item_id": row.item_id[:1000], "dod": row.dod[:100], "status": row.status[:20],
+            "fingerprint": row.fingerprint[:32], "message": row.message[:2000]}
 
 
 def _metric_values(row: MetricRow) -> dict[str, object]:
-    return {"run_id": row.run_id, "environment": row.environment, "started_at": _naive(row.started_at),
-            "checklist": row.checklist, "item_id": row.item_id, "metric": row.metric,
-            "metric_group": row.group, "value": row.value}
+    return {"run_id": row.run_id[:64], "environment": row.environment[:200], "started_at": _naive(row.started_at),
+            "checklist": row.checklist[:1000], "item_id": row.item_id[:1000], "metric": row.metric[:100],
+            "metric_group": row.group[:500], "value": row.value}
 
 
 def _item_row(data: Mapping[Any, Any]) -> ItemRow:
