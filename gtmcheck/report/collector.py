@@ -130,8 +130,10 @@ class ReportPlugin:
             report["summary"]["blocking"].append(f"synthetic records: {cleanup.summary()}")
             report["summary"]["go_live"] = False
         if self.directory is not None:
-            trends = self._append_history(report) if self.history and not session.config.option.collectonly \
-                else None
+            # an interrupted run's missing checks are not news: it is reported, not kept
+            keep = self.history and not session.config.option.collectonly and \
+                session.exitstatus != pytest.ExitCode.INTERRUPTED
+            trends = self._append_history(report) if keep else None
             self.written = write_reports(report, self.directory, trends)
         summary = report["summary"]
         # A run that checked nothing (--collect-only, or no checklist where none is required) has no verdict to gate.
