@@ -130,6 +130,8 @@ def test_no_history_flag_and_history_false(tmp_path: Path) -> None:
     assert "gtmcheck history" not in result.stdout + result.stderr
     refused = gtmcheck(off, "history")
     assert refused.returncode == 2 and "turned off in gtmcheck.yml (history: false)" in refused.stderr
+    dry = gtmcheck(folder, "run", "--no-history", "--dry-run")
+    assert "--gtm-no-history" in dry.stdout  # plain pytest's option, which the run above went through
     empty = gtmcheck(folder, "history")
     assert empty.returncode == 0 and "No history yet" in empty.stdout
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,6 +156,10 @@ def test_warehouse_table_store_from_the_project_file(tmp_path: Path, monkeypatch
             assert len(store.runs("production")) == 2
         finally:
             store.close()
+        shown = subprocess.run([sys.executable, "-m", "gtmcheck.cli", "history", "--ascii"], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0, shown.stderr
+        assert "..  ROUTING-FALLBACK  passed 2 runs in a row" in shown.stdout
 
     if dialect == "duckdb":
         run(f"duckdb:///{(tmp_path / 'warehouse.duckdb').as_posix()}")
