@@ -1,4 +1,4 @@
-"""The ``gtmcheck`` command: init, lint, run, notify, schema, rules, report, cleanup, sandbox, webhooks, baseline.
+"""The ``gtmcheck`` command: init, lint, run, notify, history, baseline, schema, rules, report, cleanup, ...
 
 User errors are printed here, at the edge, as one ``file:line:column: message. Fix: hint`` line with exit
 code 2 (4 for ``run``, which speaks pytest's exit codes). Nothing below this module prints or exits.
@@ -178,6 +178,8 @@ def pytest_args(args: argparse.Namespace, paths: list[str], report_dir: Path, en
         argv.append("--gtm-recheck")
     if args.recheck_delay is not None:
         argv += ["--gtm-recheck-delay", str(args.recheck_delay)]
+    if getattr(args, "no_history", False):
+        argv.append("--gtm-no-history")
     return argv + list(args.pytest_args)
 
 
@@ -361,6 +363,62 @@ def cmd_report(args: argparse.Namespace) -> int:
         Path(args.output).write_text(secrets.redact(text), encoding="utf-8")
     else:
         _print(text)
+    return 0
+
+
+# --- history ------------------------------------------------------------------------------------------
+
+
+def _can_show(text: str) -> bool:
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .errors import HistoryError
+    from .history.trends import build_trends
+    from .history.view import render_json, render_text
+    from .project import load_project
+
+    project = load_project(project_file=Path(args.project) if args.project else None)
+    settings = project.history
+    if args.last < 1:
+        _error(f"--last {args.last}: must be 1 or more. Fix: give a number of runs, e.g. --last 30")
+        return 2
+    if not settings.enabled:
+        _error("the history is turned off in gtmcheck.yml (history: false). Fix: remove `history: false` and "
+               "let runs append to it")
+        return 2
+    env_name = project.environment_name(args.env)
+    warehouse = None
+    if settings.store == "warehouse":
+        warehouse = project.environment(env_name).warehouse
+        if not (warehouse or {}).get("url") and project.doc is not None:
+            raise SpecError(f"history: {{store: warehouse}} but environment {env_name!r} has no warehouse url",
+                            project.doc.location(("history", "store")),
+                            "add warehouse: {url: ...} to that environment, or keep the history in a file")
+    elif not settings.file(project.root).is_file():
+        _print(f"No history yet: {settings.file(project.root)} does not exist; every `gtmcheck run` that writes "
+               "a report appends to it.")
+        return 0
+    try:
+        store = settings.open(project.root, warehouse, env_name)
+        try:
+            trends = build_trends(store, env_name, last=args.last, item=args.item, groups=args.format == "json")
+        finally:
+            store.close()
+    except HistoryError as exc:
+        fix = "" if "Fix:" in str(exc) else (". Fix: check `history:` in gtmcheck.yml; a broken history file can "
+                                             "be moved away (the next run starts a new one)")
+        _error(f"{exc}{fix}")
+        return 2
+    if args.format == "json":
+        _print(render_json(trends))
+    else:
+        _print(render_text(trends, ascii_only=args.ascii or not _can_show("✓✗·○")))
     return 0
 
 
@@ -574,6 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--notify", action="store_true",
                      help="after the run, send the digests `gtmcheck notify` would, with gtmcheck.yml's notify: "
                      "settings; a failed delivery makes the exit code 1")
+    run.add_argument("--no-history", action="store_true",
+                     help="do not append this run to the history (gtmcheck.yml `history:`; `gtmcheck history`)")
     run.set_defaults(func=cmd_run, pytest_args=[])  # filled from after `--` by ``parse_args``
 
     notify = sub.add_parser(
@@ -623,6 +683,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["md", "html"], default="md")
     report.add_argument("-o", "--output", help="write to this file instead of standard output")
     report.set_defaults(func=cmd_report)
+    history = sub.add_parser("history", help="each item's last runs and each reconciled total's trend",
+                             description="Print the run history (gtmcheck.yml `history:`): per item a strip of "
+                             "its last runs (oldest left), per reconciled total its values and a robust verdict "
+                             "(median and MAD of the same weekday; docs/history.md).")
+    history.add_argument("--env", help="environment (default: $GTMCHECK_ENV, then default_environment)")
+    history.add_argument("--item", metavar="ID", help="only this item: its id, its DoD id, or a glob")
+    history.add_argument("--last", type=int, default=30, metavar="N", help="how many runs (default: 30)")
+    history.add_argument("--format", choices=["text", "json"], default="text")
+    history.add_argument("--ascii", action="store_true", help="ASCII marks (. F E) instead of ✓ ✗ !")
+    history.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
+    history.set_defaults(func=cmd_history)
+
     clean = sub.add_parser("cleanup", help="archive synthetic records left behind by earlier runs",
                            description="Find the records gtmcheck created and archive them, each listed: tagged "
                            "gtmcheck_run_id with a run id (gtm-YYYYMMDDTHHMMSS-xxxxxx), and a contact or lead with "

@@ -209,6 +209,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "(no flapping in a nightly run)")
     group.addoption("--gtm-recheck-delay", dest="gtm_recheck_delay", type=float, default=None,
                     help=f"seconds to pause before a recheck (default {RECHECK_DELAY:g}; 0 on the sandbox)")
+    group.addoption("--gtm-no-history", dest="gtm_no_history", action="store_true",
+                    help="do not append this run to the project's history (gtmcheck.yml `history:`)")
     group.addoption("--gtm-run-id", dest="gtm_run_id", default=None, help=argparse.SUPPRESS)
     parser.addini("gtm_require_go_live", type="bool", default=False, help="as --gtm-require-go-live, for CI")
     parser.addini(
@@ -242,7 +244,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
         if report_dir and not config.option.xmlpath:  # junit.xml beside the other reports unless asked elsewhere
             config.option.xmlpath = str(Path(report_dir) / "junit.xml")
-        plugin = ReportPlugin(config.stash[SESSION_KEY], Path(report_dir) if report_dir else None, require_go_live)
+        plugin = ReportPlugin(config.stash[SESSION_KEY], Path(report_dir) if report_dir else None, require_go_live,
+                              history=not config.getoption("gtm_no_history"))
         config.pluginmanager.register(plugin, "gtmcheck-report")
 
 
