@@ -490,7 +490,7 @@ def test_the_healthy_demo_passes_every_item(repo: Path, tmp_path: Path) -> None:
     assert {k: v["status"] for k, v in found.items()} == {
         "ATTR-MODEL-DOCUMENTED": "passed", "ATTR-MODEL-DOCUMENTED[invariants]": "passed",
         "ATTR-CHANNELS-TRACKED": "passed", "ATTR-BASELINE": "passed", "ATTR-BOARD-SIGNOFF": "passed",
-        "ATTR-REVIEW-CADENCE": "passed"}
+        "ATTR-REVIEW-CADENCE": "passed", "BASELINE-DRIFT": "passed"}  # the committed baseline is tonight's stack
     assert "signed off by pat@acme.example (cro)" in found["ATTR-BOARD-SIGNOFF"]["evidence"]
 
 
