@@ -91,11 +91,14 @@ def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Pa
                                           "CRM-FIELDS-MAPPED", "CRM-LIFECYCLE-QA", "CRM-DEDUP-ACTIVE",
                                           "CRM-TEST-RECORDS-FLUSHED", "CRM-HANDOFF-SLA", "UTM-CRM-POPULATES",
                                           "UTM-CHANNEL-TRACE", "ATTR-MODEL-DOCUMENTED", "ATTR-CHANNELS-TRACKED",
-                                          "ATTR-BASELINE", "ATTR-REVIEW-CADENCE"}
+                                          "ATTR-BASELINE", "ATTR-REVIEW-CADENCE",
+                                          "BASELINE-DRIFT"}  # the attribution checklist's committed baseline
     attr = {i["id"]: i["message"] for i in failed if i["dod"].startswith("ATTR-")}
     assert attr["ATTR-CHANNELS-TRACKED"].startswith("Paid Video: no touches in the 90 days to 2027-02-26")
     assert "d005 sums to 2, not 1" in attr["ATTR-MODEL-DOCUMENTED[invariants]"]  # the double-counted conversion
     assert "the review has lapsed" in attr["ATTR-REVIEW-CADENCE"]
+    drift = [i for c in report["checklists"] for i in c["items"] if i["dod"] == "BASELINE-DRIFT"]
+    assert [(i["status"], "Paid Video" in i["message"]) for i in drift] == [("failed", True)]
     crm = {i["id"]: i["message"] for i in failed if i["dod"].startswith("CRM-")}
     assert set(crm) == {"CRM-FIELDS-MAPPED[properties.contacts]", "CRM-FIELDS-MAPPED[utm_campaign]",
                         "CRM-LIFECYCLE-QA[lead->marketingqualifiedlead]", "CRM-LIFECYCLE-QA[audit]",
