@@ -63,7 +63,18 @@ def observe(spec: AttributionSpec, ctx: RunContext) -> dict[str, Any]:
     except ConnectorError as exc:  # the Kind.observe contract: the stack could not be read
         raise CheckError(str(exc)) from exc
     shares = {str(r[0]): round(float(r[2] or 0.0), SHARE_DIGITS) for r in rows}
-    return {"credit_share": dict(sorted(shares.items())), "settings": settings_of(spec)}
+    observed: dict[str, Any] = dict(sorted(shares.items()))
+    if spec.baseline is not None:  # a measured share: the generic diff (BASELINE-DRIFT) holds it to the threshold too
+        observed = {channel: {"value": share, "tolerance_abs": round(spec.baseline.threshold(channel) / 100, 6)}
+                    for channel, share in observed.items()}
+    return {"credit_share": observed, "settings": settings_of(spec)}
+
+
+def share_of(value: Any) -> float:
+    """A saved share, plain (``0.12``) or measured (``{"value": 0.12, "tolerance_abs": 0.05}``)."""
+    if isinstance(value, Mapping):
+        value = value.get("value")
+    return float(value or 0.0)
 
 
 def _pp(share: float) -> str:
@@ -75,7 +86,7 @@ def share_moves(spec: AttributionSpec, then: Mapping[str, Any], now: Mapping[str
     assert spec.baseline is not None
     moves = []
     for channel in sorted(set(then) | set(now)):
-        before, after = float(then.get(channel, 0.0)), float(now.get(channel, 0.0))
+        before, after = share_of(then.get(channel)), share_of(now.get(channel))
         shift = (after - before) * 100
         limit = spec.baseline.threshold(channel)
         if abs(shift) > limit + 1e-9:
