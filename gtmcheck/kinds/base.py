@@ -50,7 +50,9 @@ class Check:
 
     ``run`` returns the evidence of a pass, raises ``CheckFailed`` when the item is not done and
     ``CheckError`` when it could not be verified. ``needs`` says what of the environment it uses (``NEEDS``);
-    a check that needs nothing (an offline lint) runs in any environment.
+    a check that needs nothing (an offline lint) runs in any environment. A check that needs ``WRITES`` is not
+    run in a read-only environment (``not_configured``); ``instead`` names the read-only check that covers it
+    there, for that message (``the routing of the real leads ... (ROUTING-ALERTS[audit])``).
     """
 
     dod_id: str
@@ -59,6 +61,7 @@ class Check:
     param: str | None = None
     description: str = ""
     needs: frozenset[str] = frozenset()
+    instead: str = ""  # what a read-only run checks in place of this check when it needs ``WRITES``
 
     @property
     def name(self) -> str:
