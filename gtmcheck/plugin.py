@@ -417,8 +417,9 @@ class CheckItem(GtmItem):
         if WRITES in self.check.needs and not context.environment.writes:
             self.read_only = True  # not run, and not a failure: a read-only run passes on what it can read
             instead = self.check.instead or "what it can read instead (the checks that write nothing)"
-            pytest.skip(f"read-only environment `{context.environment.name}`: this check creates synthetic "
-                        f"records; the nightly run checks {instead}")
+            raise pytest.skip.Exception(f"read-only environment `{context.environment.name}`: this check creates "
+                                        f"synthetic records; the nightly run checks {instead}",
+                                        _use_item_location=True)  # the YAML line, not this one
         state.current = self.name
         try:
             self.evidence = self.check.run(context)

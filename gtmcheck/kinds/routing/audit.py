@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ...connectors.crm import Filter, ObjectType, Record, to_epoch_ms
+from ...durations import format_duration
 from ...errors import CheckError, CheckFailed, ConnectorError, Evidence, NotConfigured
 from ...synthetic import TAG_PROPERTY, is_synthetic
 from .leads import EMAIL_DOMAIN, Expectation, expectation_for
@@ -50,6 +51,11 @@ class AuditedLead:
     owner_text: str
     assigned_ms: int | None
     problem: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """``record 1051 {country: ES, employees: 4200}``: the lead as a reviewer finds it in the CRM."""
+        return f"record {self.record_id} {format_lead(self.values)}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"record": self.record_id, "created": _iso(self.created_ms), "values": format_lead(self.values),
@@ -143,24 +149,24 @@ class Auditor:
         try:
             lead.expected, lead.expected_text = self.runner.resolve(expect, dict(values))
         except CheckError as exc:
-            lead.problem = f"record {record.id} ({format_lead(values)}): {exc.message}"
+            lead.problem = f"{lead.shown}: {exc.message}"
             return lead
+        expected = " or ".join(lead.expected)
         when = f" at {_iso(assigned)}" if assigned is not None else ""
         if owner_id is None:
             age = (now_ms - created) / 1000 if created is not None else None
             sla = self.spec.sla_seconds
             if age is not None and sla is not None and age <= sla:
                 return None  # not yet due: routing may still be on its way
-            lead.problem = (f"record {record.id} ({format_lead(values)}) has no owner "
-                            f"{_span(age or 0)} after creation; {expect.label} should have matched: "
-                            f"expected {lead.expected_text}")
+            lead.problem = (f"{lead.shown}: {expect.label} should have matched; expected {expected}, got no owner "
+                            f"{_span(age or 0)} after creation")
         elif owner_email not in lead.expected:
-            lead.problem = (f"record {record.id} ({format_lead(values)}): {expect.label} should have matched: "
-                            f"expected {lead.expected_text}, got {lead.owner_text}{when}")
+            lead.problem = (f"{lead.shown}: {expect.label} should have matched; expected {expected}, "
+                            f"got {lead.owner_text}{when}")
         elif (self.spec.sla_seconds is not None and created is not None and assigned is not None
               and (assigned - created) / 1000 > self.spec.sla_seconds):
-            lead.problem = (f"record {record.id} ({format_lead(values)}) reached {lead.owner_text} "
-                            f"{_span((assigned - created) / 1000)} after creation (SLA {_span(self.spec.sla_seconds)})")
+            lead.problem = (f"{lead.shown} reached {lead.owner_text} {_span((assigned - created) / 1000)} after "
+                            f"creation (SLA {format_duration(self.spec.sla_seconds)})")
         return lead
 
 
@@ -177,7 +183,7 @@ def check_audit(ctx: RunContext, spec: RoutingSpec) -> Evidence:
         auditor = Auditor(ctx, spec)
         judged = [lead for lead in (auditor.judge(r, now_ms) for r in records) if lead is not None]
     except ConnectorError as exc:
-        raise CheckError(f"could not read the leads of the last {_span(window_s)}: {exc}") from None
+        raise CheckError(f"could not read the leads of the last {format_duration(window_s)}: {exc}") from None
     queue = _queue_problems(spec, auditor, judged, now_ms)
     misrouted = [lead for lead in judged if lead.problem]
     data: dict[str, Any] = {
@@ -186,7 +192,7 @@ def check_audit(ctx: RunContext, spec: RoutingSpec) -> Evidence:
         "per_rule": _per_rule(judged), "misrouted_leads": [lead.as_dict() for lead in misrouted[:KEPT_LEADS]],
     }
     cap = f" (capped at the first {MAX_LEADS:,} leads of the window)" if capped else ""
-    what = f"{len(judged)} real {spec.object_type} created in the last {_span(window_s)}{cap}"
+    what = f"{len(judged)} real {spec.object_type} created in the last {format_duration(window_s)}{cap}"
     if misrouted or queue:
         first = misrouted[0] if misrouted else None
         parts = []
