@@ -476,6 +476,12 @@ class RoutingKind(KindBase):
                         description="the real leads of the audit window went where the rules say; the default "
                         "queue is within its thresholds", needs=frozenset({CRM}))  # reads only
 
+    def observe(self, checklist: Checklist, ctx: RunContext) -> Mapping[str, Any]:
+        """The named owners as the CRM reports them, and who real leads of the audit window got, per rule."""
+        from .observe import observe_routing
+
+        return observe_routing(ctx, spec_of(checklist))
+
     def _rules_check(self, checklist: Checklist, ctx: RunContext | None = None) -> Evidence:
         """The offline lint, plus the owners against the CRM when the environment has one (``ROUTE2xx``)."""
         spec = spec_of(checklist)
