@@ -438,32 +438,34 @@ class RoutingKind(KindBase):
         def at(*path: str | int, key: bool = False) -> Location:
             return checklist.location(path, key=key)
 
+        instead = INSTEAD if spec.has_audit else ""  # what a read-only run checks in place of the leads it sends
+
         # the offline rules check reads the CRM's owners only when the environment has a CRM: it needs nothing
         yield Check(RULES_ID, lambda ctx: self._rules_check(checklist, ctx), at("rules", key=True),
                     description="every routing rule is explicit, reachable and covered by a fallback")
         for i, rule in enumerate(spec.rules):
             yield Check(RULES_ID, partial(live.check_branch, spec=spec, i=i), spec.rule_locations[i],
                         param=rule.id, description=f"leads of rule {rule.id} reach {rule.assign} within the SLA",
-                        needs=SENDS_LEADS, instead=INSTEAD)
+                        needs=SENDS_LEADS, instead=instead)
         if spec.fuzz_leads:
             yield Check(RULES_ID, lambda ctx: live.check_fuzz(ctx, spec), at("fuzz", key=True), param="fuzz",
                         description="random leads are routed as the declared rules predict", needs=SENDS_LEADS,
-                        instead=INSTEAD)
+                        instead=instead)
         for name in EDGE_CASES:
             where = at("edge_cases", name) if name in spec.edge_cases else at("edge_cases", key=True) \
                 if "edge_cases" in checklist.data else at("kind")
             # an edge case without a declared answer is not configured before it sends anything
             yield Check("ROUTING-EDGE-CASES", partial(live.check_edge_case, spec=spec, name=name), where,
                         param=name, description=f"the {name.replace('_', ' ')} edge case goes where declared",
-                        needs=SENDS_LEADS if name in spec.edge_cases else frozenset(), instead=INSTEAD)
+                        needs=SENDS_LEADS if name in spec.edge_cases else frozenset(), instead=instead)
         if spec.fallback_assign:
             yield Check("ROUTING-FALLBACK-OWNER", lambda ctx: live.check_fallback(ctx, spec),
                         at("fallback", key=True), description="the fallback owner exists, is active, gets leads",
-                        needs=SENDS_LEADS, instead=INSTEAD)
+                        needs=SENDS_LEADS, instead=instead)
         if spec.volume_leads:
             yield Check("ROUTING-VOLUME-TEST", lambda ctx: live.check_volume(ctx, spec), at("volume", key=True),
                         description=f"{spec.volume_leads} synthetic leads across every branch", needs=SENDS_LEADS,
-                        instead=INSTEAD)
+                        instead=instead)
         if spec.alert_max_count is not None or spec.alert_max_age is not None:
             yield Check("ROUTING-ALERTS", lambda ctx: live.check_alerts(ctx, spec), at("alerts", key=True),
                         description="the default queue stays within its count and age thresholds",
