@@ -20,6 +20,7 @@ Shape of a ``kind: routing`` checklist (besides the shared header and ``manual:`
     sla: {assigned_within: 5m}
     alerts: {default_queue: {max_count: 10, max_age: 1h}}
     volume: {leads: 50}
+    audit: {window: 24h}                  # the read-only audit of real leads (default with alerts: 24h)
     fuzz: {leads: 30, seed: 1}            # opt-in: random leads, the rules predict, the CRM answers
 
 Conditions (all of a rule's must hold; a condition on a property other than ``exists: false`` needs the
@@ -31,7 +32,9 @@ Checks: ``ROUTING-RULES-EXPLICIT`` (offline: the rules lint without errors), the
 (``checks``): ``ROUTING-RULES-EXPLICIT[<rule>]`` per rule, ``ROUTING-EDGE-CASES[<case>]``,
 ``ROUTING-FALLBACK-OWNER``, ``ROUTING-VOLUME-TEST`` (with ``volume:``), ``ROUTING-ALERTS`` (with ``alerts:``) and
 the opt-in ``ROUTING-RULES-EXPLICIT[fuzz]`` (with ``fuzz: {leads: 30, seed: 1}``). The live checks create tagged
-synthetic leads, so they need ``writes: true``; every lead is archived at the end of the run.
+synthetic leads, so they need ``writes: true``; every lead is archived at the end of the run. With ``alerts:`` or
+``audit: {window: 24h}``, ``ROUTING-ALERTS[audit]`` (audit.py) holds the real leads of the window against the
+rules, read-only: what a nightly run of production checks in their place.
 """
 
 from __future__ import annotations
