@@ -390,3 +390,61 @@ def test_the_init_production_environment_runs_read_only_as_a_nightly_job(
     assert summary["error"] == summary["failed"] == 0 and summary["passed"] > 0
     assert summary["not_configured"] > 0  # the checks that write, said so, and not a failure of the job
     assert app.writes == 0
+
+
+# --- the baseline's routing section, and the scenario's inbound leads ----------------------------------------------
+
+
+def test_observe_gives_the_named_owners_and_who_real_leads_got_per_rule(tmp_path: Path) -> None:
+    checklist = load_checklist(REPO / "checks" / "routing.gtm.yml")
+    observed = {}
+    for name in ("healthy", "drifted"):
+        env = Environment(name=name, root=REPO, crm={"type": "sandbox", "scenario": str(DEMO / f"{name}.yml")})
+        ctx = RunContext(project=load_project(REPO), environment=env)
+        try:
+            observed[name] = get_kind("routing").observe(checklist, ctx)
+        finally:
+            ctx.close()
+    healthy, drifted = observed["healthy"], observed["drifted"]
+    assert healthy["owners"]["anna@acme.example"] == {"active": True, "teams": ["EMEA Enterprise"]}
+    assert sorted(healthy["owners"]) == ["anna@acme.example", "ben@acme.example", "carla@acme.example",
+                                         "dev@acme.example", "inbound-queue@acme.example"]
+    assert healthy["outcomes"]["enterprise-emea"] == ["anna@acme.example"]
+    assert healthy["outcomes"]["north-america"] == ["carla@acme.example", "dev@acme.example"]
+    assert drifted["outcomes"]["enterprise-emea"] == ["anna@acme.example", "inbound-queue@acme.example"]
+    assert json.loads(json.dumps(drifted)) == drifted  # JSON-able, for the baseline file
+
+
+def test_generated_inbound_leads_are_recent_routed_and_owned_with_the_time(tmp_path: Path) -> None:
+    scenario = Scenario.from_data({
+        "owners": [{"email": "anna@acme.example"}, {"email": "q@acme.example", "type": "QUEUE"}],
+        "inbound": {"leads": 12, "seed": 3, "within": "2h"},
+        "routing": {"delay_ms": 1500, "rules": [{"id": "es", "when": {"country": "ES"},
+                                                 "assign": {"owner": "anna@acme.example"}}],
+                    "default": {"queue": "q@acme.example"}},
+    })
+    wall = 1_790_000_000_000
+    app = HubSpotSandbox(scenario, wall_ms=wall)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=HUBSPOT,
+                      headers={"Authorization": "Bearer x"}) as http:
+        leads = http.get("/crm/v3/objects/contacts", params={
+            "limit": 100, "properties": "country,hubspot_owner_id,hubspot_owner_assigneddate"}).json()["results"]
+    assert len(leads) == 12 and app.writes == 0
+    for lead in leads:
+        created = int(datetime.fromisoformat(lead["properties"]["createdate"].replace("Z", "+00:00")).timestamp()
+                      * 1000)
+        assert wall - 7_200_000 <= created < wall
+        owner = "70000001" if lead["properties"]["country"] == "ES" else "70000002"
+        assert lead["properties"]["hubspot_owner_id"] == owner
+        assert lead["properties"]["hubspot_owner_assigneddate"] == iso(created + 1500)
+
+
+def test_an_inbound_file_that_is_not_there_is_an_error_at_its_line(tmp_path: Path) -> None:
+    from gtmcheck.errors import SpecError
+
+    path = tmp_path / "scenario.yml"
+    path.write_text("owners: []\ninbound: {file: data/nope.csv}\n")
+    with pytest.raises(SpecError) as error:
+        Scenario.load(path)
+    assert error.value.location is not None and error.value.location.line == 2
+    assert "inbound.file 'data/nope.csv' does not exist" in str(error.value)
