@@ -292,7 +292,7 @@ def nightly_project(tmp_path: Path, base: str, writes: bool) -> None:
 
 
 def es_it_enterprise_ids(base: str) -> list[str]:
-    with (DEMO / "data" / "inbound.csv").open() as f:
+    with (DEMO / "inbound.csv").open() as f:
         emails = [r["email"] for r in csv.DictReader(f) if r["country"] in ("ES", "IT") and int(r["employees"]) >= 1000]
     with HubSpotConnector("pat-na1-audit", base_url=base) as crm:
         from gtmcheck.connectors.crm import Filter

@@ -3,7 +3,7 @@
 A nightly audit of production looks at the leads people submitted in the last day, not at synthetic ones, so
 the demo needs some. Scenario section (one of the two forms)::
 
-    inbound: {file: data/inbound.csv}              # columns become properties; `ago` (e.g. 3h) is how long
+    inbound: {file: inbound.csv}              # columns become properties; `ago` (e.g. 3h) is how long
                                                    # before load the lead came in; `id` becomes `source_id`
     inbound: {leads: 40, seed: 3, within: 20h}     # generated: countries and sizes across every territory
 
@@ -40,12 +40,12 @@ INBOUND_SCHEMA: dict[str, Any] = {
     "description": "Inbound leads created in the hours before the sandbox loads (relative to the real clock) and "
     "routed by `routing:` at load, as a nightly audit of real leads sees them: from a CSV (`file`, with an "
     "`ago` column) or generated (`leads`, `seed`, `within`).",
-    "examples": [{"file": "data/inbound.csv"}, {"leads": 40, "seed": 3, "within": "20h"}],
+    "examples": [{"file": "inbound.csv"}, {"leads": 40, "seed": 3, "within": "20h"}],
     "properties": {
         "file": {"type": "string", "minLength": 1, "x-default": "generated leads",
                  "description": "A CSV relative to the scenario file: columns become contact properties, `id` "
                  "becomes `source_id`, and `ago` (a duration such as 3h) is how long before load the lead came in.",
-                 "examples": ["data/inbound.csv"]},
+                 "examples": ["inbound.csv"]},
         "leads": {"type": "integer", "minimum": 0, "maximum": 100_000, "default": 0,
                   "description": "How many leads to generate (without `file`).", "examples": [40]},
         "seed": {"type": "integer", "default": 0, "description": "The random seed of generated leads.",

@@ -18,7 +18,7 @@ except what a consumer needs (the site reads ``site:``, the CRM everything else)
       deals:
         d006: {dealstage: closedlost}
     generate: {deals: 20000, seed: 1}        # synthetic volume on top of the CSVs
-    inbound: {file: data/inbound.csv}        # leads of the last hours, routed at load (inbound.py)
+    inbound: {file: inbound.csv}        # leads of the last hours, routed at load (inbound.py)
     routing: {...}              # the sandbox's own routing workflow (see routing.py)
     lifecycle: {...}            # the lifecycle workflow and stage histories (see lifecycle.py)
     webhooks: {url, secret, events, signature_version, schemas, sender_version, receiver_version}
