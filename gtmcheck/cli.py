@@ -1,4 +1,4 @@
-"""The ``gtmcheck`` command: init, lint, run, schema, rules, report, cleanup, sandbox.
+"""The ``gtmcheck`` command: init, lint, run, notify, history, baseline, schema, rules, report, cleanup, ...
 
 User errors are printed here, at the edge, as one ``file:line:column: message. Fix: hint`` line with exit
 code 2 (4 for ``run``, which speaks pytest's exit codes). Nothing below this module prints or exits.
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .spec import Checklist
 
 EXIT_USAGE = 4  # pytest's usage-error code, used by ``run``
+BASELINE_DIR = "gtmcheck-baseline"  # as gtmcheck.baseline.BASELINE_DIR (imported lazily, like every command)
 DEFAULT_REPORT_DIR = "gtmcheck-report"
 
 SPEC_INVALID = register(
@@ -175,6 +176,12 @@ def pytest_args(args: argparse.Namespace, paths: list[str], report_dir: Path, en
         argv += ["--gtm-project", str(args.project)]
     if args.exitfirst:
         argv.append("-x")
+    if args.recheck:
+        argv.append("--gtm-recheck")
+    if args.recheck_delay is not None:
+        argv += ["--gtm-recheck-delay", str(args.recheck_delay)]
+    if getattr(args, "no_history", False):
+        argv.append("--gtm-no-history")
     return argv + list(args.pytest_args)
 
 
@@ -216,8 +223,50 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.require_go_live and code == 0 and not summary["go_live"]:
             for reason in summary["blocking"][:10]:
                 _print(f"  blocking: {visible(reason)}", sys.stderr)
-            return 1
+            code = 1
+        if args.notify:  # the project's notify settings, on the report just written
+            sent = _notify(project, report_dir, argparse.Namespace(to=None, state=None, suppress=None,
+                                                                   alert_after=None, report_url=None, dry_run=False,
+                                                                   github_api_url=None))
+            code = code or sent  # a failed check's 1 (or an interrupt's 2) stands; else whether delivery worked
     return code
+
+
+# --- notify -------------------------------------------------------------------------------------------
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    from .project import load_project
+
+    project = load_project(project_file=Path(args.project) if args.project else None)
+    return _notify(project, Path(args.report), args)
+
+
+def _notify(project: Project, report: Path, args: argparse.Namespace) -> int:
+    """Merge gtmcheck.yml's ``notify:`` with the command line (which wins, option by option) and notify."""
+    from .notify.command import NotifyRequest, run_notify
+    from .notify.plan import Policy
+    from .notify.settings import project_settings, suppress_seconds
+    from .notify.state import DEFAULT_STATE
+
+    secrets.install_log_redaction()  # httpx logs each request's URL: a webhook's secret path must not reach a log
+    settings = project_settings(project)
+    to, where = (list(args.to), []) if args.to else (settings.to, settings.to_locations)
+    suppress = suppress_seconds(args.suppress, None) if args.suppress else settings.suppress
+    alert_after = args.alert_after if args.alert_after is not None else settings.alert_after
+    if alert_after < 1:
+        raise SpecError(f"{alert_after} is not a number of runs", None, "give --alert-after 1 or more")
+    request = NotifyRequest(
+        report=report,
+        state=Path(args.state) if args.state else settings.state or project.root / DEFAULT_STATE,
+        to=to,
+        to_locations=where,
+        policy=Policy(alert_after=alert_after, suppress=suppress),
+        report_url=args.report_url or settings.report_url,
+        dry_run=args.dry_run,
+        github_api_url=args.github_api_url,
+    )
+    return run_notify(request, _print, lambda line: _print(line, sys.stderr))
 
 
 # --- schema, rules, report -----------------------------------------------------------------------------
@@ -319,6 +368,62 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- history ------------------------------------------------------------------------------------------
+
+
+def _can_show(text: str) -> bool:
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .errors import HistoryError
+    from .history.trends import build_trends
+    from .history.view import render_json, render_text
+    from .project import load_project
+
+    project = load_project(project_file=Path(args.project) if args.project else None)
+    settings = project.history
+    if args.last < 1:
+        _error(f"--last {args.last}: must be 1 or more. Fix: give a number of runs, e.g. --last 30")
+        return 2
+    if not settings.enabled:
+        _error("the history is turned off in gtmcheck.yml (history: false). Fix: remove `history: false` and "
+               "let runs append to it")
+        return 2
+    env_name = project.environment_name(args.env)
+    warehouse = None
+    if settings.store == "warehouse":
+        warehouse = project.environment(env_name).warehouse
+        if not (warehouse or {}).get("url") and project.doc is not None:
+            raise SpecError(f"history: {{store: warehouse}} but environment {env_name!r} has no warehouse url",
+                            project.doc.location(("history", "store")),
+                            "add warehouse: {url: ...} to that environment, or keep the history in a file")
+    elif not settings.file(project.root).is_file():
+        _print(f"No history yet: {settings.file(project.root)} does not exist; every `gtmcheck run` that writes "
+               "a report appends to it.")
+        return 0
+    try:
+        store = settings.open(project.root, warehouse, env_name)
+        try:
+            trends = build_trends(store, env_name, last=args.last, item=args.item, groups=args.format == "json")
+        finally:
+            store.close()
+    except HistoryError as exc:
+        fix = "" if "Fix:" in str(exc) else (". Fix: check `history:` in gtmcheck.yml; a broken history file can "
+                                             "be moved away (the next run starts a new one)")
+        _error(f"{exc}{fix}")
+        return 2
+    if args.format == "json":
+        _print(render_json(trends))
+    else:
+        _print(render_text(trends, ascii_only=args.ascii or not _can_show("✓✗·○")))
+    return 0
+
+
 # --- cleanup ------------------------------------------------------------------------------------------
 
 
@@ -382,6 +487,71 @@ def cmd_webhooks_diff(args: argparse.Namespace) -> int:
     text, code = diff_command(Path(args.old), Path(args.new), fmt=args.format, enum_additions=args.enum_additions)
     _print(text)
     return code
+
+
+# --- baseline -----------------------------------------------------------------------------------------
+
+
+def _baseline_environment(args: argparse.Namespace) -> tuple[Project, Environment]:
+    from .project import load_project
+
+    project = load_project(project_file=Path(args.project) if args.project else None)
+    return project, project.environment(args.env)
+
+
+def cmd_baseline_save(args: argparse.Namespace) -> int:
+    from .baseline.save import save_baselines
+    from .errors import relpath
+
+    project, env = _baseline_environment(args)
+    outcomes = save_baselines(project, env, [Path(p) for p in args.paths], select=args.k)
+    for outcome in outcomes.items:
+        if outcome.written is not None:
+            _print(f"wrote {relpath(outcome.written)}")
+        elif outcome.kept is not None:
+            _print(f"unchanged {relpath(outcome.kept)}")
+        elif outcome.note:
+            _print(f"skipped {outcome.checklist}: {outcome.note}")
+    for outcome in outcomes.failed:  # unusable input is already `file:line:column: what. Fix: ...`
+        _error(outcome.error if outcome.bad_input else
+               f"{outcome.checklist}: not observed: {outcome.error}; its baseline file is kept as it was")
+    written = sum(o.written is not None for o in outcomes.items)
+    kept = sum(o.kept is not None for o in outcomes.items)
+    skipped = sum(bool(o.note) for o in outcomes.items)
+    _print(f"Baseline of environment {env.name!r}: {written} file(s) written, {kept} unchanged, {skipped} skipped, "
+           f"{len(outcomes.failed)} failed. Review and commit {BASELINE_DIR}/.")
+    return outcomes.exit_code()
+
+
+def cmd_baseline_diff(args: argparse.Namespace) -> int:
+    from .baseline.save import any_compared, diff_baselines
+
+    project, env = _baseline_environment(args)
+    outcomes = diff_baselines(project, env, [Path(p) for p in args.paths], select=args.k)
+    if not any_compared(outcomes.items) and not any(o.bad_input for o in outcomes.items):
+        _error(f"no baseline to compare with under {BASELINE_DIR}/ for these checklists. Fix: run "
+               f"`gtmcheck baseline save --env NAME` on the signed-off stack and commit {BASELINE_DIR}/")
+        return 2
+    found = [(o, d) for o in outcomes.items for d in o.drifts]
+    if args.format == "json":
+        _print(json.dumps({
+            "environment": env.name,
+            "drifts": [{"checklist": o.checklist, "kind": d.kind, **d.as_dict(o.since)} for o, d in found],
+            "skipped": [{"checklist": o.checklist, "note": o.note} for o in outcomes.items if o.note],
+            "errors": [{"checklist": o.checklist, "error": o.error} for o in outcomes.failed],
+        }, indent=2, sort_keys=True, default=str))
+    else:
+        for outcome, drift in found:
+            _print(f"{outcome.checklist}: {drift.line()} (owner {drift.owner}, {outcome.since})")
+        for outcome in outcomes.items:
+            if outcome.note:
+                _print(f"skipped {outcome.checklist}: {outcome.note}")
+        compared = sum(bool(o.since) for o in outcomes.items)
+        if compared or not outcomes.failed:
+            _print(f"{len(found)} drift(s) in {compared} checklist(s) compared against environment {env.name!r}.")
+    for outcome in outcomes.failed:
+        _error(outcome.error if outcome.bad_input else f"{outcome.checklist}: not compared: {outcome.error}")
+    return outcomes.exit_code(drift_is_failure=True)
 
 
 # --- init ---------------------------------------------------------------------------------------------
@@ -459,7 +629,44 @@ def build_parser() -> argparse.ArgumentParser:
                      "synthetic records are reported not configured; an environment without `writes: true` is "
                      "read-only anyway")
     run.add_argument("--dry-run", action="store_true", help="print the pytest command line and stop")
+    run.add_argument("--recheck", action="store_true",
+                     help="run a failed or errored check once more after a short pause before its result stands "
+                     "(the nightly run's guard against flapping; the report says 'failed twice' or 'passed on "
+                     "recheck (flaky)')")
+    run.add_argument("--recheck-delay", type=float, metavar="SECONDS",
+                     help="pause before a recheck (default: 2, none on the sandbox)")
+    run.add_argument("--notify", action="store_true",
+                     help="after the run, send the digests `gtmcheck notify` would, with gtmcheck.yml's notify: "
+                     "settings; a failed delivery makes the exit code 1")
+    run.add_argument("--no-history", action="store_true",
+                     help="do not append this run to the history (gtmcheck.yml `history:`; `gtmcheck history`)")
     run.set_defaults(func=cmd_run, pytest_args=[])  # filled from after `--` by ``parse_args``
+
+    notify = sub.add_parser(
+        "notify", help="send each checklist owner one digest of what is new, changed or resolved",
+        description="Read a run's report.json and send one digest per owner of the failed and errored checks "
+        "(and each baseline drift) that are new or changed since the last alert, plus a line for what resolved. "
+        "What was alerted is kept in a state file. Exit 0: sent, or nothing new; 1: a destination failed "
+        "(those owners are retried next run); 2: unusable input. Settings: gtmcheck.yml's notify: section; "
+        "options given here win.",
+        epilog=f"Docs: {DOCS_URL}")
+    notify.add_argument("--report", default=DEFAULT_REPORT_DIR, metavar="DIR|FILE",
+                        help=f"report.json or its folder (default: ./{DEFAULT_REPORT_DIR})")
+    notify.add_argument("--to", action="append", metavar="DEST",
+                        help="slack:URL, webhook:URL or github:OWNER/REPO (repeat for several; replaces notify.to)")
+    notify.add_argument("--state", metavar="FILE", help="state file (default: .gtmcheck/notify-state.json in the "
+                        "project root)")
+    notify.add_argument("--suppress", metavar="DURATION",
+                        help="re-alert an unchanged open finding at most once per DURATION, e.g. 7d (default: never)")
+    notify.add_argument("--alert-after", type=int, metavar="N",
+                        help="failing runs in a row before the first alert (default 1; errors need at least 2)")
+    notify.add_argument("--report-url", metavar="URL", help="link to the report in every digest")
+    notify.add_argument("--github-api-url", metavar="URL",
+                        help="GitHub API base (default: $GTMCHECK_GITHUB_API_URL, $GITHUB_API_URL, "
+                        "https://api.github.com)")
+    notify.add_argument("--dry-run", action="store_true", help="print the digests; send nothing, keep no state")
+    notify.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
+    notify.set_defaults(func=cmd_notify)
 
     schema = sub.add_parser("schema", help="print the checklist JSON Schema (for editors and CI)")
     which = schema.add_mutually_exclusive_group()
@@ -482,6 +689,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["md", "html"], default="md")
     report.add_argument("-o", "--output", help="write to this file instead of standard output")
     report.set_defaults(func=cmd_report)
+    history = sub.add_parser("history", help="each item's last runs and each reconciled total's trend",
+                             description="Print the run history (gtmcheck.yml `history:`): per item a strip of "
+                             "its last runs (oldest left), per reconciled total its values and a robust verdict "
+                             "(median and MAD of the same weekday; docs/history.md).")
+    history.add_argument("--env", help="environment (default: $GTMCHECK_ENV, then default_environment)")
+    history.add_argument("--item", metavar="ID", help="only this item: its id, its DoD id, or a glob")
+    history.add_argument("--last", type=int, default=30, metavar="N", help="how many runs (default: 30)")
+    history.add_argument("--format", choices=["text", "json"], default="text")
+    history.add_argument("--ascii", action="store_true", help="ASCII marks (. F E) instead of ✓ ✗ !")
+    history.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
+    history.set_defaults(func=cmd_history)
+
     clean = sub.add_parser("cleanup", help="archive synthetic records left behind by earlier runs",
                            description="Find the records gtmcheck created and archive them, each listed: tagged "
                            "gtmcheck_run_id with a run id (gtm-YYYYMMDDTHHMMSS-xxxxxx), and a contact or lead with "
@@ -513,6 +732,38 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-rate-limit", action="store_true", help="turn off the 190/10 s and search limits")
     serve.set_defaults(func=cmd_sandbox_serve)
 
+    baseline = sub.add_parser("baseline", help="save the observed stack as a reviewed baseline, or diff against it",
+                              description="A baseline is what each checklist observed of the live stack (CRM "
+                              "properties and options, lifecycle stages, webhook versions seen, reconciled totals "
+                              f"per group), one JSON file per checklist under {BASELINE_DIR}/, sorted for small "
+                              "diffs in review. Both actions only read the stack: nothing is written to the CRM, "
+                              "not even in a sandbox. Once a baseline exists, `gtmcheck run` adds a BASELINE-DRIFT "
+                              "check to that checklist. Docs: docs/baseline.md.")
+    baseline_sub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
+    bsave = baseline_sub.add_parser("save", help="observe every checklist and (over)write its baseline file",
+                                    description="Observe each checklist in the environment and write "
+                                    f"{BASELINE_DIR}/<checklist path>.json (overwriting). A checklist whose kind "
+                                    "observes nothing is skipped with a note; one that cannot be observed is "
+                                    "reported and its old file kept. Exit 0 saved, 1 a checklist could not be "
+                                    "observed, 2 unusable input.")
+    bdiff = baseline_sub.add_parser("diff", help="observe now and print what drifted since the baseline",
+                                    description="Observe each checklist that has a baseline and print every "
+                                    "drift: the checklist, its owner, what it was, what it is, and since when. "
+                                    "Exit 0 no drift, 1 drift (or a checklist could not be observed), 2 unusable "
+                                    "input or no baseline at all.")
+    bdiff.add_argument("--format", choices=["text", "json"], default="text",
+                       help="json: {environment, drifts: [{checklist, kind, path, was, is, since, owner, message}], "
+                       "skipped, errors}")
+    for action, func in ((bsave, cmd_baseline_save), (bdiff, cmd_baseline_diff)):
+        action.add_argument("paths", nargs="*", metavar="PATH",
+                            help="checklists or folders (default: the project's checks)")
+        action.add_argument("--env", metavar="NAME",
+                            help="environment from gtmcheck.yml (default: $GTMCHECK_ENV, then default_environment)")
+        action.add_argument("-k", metavar="TEXT",
+                            help="only checklists whose file, name or kind contains TEXT (case-insensitive)")
+        action.add_argument("--project", help="path to gtmcheck.yml (default: found from the working directory up)")
+        action.set_defaults(func=func)
+
     webhooks = sub.add_parser("webhooks", help="webhook payload schemas",
                               description="Offline checks of webhook payload JSON Schemas.")
     webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
@@ -529,7 +780,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-PATH_COMMANDS = ("lint", "run")  # commands whose PATHs may be interleaved with options
+PATH_COMMANDS = ("lint", "run", "baseline")  # commands whose PATHs may be interleaved with options
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:

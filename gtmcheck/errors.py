@@ -9,6 +9,7 @@
     ├── CheckFailed               a DoD item was verified and is not done (expected vs received)
     ├── CheckError                a DoD item could not be verified (network, CRM down): status ``error``
     ├── NotConfigured             a DoD item has no way of being verified in this checklist
+    ├── HistoryError              the run history cannot be read or appended (never fails a run)
     └── ConnectorError            a vendor API or the warehouse did not give what was asked
         ├── ApiError              an HTTP answer that is an error (status, vendor code, correlation id)
         │   ├── RateLimited       429 / REQUEST_LIMIT_EXCEEDED still failing after the retries
@@ -235,3 +236,7 @@ class TransportError(ConnectorError):
 
 class WarehouseError(ConnectorError):
     """The warehouse refused a query or could not be reached."""
+
+
+class HistoryError(GtmcheckError):
+    """The run history cannot be read or written: a warning at the end of a run, exit 2 for ``gtmcheck history``."""

@@ -20,6 +20,10 @@ import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from . import secrets, terminal
+from .baseline import baseline_path
+from .baseline.check import DOD_ID as DRIFT_ID
+from .baseline.check import MARKER as DRIFT_MARKER
+from .baseline.check import drift_check, drift_item
 from .context import RunContext
 from .dod import KINDS, DodItem
 from .errors import (
@@ -46,6 +50,9 @@ from .synthetic import RunCleanup, is_run_id
 from .visible import visible
 
 DEFAULT_PATTERNS = ["*.gtm.yml", "*.gtm.yaml"]
+DRIFTS_SHOWN = 20  # BASELINE-DRIFT lines in a failure; report.json keeps every drift
+RECHECK_DELAY = 2.0  # seconds before a recheck against a real stack: long enough for a 5xx blip to pass
+FAILED_TWICE, FLAKY = "failed twice", "passed on recheck (flaky)"
 
 
 class GtmSession:
@@ -205,6 +212,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gtm-read-only", dest="gtm_read_only", action="store_true", default=False,
                     help="write nothing, even where the environment says `writes: true`: checks that create "
                     "synthetic records are reported not configured (pytest: skipped), the rest run (nightly runs)")
+    group.addoption("--gtm-recheck", dest="gtm_recheck", action="store_true", default=False,
+                    help="run a failed or errored check once more after a pause before its result stands "
+                    "(no flapping in a nightly run)")
+    group.addoption("--gtm-recheck-delay", dest="gtm_recheck_delay", type=float, default=None,
+                    help=f"seconds to pause before a recheck (default {RECHECK_DELAY:g}; 0 on the sandbox)")
+    group.addoption("--gtm-no-history", dest="gtm_no_history", action="store_true",
+                    help="do not append this run to the project's history (gtmcheck.yml `history:`)")
     group.addoption("--gtm-run-id", dest="gtm_run_id", default=None, help=argparse.SUPPRESS)
     parser.addini("gtm_require_go_live", type="bool", default=False, help="as --gtm-require-go-live, for CI")
     parser.addini(
@@ -221,6 +235,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for kind in KINDS:
         config.addinivalue_line("markers", f"{kind}: items of gtmcheck {kind} checklists")
     load_rules()  # the run's lint-based checks read ignore comments against every known rule
+    config.addinivalue_line("markers", f"{DRIFT_MARKER}: BASELINE-DRIFT, a checklist's stack against its baseline "
+                            "(gtmcheck baseline save); -m 'not drift' leaves it out")
     config.addinivalue_line("markers", f"{WRITES}: checks that create synthetic records (need `writes: true`); "
                             "-m 'not writes' runs what an environment without writes can check")
     config.stash[SESSION_KEY] = GtmSession(config)
@@ -236,7 +252,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
         if report_dir and not config.option.xmlpath:  # junit.xml beside the other reports unless asked elsewhere
             config.option.xmlpath = str(Path(report_dir) / "junit.xml")
-        plugin = ReportPlugin(config.stash[SESSION_KEY], Path(report_dir) if report_dir else None, require_go_live)
+        plugin = ReportPlugin(config.stash[SESSION_KEY], Path(report_dir) if report_dir else None, require_go_live,
+                              history=not config.getoption("gtm_no_history"))
         config.pluginmanager.register(plugin, "gtmcheck-report")
 
 
@@ -344,6 +361,20 @@ class ChecklistFile(pytest.File):
                 )
             else:
                 yield UnconfiguredItem.from_parent(self, name=item.id, checklist=checklist, dod=item)
+        yield from self._drift_item(checklist)
+
+    def _drift_item(self, checklist: Checklist) -> Iterable[pytest.Item]:
+        """BASELINE-DRIFT when ``gtmcheck baseline save`` wrote this checklist's baseline (outside its DoD)."""
+        try:
+            root = gtm_session(self.config).project.root
+        except GtmcheckError:
+            return  # no usable gtmcheck.yml: no baseline to compare with (the checks say why)
+        if baseline_path(root, checklist).is_file():
+            kind = get_kind(checklist.kind)
+            item = CheckItem.from_parent(self, name=DRIFT_ID, checklist=checklist, dod=drift_item(checklist.kind),
+                                         check=drift_check(checklist, kind))
+            item.add_marker(DRIFT_MARKER)
+            yield item
 
     def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, GtmcheckError) and not self.config.getoption("gtm_traceback"):
@@ -362,6 +393,7 @@ class GtmItem(pytest.Item):
         self.status_on_pass = "passed"
         self.evidence: Evidence | None = None
         self.position = 0  # its place in the collection, set by ``pytest_itemcollected``
+        self.recheck: str | None = None  # ``--gtm-recheck``: FAILED_TWICE or FLAKY when the check was rerun
         self.add_marker(checklist.kind)
         self.add_marker("gtmcheck")
         self.user_properties.append(("dod_item", dod.id))
@@ -379,7 +411,15 @@ class GtmItem(pytest.Item):
         exc = excinfo.value
         # Every value is one visible line: a CR, ESC or U+202E from a CSV or the CRM cannot redraw the terminal.
         lines = [f"{self.dod.id}: {self.dod.text}", f"  at {visible(self.where.file)}:{self.where.line}"]
-        if isinstance(exc, CheckFailed):
+        drifts = exc.evidence.details.get("drifts") if isinstance(exc, CheckFailed) else None
+        if isinstance(exc, CheckFailed) and isinstance(drifts, list) and drifts:  # BASELINE-DRIFT: one line each
+            lines.append(f"  {len(drifts)} drift(s) from the baseline:")
+            lines += [f"  - {visible(str(d.get('message')))} (owner {visible(str(d.get('owner')))}, "
+                      f"{visible(str(d.get('since')))})" for d in drifts[:DRIFTS_SHOWN] if isinstance(d, dict)]
+            if len(drifts) > DRIFTS_SHOWN:
+                lines.append(f"  - and {len(drifts) - DRIFTS_SHOWN} more (report.json: the item's details)")
+            lines.append(f"  expected: {visible(exc.expected or '')}")
+        elif isinstance(exc, CheckFailed):
             lines.append(f"  {visible(exc.message)}")
             if exc.expected is not None:
                 lines.append(f"  expected: {visible(exc.expected)}")
@@ -422,11 +462,41 @@ class CheckItem(GtmItem):
                                         _use_item_location=True)  # the YAML line, not this one
         state.current = self.name
         try:
-            self.evidence = self.check.run(context)
-        except ConnectorError as exc:  # the CRM or warehouse did not answer as needed: not verified, not a bug
-            raise CheckError(str(exc)) from exc
+            try:
+                self.evidence = self._run_once(context)
+            except (CheckFailed, CheckError) as first:
+                if not self.config.getoption("gtm_recheck") or context.cancelled.is_set():
+                    raise
+                self._recheck(context, first)
         finally:
             state.current = None
+
+    def _run_once(self, context: RunContext) -> Evidence:
+        try:
+            return self.check.run(context)
+        except ConnectorError as exc:  # the CRM or warehouse did not answer as needed: not verified, not a bug
+            raise CheckError(str(exc)) from exc
+
+    def _recheck(self, context: RunContext, first: CheckFailed | CheckError) -> None:
+        """``--gtm-recheck``: one more run after a pause; its result stands, and the report says which it was.
+
+        Only a verdict is rechecked: an interrupt (KeyboardInterrupt, a stop signal) or a bug goes up at once.
+        """
+        delay = self.config.getoption("gtm_recheck_delay")
+        if delay is None:
+            delay = 0.0 if context.environment.is_sandbox else RECHECK_DELAY
+        context.progress(f"{status_word(first)}; rechecking in {delay:g}s")
+        if delay > 0:
+            context.sleep(delay)
+        try:
+            evidence = self._run_once(context)
+        except (CheckFailed, CheckError) as second:
+            self.recheck = FAILED_TWICE
+            raise second from None
+        self.recheck = FLAKY
+        first_time = secrets.redact(getattr(first, "message", "") or str(first))
+        note = f"{FLAKY}; first attempt {status_word(first)}: {first_time}"
+        self.evidence = Evidence(f"{note}. {evidence.summary}" if evidence.summary else note, evidence.details)
 
 
 class AttestedItem(GtmItem):
@@ -463,6 +533,10 @@ class UnconfiguredItem(GtmItem):
             "this checklist neither verifies nor attests it; configure its check or add "
             f"`manual: [{{id: {self.dod.id}, evidence: ..., attested_by: ...}}]`"
         )
+
+
+def status_word(exc: BaseException) -> str:
+    return "failed" if isinstance(exc, CheckFailed) else "could not be verified"
 
 
 def status_of(item: GtmItem, excinfo: ExceptionInfo[BaseException] | None) -> str:
@@ -502,6 +576,8 @@ def pytest_runtest_makereport(
         }
         if isinstance(item, CheckItem) and item.read_only:
             details["read_only"] = True  # not run: it writes, and the run is read-only (pytest: skipped)
+        if item.recheck:
+            details["recheck"] = item.recheck
         kept = evidence_details(evidence.details) if evidence else None
         if kept:  # what the check recorded (the records that differ, the samples that fail...), bounded
             details["details"] = kept

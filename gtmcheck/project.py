@@ -15,6 +15,7 @@ from typing import Any
 
 from . import envvars, secrets, yamlfile
 from .errors import ConfigError, Location, SpecError
+from .history.settings import HistorySettings
 from .lintconfig import LintConfig
 from .ruleset import rules_section_schema
 from .schema import project_schema, validate
@@ -77,6 +78,7 @@ class Project:
     check_paths: list[str]
     lint: LintConfig = field(default_factory=LintConfig)  # ``lint:``: rules' severities, rules turned off
     governance: GovernancePolicy = field(default_factory=GovernancePolicy)  # ``governance:``: require, max_age
+    history: HistorySettings = field(default_factory=HistorySettings)  # ``history:``: where runs are kept, or off
 
     @property
     def environment_names(self) -> list[str]:
@@ -168,6 +170,7 @@ def _load_project_file(path: Path) -> Project:
         check_paths=list(data.get("checks", ["checks"])),
         lint=LintConfig.from_section(data.get("lint")),
         governance=GovernancePolicy.from_section(data.get("governance")),
+        history=HistorySettings.from_section(data.get("history")),
     )
 
 

@@ -18,7 +18,9 @@ from . import secrets
 from .dod import KINDS, TEMPLATES, WorkType
 from .durations import SCHEMA as DURATION
 from .errors import SpecError, SpecErrors
+from .history.settings import SECTION_SCHEMA as HISTORY_SECTION
 from .limits import DATE_FORMAT, FORMATS, MAX_DURATION_KEYWORD, NUMBER_HINT, Validator, bad_numbers
+from .notify.settings import NOTIFY_SCHEMA
 from .yamlfile import Document
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -208,6 +210,7 @@ def project_schema(crm_types: Iterable[str], lint_section: Mapping[str, Any] | N
                 "description": "Folders or files holding checklists; default [checks].",
             },
             "lint": dict(lint_section) if lint_section is not None else {"type": "object"},
+            "notify": NOTIFY_SCHEMA,
             "governance": {
                 "type": "object",
                 "additionalProperties": False,
@@ -223,6 +226,7 @@ def project_schema(crm_types: Iterable[str], lint_section: Mapping[str, Any] | N
                     "max_age": MAX_AGES,
                 },
             },
+            "history": HISTORY_SECTION,
         },
     }
 

@@ -155,5 +155,6 @@ def test_a_known_token_appears_in_no_output_or_report(repo: Path, tmp_path: Path
         assert token not in text, args
     files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "gtmcheck.yml" and p.suffix != ".yml"]
     assert len(files) >= 8
+    assert (tmp_path / ".gtmcheck" / "history.duckdb").is_file()  # the runs' history: binary, checked as bytes
     for path in files:
-        assert token not in path.read_text(), path
+        assert token.encode() not in path.read_bytes(), path

@@ -5,6 +5,8 @@ relative to the project root, ``.gtm.yml`` replaced by ``.json``), sorted and in
 is a small, reviewable diff in a pull request. The nightly run diffs what it observes tonight against it.
 
 This module only reads and writes the files: it knows no kind (kinds reach it through ``RunContext.baseline``).
+Beside it: ``diff.py`` (the structural diff into ``Drift`` records, kind-blind), ``check.py`` (BASELINE-DRIFT,
+given a kind object) and ``save.py`` (``gtmcheck baseline save|diff``: every checklist of a project, read-only).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Location, SpecError
+from ..errors import Location, SpecError, relpath
 
 if TYPE_CHECKING:
     from ..spec import Checklist
@@ -70,7 +72,7 @@ def read_entry(root: Path, checklist: str | Checklist) -> BaselineEntry | None:
     path = baseline_path(root, checklist)
     if not path.is_file():
         return None
-    where = Location(str(path))
+    where = Location(relpath(path))  # as the user sees it: relative to the working directory
     try:
         if path.stat().st_size > MAX_BASELINE_BYTES:
             raise SpecError("baseline file is larger than 64 MB", where, "save the baseline again")

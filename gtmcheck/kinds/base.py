@@ -128,6 +128,13 @@ class KindBase:
     def observe(self, checklist: Checklist, ctx: RunContext) -> Mapping[str, Any]:
         return {}  # a kind that observes nothing has no baseline
 
+    def observe_needs(self, checklist: Checklist) -> frozenset[str]:
+        """What of the environment ``observe`` reads (``NEEDS``): the run checks it before BASELINE-DRIFT runs.
+
+        Optional beside the ``Kind`` protocol; without it, what the kind's checks need, less ``writes``.
+        """
+        return frozenset().union(*(c.needs for c in self.checks(checklist))) - {WRITES}
+
     def extra_signoff_roles(self, checklist: Checklist) -> Iterable[RoleRequirement]:
         return ()  # most checklists have no cross-functional part
 

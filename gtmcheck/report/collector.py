@@ -18,10 +18,11 @@ from .. import secrets
 from ..errors import GtmcheckError, relpath
 from ..visible import visible
 from .model import ItemResult, RunMeta, build_report
-from .write import write_reports
+from .write import redact_tree, write_reports
 
 if TYPE_CHECKING:
     from ..errors import SpecError
+    from ..history.trends import Trends
     from ..project import Project
     from ..spec import Checklist
     from ..synthetic import RunCleanup
@@ -66,8 +67,11 @@ class ReportPlugin:
     ``gtmcheck run --require-go-live``, for plain ``pytest``.
     """
 
-    def __init__(self, state: RunState, directory: Path | None, require_go_live: bool = False) -> None:
+    def __init__(self, state: RunState, directory: Path | None, require_go_live: bool = False,
+                 history: bool = True) -> None:
         self.state = state
+        self.history = history  # append the run to the project's history (when it writes a report)
+        self.history_warning: str | None = None
         self.directory = directory
         self.require_go_live = require_go_live
         self.blocking: list[str] = []  # why go-live was refused, when ``require_go_live`` failed the run
@@ -96,6 +100,7 @@ class ReportPlugin:
             position=details.get("position", 0),
             graph=details.get("graph"),
             details=details.get("details"),
+            recheck=details.get("recheck"),
         )
         self.results.setdefault(details["checklist"], []).append(result)
 
@@ -126,7 +131,11 @@ class ReportPlugin:
             report["summary"]["blocking"].append(f"synthetic records: {cleanup.summary()}")
             report["summary"]["go_live"] = False
         if self.directory is not None:
-            self.written = write_reports(report, self.directory)
+            # an interrupted run's missing checks are not news: it is reported, not kept
+            keep = self.history and not session.config.option.collectonly and \
+                session.exitstatus != pytest.ExitCode.INTERRUPTED
+            trends = self._append_history(report) if keep else None
+            self.written = write_reports(report, self.directory, trends)
         summary = report["summary"]
         # A run that checked nothing (--collect-only, or no checklist where none is required) has no verdict to gate.
         checked_nothing = session.config.option.collectonly or (
@@ -136,7 +145,24 @@ class ReportPlugin:
             self.blocking = list(summary["blocking"])
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+    def _append_history(self, report: dict[str, Any]) -> Trends | None:
+        """Append the run to the history; a failure is one warning line and never changes the run's result."""
+        from ..history.recorder import append_run
+
+        if not report["summary"].get("run_id") or not report["checklists"]:
+            return None  # nothing ran
+        try:
+            return append_run(redact_tree(report), self.state.project)
+        except Exception as exc:  # noqa: BLE001 - whatever breaks, the run's verdicts stand
+            text = str(exc) if isinstance(exc, GtmcheckError) else f"{type(exc).__name__}: {exc}"
+            self.history_warning = secrets.redact(text.splitlines()[0] if text else type(exc).__name__)
+            return None
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.history_warning:
+            terminalreporter.write_line(
+                f"gtmcheck history: warning: this run was not appended ({visible(self.history_warning)}); "
+                "the run's result is unchanged", yellow=True)
         if self.blocking:
             terminalreporter.write_sep("-", "gtmcheck: go-live required (--gtm-require-go-live) but BLOCKED", red=True)
             for reason in self.blocking[:20]:

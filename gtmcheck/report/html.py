@@ -11,12 +11,16 @@ import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..about import __version__
 from ..visible import visible
 from .graph import GRAPH_CSS, render_graph
 from .model import NOT_SELECTED, place, signers, url_spans
+from .trendsvg import TREND_CSS, item_history
+
+if TYPE_CHECKING:
+    from ..history.trends import Trends
 
 STATUS_TEXT: dict[str, str] = {
     "passed": "Passed",
@@ -155,7 +159,7 @@ footer span + span::before { content: "·"; margin: 0 8px; }
   .dod summary::before, .dod details[open] summary::before { display: none; }
   .overview a { color: inherit; }
 }
-""" + GRAPH_CSS
+""" + GRAPH_CSS + TREND_CSS
 # Nothing may load or run: no script, font, image, frame or form target, from anywhere. The page's own
 # <style> is allowed by its hash, so an injected <style> or style="" attribute would not apply either.
 CONTENT_SECURITY_POLICY = (
@@ -165,8 +169,11 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def render_html(report: Mapping[str, Any]) -> str:
-    """Render ``report`` (the ``report.json`` structure) as a complete, self-contained HTML document."""
+def render_html(report: Mapping[str, Any], history: Trends | None = None) -> str:
+    """Render ``report`` (the ``report.json`` structure) as a complete, self-contained HTML document.
+
+    ``history``, when given, adds each check's last runs and each reconciled total's trend.
+    """
     summary: Mapping[str, Any] = report.get("summary") or {}
     checklists: Sequence[Mapping[str, Any]] = report.get("checklists") or []
     ready = bool(summary.get("go_live"))
@@ -178,7 +185,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         _counts(summary),
         _blocking(summary),
         _overview(checklists),
-        *(_checklist(c, i) for i, c in enumerate(checklists)),
+        *(_checklist(c, i, history) for i, c in enumerate(checklists)),
         _footer(summary),
         "</main>",
     ]
@@ -344,7 +351,7 @@ def _signoff(checklist: Mapping[str, Any]) -> str:
     return "".join(rows)
 
 
-def _checklist(checklist: Mapping[str, Any], index: int) -> str:
+def _checklist(checklist: Mapping[str, Any], index: int, history: Trends | None = None) -> str:
     ready = bool(checklist.get("go_live"))
     meta = [f'<span class="mono">{_e(checklist.get("file"))}</span>']
     if checklist.get("kind"):
@@ -379,13 +386,18 @@ def _checklist(checklist: Mapping[str, Any], index: int) -> str:
     if dod:
         parts.append('<h3>Definition of done</h3><div class="dod">')
         file = checklist.get("file")
-        parts += [_dod_item(d, [i for i in items if i.get("dod") == d.get("id")], file) for d in dod]
+        parts += [_dod_item(d, [i for i in items if i.get("dod") == d.get("id")], file, history) for d in dod]
         parts.append("</div>")
+    beside = [i for i in items if i.get("outside_dod")]
+    if beside:  # BASELINE-DRIFT: shown with its message, counted in no DoD item
+        rows = "".join(_check_row(i, checklist.get("file")) for i in beside)
+        parts.append(f'<h3>Beside the definition of done</h3><table class="checks"><tbody>{rows}</tbody></table>')
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _dod_item(dod: Mapping[str, Any], checks: Sequence[Mapping[str, Any]], checklist_file: object) -> str:
+def _dod_item(dod: Mapping[str, Any], checks: Sequence[Mapping[str, Any]], checklist_file: object,
+              history: Trends | None = None) -> str:
     status = str(dod.get("status"))
     done = sum(str(c.get("status")) in _DONE for c in checks)
     tally = f"{done} of {_plural(len(checks), 'check')} done" if checks else "no checks"
@@ -403,14 +415,16 @@ def _dod_item(dod: Mapping[str, Any], checks: Sequence[Mapping[str, Any]], check
         return f'<details{is_open}>{summary}<div class="empty">{_e(why)}</div></details>'
     # What blocks go-live first; the order of the checklist otherwise (sorted() is stable).
     ordered = sorted(checks, key=lambda c: str(c.get("status")) in _DONE)
-    rows = "".join(_check_row(c, checklist_file) for c in ordered)
+    rows = "".join(_check_row(c, checklist_file, history) for c in ordered)
     return f'<details{is_open}>{summary}<table class="checks"><tbody>{rows}</tbody></table></details>'
 
 
-def _check_row(check: Mapping[str, Any], checklist_file: object) -> str:
+def _check_row(check: Mapping[str, Any], checklist_file: object, history: Trends | None = None) -> str:
     lines = []
     if check.get("message"):
         lines.append(f'<div class="msg">{_e(check["message"])}</div>')
+    if check.get("recheck"):  # --recheck ran it twice: "failed twice" or "passed on recheck (flaky)"
+        lines.append(f'<div class="xr">{_e(check["recheck"])}</div>')
     if check.get("expected") or check.get("received"):
         lines.append(
             f'<div class="xr">expected {_e(check.get("expected"))} · received {_e(check.get("received"))}</div>'
@@ -419,6 +433,7 @@ def _check_row(check: Mapping[str, Any], checklist_file: object) -> str:
         lines.append(f'<div class="ev">{_linked(check["evidence"])}</div>')
     if check.get("attested_by"):
         lines.append(f'<div class="ev">attested by {_e(check["attested_by"])}</div>')
+    lines.append(item_history(history, checklist_file, check.get("id")))
     where = _e(place(check, checklist_file))
     return (
         f'<tr><td class="st">{_status_pill(check.get("status"))}</td>'

@@ -266,6 +266,11 @@ def _checklist(checklist: Mapping[str, Any], failure_cap: Cap) -> list[str]:
             what = f"{_code(d.get('id', ''), table=True)} {cell(d.get('text', ''))}"
             out.append(f"| {status} | {what} | {checks} |")
         out.append("")
+    for item in items:  # beside the DoD (BASELINE-DRIFT): shown, never counted as a DoD item
+        if item.get("outside_dod"):
+            status = STATUS_LABEL.get(str(item.get("status")), cell(item.get("status")))
+            out += [f"{status} {_code(item.get('id', ''))} {_inline(item.get('text') or '')} (beside the DoD): "
+                    f"{_inline(item.get('evidence') or item.get('message') or '')}", ""]
 
     failing = [i for i in items if i.get("status") in _NOT_DONE]
     if failing:
@@ -281,6 +286,8 @@ def _failures(failing: Sequence[Mapping[str, Any]], checklist: Mapping[str, Any]
         at = place(item, checklist.get("file", ""))
         where = f" ({cell(at, NAME_LIMIT)})" if at else ""
         line = f"- {status} {_code(item.get('id', ''))}{where}: {_inline(item.get('message') or '')}"
+        if item.get("recheck"):  # --recheck ran it twice
+            line += f" ({cell(item['recheck'])})"
         # One list item per check; <br> keeps the details on their own lines without breaking the list.
         if item.get("expected") or item.get("received"):
             expected, received = _inline(item.get("expected", "")), _inline(item.get("received", ""))

@@ -1,8 +1,9 @@
 """Turn a run's item results into the report structure (``report.json``; shape in DESIGN.md).
 
 Completeness counts DoD items, not checks: twenty campaign URLs are one item, done only when all twenty
-resolve. The go-live verdict is true only at 100% with every checklist signed off by the right person and
-nothing failed, errored or left unconfigured.
+resolve. A check outside the DoD (BASELINE-DRIFT) is reported with ``outside_dod`` and counts toward no
+item. The go-live verdict is true only at 100% with every checklist signed off by the right person and
+nothing failed, errored or left unconfigured (a check outside the DoD included).
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ class ItemResult:
     position: int = 0  # its place in the collection (not in report.json): the order of the report's items
     graph: dict[str, Any] | None = None  # a routing check's rules and leads (merged per checklist, not per item)
     details: dict[str, Any] | None = None  # the evidence's details: the full lists behind the message
+    recheck: str | None = None  # ``--recheck``: "failed twice" or "passed on recheck (flaky)"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, outside_dod: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
             "dod": self.dod,
@@ -64,6 +66,10 @@ class ItemResult:
             out["expected"], out["received"] = self.expected, self.received
         if self.details:
             out["details"] = self.details
+        if outside_dod:
+            out["outside_dod"] = True
+        if self.recheck:
+            out["recheck"] = self.recheck
         return out
 
 
@@ -153,6 +159,11 @@ def checklist_entry(
     blocking = [
         f"{checklist.display}: {d['id']} {d['status'].replace('_', ' ')}" for d in counted if d["status"] not in DONE
     ]
+    # Checks beyond the DoD (BASELINE-DRIFT) never count toward completeness, but a drifted or unverifiable
+    # stack is not the one signed off: it blocks go-live like an item not done.
+    dod_ids = {d.id for d in checklist.dod}
+    blocking += [f"{checklist.display}: {i.id} {i.status.replace('_', ' ')}" for i in items
+                 if i.dod not in dod_ids and i.status not in DONE]
     max_age = (policy or GovernancePolicy()).max_age
     blocking += governance.blocking_reasons(checklist, max_age)
     unmet = governance.review_signers(checklist, max_age)[1] if checklist.signoffs else \
@@ -171,7 +182,7 @@ def checklist_entry(
         "blocking": blocking,
         "error": None,
         "dod": dod,
-        "items": [i.as_dict() for i in items],
+        "items": [i.as_dict(outside_dod=i.dod not in dod_ids) for i in items],
         **({"routing_graph": graph} if (graph := merge_graphs(items)) else {}),
         "_done": done,
         "_total": len(counted),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import secrets
 from ..visible import json_text
+
+if TYPE_CHECKING:
+    from ..history.trends import Trends
 
 
 def redact_tree(value: Any) -> Any:
@@ -35,8 +38,11 @@ def evidence_details(details: dict[str, Any]) -> dict[str, Any] | None:
     return tree
 
 
-def write_reports(report: dict[str, Any], directory: Path) -> list[Path]:
-    """``report.json``, ``report.md`` and ``report.html`` in ``directory`` (created if needed)."""
+def write_reports(report: dict[str, Any], directory: Path, history: Trends | None = None) -> list[Path]:
+    """``report.json``, ``report.md`` and ``report.html`` in ``directory`` (created if needed).
+
+    ``history`` (the environment's last runs) adds the strips and trends to report.html.
+    """
     from .html import render_html
     from .markdown import render_markdown
 
@@ -45,7 +51,7 @@ def write_reports(report: dict[str, Any], directory: Path) -> list[Path]:
     outputs = {
         "report.json": json_text(clean) + "\n",
         "report.md": render_markdown(clean),
-        "report.html": render_html(clean),
+        "report.html": render_html(clean, history),
     }
     written = []
     for name, text in outputs.items():

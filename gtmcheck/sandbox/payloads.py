@@ -25,6 +25,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from ..errors import Location, SpecError, UnreadableFile
+from ..jsonrefs import schema_refs
 from ..safefile import read_text_capped
 
 VERSION_NAME = re.compile(r"^v?\d+(?:\.\d+){0,3}$")
@@ -80,7 +81,7 @@ class PayloadSchemas:
             schema = _load(file)
             schema = {**schema, "$id": file.as_uri()}  # relative $refs name files, whatever $id says
             resources.append((file.as_uri(), DRAFT202012.create_resource(schema)))
-            refs.extend((file, ref) for ref in _refs(schema))
+            refs.extend((file, ref) for ref in schema_refs(schema))
             if file.parent.parent == self.folder and VERSION_NAME.match(file.stem):
                 versions.append((file.parent.name, file.stem, schema))
         registry: Registry[Any] = Registry().with_resources(resources)  # nothing else: no retrieval, no network
@@ -161,18 +162,3 @@ def _inline(node: Any, resolver: Any, base: str, stack: tuple[str, ...]) -> Any:
     if not out:
         return inlined
     return {**out, "allOf": [*out.get("allOf", []), inlined]}
-
-
-def _refs(node: Any) -> list[str]:
-    """Every ``$ref`` string in a schema document (resolved at load, so a bad one is a load error)."""
-    found: list[str] = []
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if isinstance(item.get("$ref"), str):
-                found.append(item["$ref"])
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...dod import CROSS_FUNCTIONAL_SIGNER, RoleRequirement
 from ...findings import Finding
-from ..base import Check, KindBase, cached_spec
+from ..base import CRM, Check, KindBase, cached_spec
 from .dedup import dedup_checks
 from .fields import property_checks
 from .flush import flush_checks
@@ -35,10 +35,12 @@ from .lifecycle import lifecycle_checks
 from .lint import lint_crm
 from .mappings import mapping_checks
 from .model import CACHE_KEY, CrmSpec, compile_spec
+from .observe import observe_crm
 from .schema import SCHEMA
 from .signoff import signoff_checks
 
 if TYPE_CHECKING:
+    from ...context import RunContext
     from ...spec import Checklist
 
 
@@ -68,6 +70,13 @@ class CrmKind(KindBase):
         yield from flush_checks(spec)
         yield from handoff_checks(spec)
         yield from signoff_checks(spec)
+
+    def observe(self, checklist: Checklist, ctx: RunContext) -> Mapping[str, Any]:
+        """The declared properties, lifecycle stages and duplicate-rule properties as the CRM has them now."""
+        return observe_crm(spec_of(checklist), ctx)
+
+    def observe_needs(self, checklist: Checklist) -> frozenset[str]:
+        return frozenset({CRM})
 
     def extra_signoff_roles(self, checklist: Checklist) -> Iterable[RoleRequirement]:
         """A lifecycle model is cross-functional work: the CRO or VP Revenue signs too (DESIGN, governance)."""

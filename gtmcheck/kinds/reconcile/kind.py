@@ -31,6 +31,7 @@ from ...errors import CheckError, Evidence, Location, NotConfigured
 from ...findings import Finding
 from ..base import CRM, WAREHOUSE, Check, KindBase, cached_spec
 from .model import CACHE_KEY, CrmSide, HandoffEntry, ReconcileSpec, TotalsEntry, compile_spec
+from .observe import observe_reconcile
 from .rules import BLOCKING, entry_problems, lint_reconcile
 from .schema import SCHEMA
 from .totals import totals_check
@@ -72,6 +73,13 @@ class ReconcileKind(KindBase):
 
     def lint(self, checklist: Checklist) -> Iterable[Finding]:
         return lint_reconcile(checklist, spec_of(checklist))
+
+    def observe(self, checklist: Checklist, ctx: RunContext) -> Mapping[str, Any]:
+        """Each declared total per group as both sides report it now, with the checklist's tolerance."""
+        return observe_reconcile(spec_of(checklist), ctx)
+
+    def observe_needs(self, checklist: Checklist) -> frozenset[str]:
+        return frozenset().union(*(_needs(e) for e in spec_of(checklist).totals))
 
     def checks(self, checklist: Checklist) -> Iterator[Check]:
         spec = spec_of(checklist)

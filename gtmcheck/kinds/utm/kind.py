@@ -46,9 +46,10 @@ from typing import TYPE_CHECKING, Any
 from ...errors import CheckFailed, Evidence
 from ...findings import Finding, Severity, summarize
 from ...lintconfig import settle
-from ..base import WEB, Check, KindBase, cached_spec
+from ..base import CRM, WEB, Check, KindBase, cached_spec
 from .channel_trace import TRACE_SCHEMA, trace_checks
 from .model import CACHE_KEY, UrlEntry, UtmSpec, compile_spec
+from .observe import observe_utm
 from .resolve import resolve
 from .rules import lint_taxonomy
 from .url_rules import lint_urls
@@ -241,6 +242,13 @@ class UtmKind(KindBase):
         spec = spec_of(checklist)
         yield from lint_taxonomy(checklist, spec)
         yield from lint_urls(spec)
+
+    def observe(self, checklist: Checklist, ctx: RunContext) -> Mapping[str, Any]:
+        """The CRM properties the traced UTM parameters land in, as the CRM describes them now."""
+        return observe_utm(checklist, ctx)
+
+    def observe_needs(self, checklist: Checklist) -> frozenset[str]:
+        return frozenset({CRM})
 
     def checks(self, checklist: Checklist) -> Iterator[Check]:
         spec = spec_of(checklist)

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from .load import SchemaFile, SchemaInputError, _refs
+from ...jsonrefs import schema_refs
+from .load import SchemaFile, SchemaInputError
 
 if TYPE_CHECKING:
     from .validate import LoadedSchema
@@ -88,7 +89,7 @@ def _reachable(doc: SchemaFile) -> dict[str, SchemaFile] | None:
     todo = [doc]
     while todo:
         current = todo.pop()
-        for ref in _refs(current.root):
+        for ref in schema_refs(current.root):
             file_part = ref.partition("#")[0]
             if not file_part:
                 continue

@@ -30,10 +30,12 @@ from ..base import Check, KindBase, cached_spec
 from .checks import check_compatible, check_samples, check_schemas
 from .lint import lint_webhooks
 from .model import CACHE_KEY, WebhooksSpec, compile_spec
+from .observe import observe_webhooks
 from .schema import SCHEMA
 from .signature_checks import checks_for as signature_checks
 
 if TYPE_CHECKING:
+    from ...context import RunContext
     from ...spec import Checklist
 
 SCHEMAS_ID = "WEBHOOK-SCHEMAS-VERSIONED"
@@ -57,6 +59,13 @@ class WebhooksKind(KindBase):
 
     def lint(self, checklist: Checklist) -> Iterable[Finding]:
         return lint_webhooks(spec_of(checklist))
+
+    def observe(self, checklist: Checklist, ctx: RunContext) -> Mapping[str, Any]:
+        """The declared sender and receiver versions and the versions the samples show, per event."""
+        return observe_webhooks(spec_of(checklist), ctx)
+
+    def observe_needs(self, checklist: Checklist) -> frozenset[str]:
+        return frozenset().union(*(s.needs for s in spec_of(checklist).samples))
 
     def checks(self, checklist: Checklist) -> Iterator[Check]:
         spec = spec_of(checklist)

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 import jsonschema
 
 from ...errors import GtmcheckError, UnreadableFile
+from ...jsonrefs import schema_refs
 from ...safefile import read_text_capped
 
 MAX_SCHEMA_BYTES = 8 * 1024 * 1024
@@ -62,7 +63,7 @@ def load_schema(path: Path, cache: dict[Path, SchemaFile] | None = None) -> Sche
         where = "/" + "/".join(str(p) for p in exc.path)
         raise SchemaInputError(name, f"is not a valid JSON Schema at {where}: {exc.message}",
                                "correct that keyword (draft 7 or 2020-12, by its $schema)") from None
-    for ref in _refs(root):
+    for ref in schema_refs(root):
         if _is_remote(ref):
             raise SchemaInputError(name, f"has a remote $ref {ref!r}, which is never fetched",
                                    "save that schema beside this one and refer to it by file name")
@@ -102,18 +103,3 @@ def resolve_ref(doc: SchemaFile, ref: str, label: str) -> tuple[SchemaFile, Any,
 def _is_remote(ref: str) -> bool:
     file_part = ref.partition("#")[0]
     return "://" in file_part or file_part.startswith(("urn:", "//"))
-
-
-def _refs(node: Any) -> list[str]:
-    """Every ``$ref`` string in a schema document (checked before any comparison: remote ones are refused)."""
-    found: list[str] = []
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if isinstance(item.get("$ref"), str):
-                found.append(item["$ref"])
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found

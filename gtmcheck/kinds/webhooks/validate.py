@@ -24,9 +24,10 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from ... import secrets
+from ...jsonrefs import schema_refs
 from ...visible import json_text, shorten, visible
 from . import fastpath
-from .load import SchemaFile, SchemaInputError, _refs, load_schema, resolve_ref
+from .load import SchemaFile, SchemaInputError, load_schema, resolve_ref
 
 VERSION_NAME = re.compile(r"^v?\d+(?:\.\d+){0,3}$")
 ID_TAIL = re.compile(r"/(?P<event>[^/]+)/(?P<version>[^/]+)\.json$")
@@ -194,7 +195,7 @@ def _check_refs(doc: SchemaFile, seen: set[Path] | None = None) -> None:
     if len(seen) > MAX_REF_FILES:
         raise SchemaInputError(str(doc.path), f"refers to more than {MAX_REF_FILES} schema files",
                                "merge the shared definitions into fewer files")
-    for ref in _refs(doc.root):
+    for ref in schema_refs(doc.root):
         target, _, _ = resolve_ref(doc, ref, str(doc.path))
         if target is not doc:
             _check_refs(target, seen)

@@ -1,0 +1,36 @@
+"""A stable fingerprint of a check's outcome: the same failure on two nights has the same fingerprint.
+
+What changes from run to run without the failure changing is taken out of the message first: timings, run
+ids, UUIDs, synthetic record ids and addresses, timestamps. Alerting uses the fingerprint to tell "new" from
+"still the same"; ``first_seen`` uses it for "since when".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"gtm-\d{8}T\d{6}-[0-9a-f]{6}", re.IGNORECASE), "<run>"),  # run ids (in tags and addresses)
+    (re.compile(r"gtmcheck_[0-9a-f]{6}_"), "gtmcheck_<run>_"),  # a mapping check's marker value
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE), "<uuid>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"), "<time>"),
+    (re.compile(r"\b(contacts?|companies|company|deals?|leads?|records?|id) #?\d{3,}\b", re.IGNORECASE), r"\1 <id>"),
+    (re.compile(r"\b\d+(\.\d+)?\s?(ms|s|sec|seconds?|min|minutes?)\b"), "<t>"),
+    (re.compile(r"\b(\d+h)?(\d+m)?\d+(\.\d+)?s\b"), "<t>"),  # 1m35s, 2.5s
+)
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(message: str) -> str:
+    """``message`` without what differs between two runs of the same outcome."""
+    text = message
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def fingerprint(checklist: str, item: str, status: str, message: str) -> str:
+    """16 hex digits: the checklist, the item, its status and its normalised message."""
+    text = "\x1f".join((checklist, item, status, normalise(message)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
