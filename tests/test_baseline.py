@@ -22,7 +22,7 @@ from gtmcheck.cli import main
 from gtmcheck.report.schema import schema_problem
 
 OWNER = "revops@acme.example"
-FILES = ["crm.json", "reconcile.json", "utm.json", "webhooks.json"]
+FILES = ["crm.json", "reconcile.json", "routing.json", "utm.json", "webhooks.json"]
 
 
 def make_project(repo: Path, where: Path) -> Path:
@@ -78,8 +78,7 @@ def test_save_on_healthy_then_diff_on_drifted_names_each_seeded_drift(
     out = capsys.readouterr().out
     for name in FILES:
         assert f"wrote gtmcheck-baseline/checks/{name}" in out
-    assert "skipped checks/routing.gtm.yml: the routing kind observes nothing yet" in out
-    assert "4 file(s) written, 0 unchanged, 1 skipped, 0 failed" in out
+    assert "5 file(s) written, 0 unchanged, 0 skipped, 0 failed" in out
 
     # the same stack has not drifted
     assert diff_json(capsys, "sandbox", 0)["drifts"] == []
@@ -96,7 +95,11 @@ def test_save_on_healthy_then_diff_on_drifted_names_each_seeded_drift(
     webhook = found["checks/webhooks.gtm.yml#/events/account.updated/versions_seen"]
     assert webhook["was"] == ["2.0"] and "2.1" in webhook["is"]
     assert "event account.updated version `2.0` was removed; `2.1` added" in webhook["message"]
-    assert {d["owner"] for d in found.values()} == {OWNER}
+    # routing: real ES/IT enterprise leads of the last day now reach the inbound queue, not only anna
+    routed = found["checks/routing.gtm.yml#/outcomes/enterprise-emea"]
+    assert routed["was"] == ["anna@acme.example"] and routed["is"] == ["anna@acme.example", "inbound-queue@acme.example"]
+    assert routed["owner"] == "mops@acme.example"
+    assert {d["owner"] for p, d in found.items() if not p.startswith("checks/routing")} == {OWNER}
     assert all(d["since"].startswith("since the baseline of 20") for d in found.values())
     # the warehouse did not move: only the CRM's side of the totals drifted
     assert not [p for p in found if "/warehouse" in p]
@@ -126,7 +129,7 @@ def test_saving_twice_is_byte_identical_sorted_and_small(project: Path, capsys: 
     first = {name: (folder / name).read_bytes() for name in FILES}
     capsys.readouterr()
     assert main(["baseline", "save", "--env", "sandbox"]) == 0
-    assert "0 file(s) written, 4 unchanged" in capsys.readouterr().out
+    assert "0 file(s) written, 5 unchanged" in capsys.readouterr().out
     assert {name: (folder / name).read_bytes() for name in FILES} == first
     for name, raw in first.items():
         text = raw.decode()
@@ -264,7 +267,7 @@ def test_a_run_on_the_same_stack_passes_the_drift_check(saved: Path, tmp_path: P
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     ran = sorted((c["file"], i["status"]) for c in report["checklists"] for i in c["items"])
-    assert ran == [(f"checks/{n}.gtm.yml", "passed") for n in ("crm", "reconcile", "utm", "webhooks")]
+    assert ran == [(f"checks/{n}.gtm.yml", "passed") for n in ("crm", "reconcile", "routing", "utm", "webhooks")]
 
 
 def test_a_corrupted_baseline_errors_the_drift_check_naming_the_file(project: Path, tmp_path: Path,
