@@ -448,3 +448,29 @@ def test_an_inbound_file_that_is_not_there_is_an_error_at_its_line(tmp_path: Pat
         Scenario.load(path)
     assert error.value.location is not None and error.value.location.line == 2
     assert "inbound.file 'data/nope.csv' does not exist" in str(error.value)
+
+
+def test_the_audit_reads_at_most_its_cap_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gtmcheck.kinds.routing import audit
+
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    records = [{"id": str(i), "properties": {"createdate": iso(now - 3_600_000 + i), "country": "US",
+                                             "email": f"x{i}@buyer.example", "hubspot_owner_id": "501"}}
+               for i in range(30)]
+    check = audit_check(tmp_path, """\
+rules:
+  - id: north-america
+    when: {country: {in: [US, CA]}}
+    assign: {round_robin: [carla@acme.example, dev@acme.example]}
+audit: {window: 2h}
+""")
+    monkeypatch.setattr(audit, "MAX_LEADS", 10)
+    monkeypatch.setattr(audit.real_leads, "__defaults__", (10,))
+    with respx.mock(base_url=HUBSPOT) as router:
+        router.post("/crm/v3/objects/contacts/search").mock(side_effect=HubSpotSearch(records))
+        router.get("/crm/v3/owners/").mock(side_effect=owners_answer)
+        crm = HubSpotConnector("pat-na1-audit", limiters={}, sleep=lambda s: None)
+        evidence = check.run(context(tmp_path, crm))
+    assert evidence.summary.startswith("10 real contacts created in the last 2h (capped at the first 10 leads of the "
+                                       "window), all routed")
+    assert evidence.details["capped"] is True and evidence.details["leads"] == 10
