@@ -442,7 +442,12 @@ class GtmItem(pytest.Item):
 
 
 class CheckItem(GtmItem):
-    """An automated check: runs against the environment through the run context."""
+    """An automated check: runs against the environment through the run context.
+
+    In a read-only run (``--gtm-read-only``, or an environment without ``writes: true``) a check that needs
+    ``WRITES`` is not run: pytest skips it and gtmcheck reports it ``not_configured``, saying what the nightly
+    run checks instead, so a nightly job passes on what it can read.
+    """
 
     def __init__(self, *, check: Check, **kwargs: Any) -> None:
         super().__init__(where=check.location, **kwargs)

@@ -31,7 +31,8 @@ other duplicates the same way (duplicates.py). ``properties:`` declares property
 Knobs (scenario ``knobs:`` or constructor keyword overrides): ``rate_limit`` (190 per rolling 10 s and 5
 searches per second by default; ``False`` turns it off), ``latency_ms``, ``fault_rate`` (502/503/504, decided
 before anything is written, from a seeded RNG), ``burst_429`` (every Nth request is a 429), ``retry_after_s``,
-``search_lag_ms``. Every change is also a webhook event (events.py), delivered signed after the request:
+``search_lag_ms``. The scenario's ``inbound:`` leads (inbound.py) are created in the hours before load and
+routed by the workflow at start. Every change is also a webhook event (events.py), delivered signed after the request:
 in-process to the scenario's receiver (receiver.py), or through ``deliver``. Time comes from ``clock``
 (monotonic seconds), so tests drive lag and routing delays without sleeping. Thread-safe: one lock around all
 state.
