@@ -345,6 +345,7 @@ def test_an_environment_without_writes_audits_the_healthy_sandbox_and_exits_0(tm
     assert items["ROUTING-ALERTS[audit]"]["status"] == "passed"
     assert items["ROUTING-ALERTS[audit]"]["evidence"].startswith(
         "20 real contacts created in the last 24h, all routed as the declared rules say (")
+    assert items["ROUTING-ALERTS[audit]"]["details"]["p95_assignment_s"] == 0.5  # the workflow's delay_ms
     assert report["summary"]["failed"] == report["summary"]["error"] == 0
     assert app.writes == 0
 
