@@ -24,7 +24,8 @@ def test_the_demo_lives_in_the_package(repo: Path) -> None:
     assert DEMO_DIR == repo / "gtmcheck" / "demo"
     assert demo_scenario().is_file() and demo_scenario("drifted").is_file()
     assert sorted(p.name for p in (DEMO_DIR / "data").glob("*.csv")) == [
-        "companies.csv", "contacts.csv", "deals.csv", "events.csv", "touchpoints.csv"]
+        "attribution.csv", "companies.csv", "contacts.csv", "conversions.csv", "deals.csv", "events.csv",
+        "touchpoints.csv"]
 
 
 def test_a_sandbox_without_scenario_runs_the_bundled_demo(tmp_path: Path) -> None:

@@ -182,7 +182,8 @@ def test_relative_duckdb_path_resolves_against_root(tmp_path: Path) -> None:
 def test_demo_warehouse_matches_its_csvs(tmp_path: Path, repo: Path) -> None:
     target = build_demo_warehouse(repo / "gtmcheck/demo/data", tmp_path / "w.duckdb")
     with Warehouse(f"duckdb:///{target}") as wh:
-        assert wh.tables() == ["companies", "contacts", "deals", "events", "touchpoints"]
+        assert wh.tables() == ["attribution", "companies", "contacts", "conversions", "deals", "events",
+                               "touchpoints"]
         assert wh.total("deals", "amount", "dealstage = 'closedwon'") == Decimal(428000)
         assert wh.count("events", "event = :e", {"e": "lead.created"}) == 120
         assert wh.count("events", "event = :e", {"e": "sales.queue.received"}) == 120

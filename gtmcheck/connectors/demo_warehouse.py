@@ -1,8 +1,9 @@
 """The demo stack's DuckDB warehouses, built from CSVs at first use: one warehouse per sandbox environment.
 
 Every ``*.csv`` of a data folder becomes a table of the same name (``deals``, ``contacts``, ``companies``,
-``events``, ``touchpoints``); a scenario's ``warehouse: {tables: {events: data/drifted/events.csv}}`` replaces
-a table with its own CSV, so each environment reads its own rows with no filter to know about. The file is
+``events``, ``touchpoints``, ``conversions``, ``attribution``); a scenario's
+``warehouse: {tables: {events: data/drifted/events.csv}}`` replaces a table with its own CSV, so each
+environment reads its own rows with no filter to know about. The file is
 never committed: it is built when missing or older than any CSV, into a temporary file beside the target
 that is then renamed over it, so a reader never sees half a warehouse and two processes building at once both
 end with a complete file.
@@ -41,6 +42,9 @@ _TYPES: dict[str, dict[str, str]] = {
     "companies": {"id": "VARCHAR", "employees": "INTEGER"},
     "events": {"event_id": "VARCHAR", "lead_id": "VARCHAR", "employees": "INTEGER", "occurred_at": "TIMESTAMP"},
     "touchpoints": {"id": "VARCHAR", "contact_id": "VARCHAR", "occurred_at": "TIMESTAMP"},
+    "conversions": {"id": "VARCHAR", "contact_id": "VARCHAR", "converted_at": "TIMESTAMP", "value": "DECIMAL(18,2)",
+                    "lead_created_at": "TIMESTAMP", "opportunity_created_at": "TIMESTAMP"},
+    "attribution": {"conversion_id": "VARCHAR", "touchpoint_id": "VARCHAR", "channel": "VARCHAR"},
 }
 
 
