@@ -168,6 +168,8 @@ def pytest_args(args: argparse.Namespace, paths: list[str], report_dir: Path, en
         argv += ["-m", args.m]
     if args.gtm_traceback:
         argv.append("--gtm-traceback")
+    if getattr(args, "read_only", False):
+        argv.append("--gtm-read-only")
     if args.require_go_live:  # the plugin's gate: plain pytest with the option fails the same way
         argv.append("--gtm-require-go-live")
     if args.project:
@@ -622,6 +624,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--require-go-live", action="store_true",
                      help="exit 1 unless the report's go-live verdict is true (the go-live gate)")
     run.add_argument("--gtm-traceback", action="store_true", help="show Python tracebacks under failures")
+    run.add_argument("--read-only", action="store_true",
+                     help="write nothing, even where the environment allows it (a nightly run): checks that create "
+                     "synthetic records are reported not configured; an environment without `writes: true` is "
+                     "read-only anyway")
     run.add_argument("--dry-run", action="store_true", help="print the pytest command line and stop")
     run.add_argument("--recheck", action="store_true",
                      help="run a failed or errored check once more after a short pause before its result stands "

@@ -8,6 +8,7 @@ vs received and the evidence, with no Python traceback unless ``--gtm-traceback`
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import threading
 from collections.abc import Generator, Iterable
@@ -67,6 +68,7 @@ class GtmSession:
         self.cleanup: RunCleanup | None = None  # set by ``finish()`` at the end of the session
         self.unusable_environment = False  # set when the environment check stopped the run before any check
         self.statuses: list[str] = []  # the gtmcheck status of every check that ran, for the terminal's count
+        self.read_only_skips = 0  # checks not run because they write and the run is read-only (pytest: skipped)
         self.not_selected = 0  # checks that -k/-m left out
         self.collected = 0  # checks collected so far: each item's position, to keep the report in that order
         self.stop_signals = stop_like_ctrl_c()  # SIGTERM/SIGHUP end the run as Ctrl-C does (main thread only)
@@ -100,7 +102,7 @@ class GtmSession:
 
         needs: dict[str, list[str]] = {}
         for item in items:
-            for need in sorted(item.check.needs):
+            for need in sorted(item.check.needs - {WRITES}):  # without writes the run is read-only: never a stop
                 needs.setdefault(need, []).append(item.nodeid)
         env, problems = check_environment(self.project, self.config.getoption("gtm_env"), needs)
         if not problems and env is not None and self._context is None:
@@ -108,6 +110,8 @@ class GtmSession:
         return problems
 
     def _new_context(self, env: Environment) -> RunContext:
+        if self.config.getoption("gtm_read_only") and env.writes:  # --read-only: writes are off, whatever it says
+            env = dataclasses.replace(env, writes=False)
         run_id = self.config.getoption("gtm_run_id")
         worker = str(getattr(self.config, "workerinput", {}).get("workerid", ""))  # pytest-xdist
         return RunContext(self.project, env, progress=self.say, worker=worker,
@@ -172,6 +176,7 @@ class GtmSession:
         details: dict[str, Any] | None = getattr(report, "gtm", None)
         if details is not None and report.when == "call":
             self.statuses.append(details["status"])
+            self.read_only_skips += bool(details.get("read_only"))
 
 
 SESSION_KEY = pytest.StashKey[GtmSession]()
@@ -204,6 +209,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--gtm-require-go-live", dest="gtm_require_go_live", action="store_true", default=None,
                     help="exit 1 unless the go-live verdict is ready (as `gtmcheck run --require-go-live`)")
+    group.addoption("--gtm-read-only", dest="gtm_read_only", action="store_true", default=False,
+                    help="write nothing, even where the environment says `writes: true`: checks that create "
+                    "synthetic records are reported not configured (pytest: skipped), the rest run (nightly runs)")
     group.addoption("--gtm-recheck", dest="gtm_recheck", action="store_true", default=False,
                     help="run a failed or errored check once more after a pause before its result stands "
                     "(no flapping in a nightly run)")
@@ -302,7 +310,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     if state.statuses or state.checklists or state.load_errors or state.not_selected:
         terminalreporter.write_line(terminal.closing_line(
-            state.statuses, len(state.load_errors), state.not_selected, state.environment_name))
+            state.statuses, len(state.load_errors), state.not_selected, state.environment_name,
+            read_only=state.read_only_skips))
     result = state.cleanup
     if result is not None:
         terminalreporter.write_line(f"gtmcheck cleanup: {visible(result.summary())}", red=not result.clean)
@@ -433,17 +442,29 @@ class GtmItem(pytest.Item):
 
 
 class CheckItem(GtmItem):
-    """An automated check: runs against the environment through the run context."""
+    """An automated check: runs against the environment through the run context.
+
+    In a read-only run (``--gtm-read-only``, or an environment without ``writes: true``) a check that needs
+    ``WRITES`` is not run: pytest skips it and gtmcheck reports it ``not_configured``, saying what the nightly
+    run checks instead, so a nightly job passes on what it can read.
+    """
 
     def __init__(self, *, check: Check, **kwargs: Any) -> None:
         super().__init__(where=check.location, **kwargs)
         self.check = check
+        self.read_only = False  # set when a read-only run leaves it out (it needs writes)
         if WRITES in check.needs:
             self.add_marker(WRITES)
 
     def runtest(self) -> None:
         state = gtm_session(self.config)
         context = state.context()
+        if WRITES in self.check.needs and not context.environment.writes:
+            self.read_only = True  # not run, and not a failure: a read-only run passes on what it can read
+            instead = self.check.instead or "what it can read instead (the checks that write nothing)"
+            raise pytest.skip.Exception(f"read-only environment `{context.environment.name}`: this check creates "
+                                        f"synthetic records; the nightly run checks {instead}",
+                                        _use_item_location=True)  # the YAML line, not this one
         state.current = self.name
         try:
             try:
@@ -529,7 +550,7 @@ def status_of(item: GtmItem, excinfo: ExceptionInfo[BaseException] | None) -> st
     exc = excinfo.value
     if isinstance(exc, CheckFailed):
         return "failed"
-    if isinstance(exc, NotConfigured):
+    if isinstance(exc, NotConfigured) or isinstance(item, CheckItem) and item.read_only:
         return "not_configured"
     return "error"
 
@@ -543,7 +564,7 @@ def pytest_runtest_makereport(
         status = status_of(item, call.excinfo)
         exc = call.excinfo.value if call.excinfo else None
         evidence = item.evidence or getattr(exc, "evidence", None)
-        message = getattr(exc, "message", None) or (str(exc) if exc else "")
+        message = getattr(exc, "message", None) or getattr(exc, "msg", None) or (str(exc) if exc else "")
         details: dict[str, Any] = {
             # what the report needs of the item, so the report reads results and never the plugin's items
             "checklist": item.checklist.display,
@@ -558,6 +579,8 @@ def pytest_runtest_makereport(
             "evidence": secrets.redact(evidence.summary) if evidence else "",
             "position": item.position,  # collection order: the report keeps it under xdist too
         }
+        if isinstance(item, CheckItem) and item.read_only:
+            details["read_only"] = True  # not run: it writes, and the run is read-only (pytest: skipped)
         if item.recheck:
             details["recheck"] = item.recheck
         kept = evidence_details(evidence.details) if evidence else None

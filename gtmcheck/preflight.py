@@ -1,10 +1,11 @@
 """The environment, checked once before any check runs: each problem once, at its line in ``gtmcheck.yml``.
 
-Without this, a mistyped scenario path, a missing ``${TOKEN}`` or a missing ``writes: true`` made every check
-of the run fail with the same error. What is checked follows the checks that will run: each declares what it
-``needs`` (``kinds.base.NEEDS``), so a UTM-only run never asks for a CRM token and a read-only check never
-asks for writes. Every check needs the environment itself: its ``${VAR}``s set (all of them reported, not
-the first).
+Without this, a mistyped scenario path or a missing ``${TOKEN}`` made every check of the run fail with the
+same error. What is checked follows the checks that will run: each declares what it ``needs``
+(``kinds.base.NEEDS``), so a UTM-only run never asks for a CRM token. Writes are never asked for: an environment
+without ``writes: true`` is read-only, and the plugin reports each check that would write as not run there
+(the nightly run of production). Every check needs the environment itself: its ``${VAR}``s set (all of them
+reported, not the first).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from . import envvars
 from .errors import ConfigError, EnvVarError, GtmcheckError, Location, SpecError
-from .kinds.base import CRM, WAREHOUSE, WEB, WRITES
+from .kinds.base import CRM, WAREHOUSE, WEB
 from .project import PROJECT_FILE, Environment, Project
 from .yamlfile import JsonPath, walk_strings
 
@@ -91,8 +92,6 @@ class _Preflight:
             self.web()
         if CRM in self.needs:
             self.crm()
-        if WRITES in self.needs and not self.env.writes:
-            self.writes()
         if WAREHOUSE in self.needs:
             self.warehouse()
         return self.found
@@ -184,14 +183,6 @@ class _Preflight:
         except (ConfigError, GtmcheckError) as exc:
             self.problem(str(exc), self.at("crm", key=True), f"fix `crm:` under {self.block}")
 
-    def writes(self) -> None:
-        where = self.at("writes") if "writes" in (self.env_block() or {}) else self.at(key=True)
-        self.problem(
-            f"environment {self.env.name!r} does not allow writes, and {self.who(WRITES, 'create')} synthetic "
-            "records", where,
-            f"set `writes: true` under {self.block} (synthetic records are tagged with the run id and archived "
-            "after the run), or leave those checks out: -m 'not writes'")
-
     def warehouse(self) -> None:
         if ("warehouse",) in self.failed or ("warehouse", "url") in self.failed:
             return
@@ -213,10 +204,6 @@ class _Preflight:
                          "write it as dialect+driver://user:password@host/database, such as "
                          "postgresql+psycopg://gtm@db.acme.example/gtm or duckdb:///warehouse.duckdb")
 
-    def env_block(self) -> dict[str, Any] | None:
-        doc = self.project.doc
-        found = doc.get(("environments", self.env.name)) if doc is not None else None
-        return found if isinstance(found, dict) else None
 
 
 def _close_file(target: Path, written: str) -> str:

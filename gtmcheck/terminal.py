@@ -39,8 +39,12 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, tuple
     return report.outcome, letter, (word, markup)
 
 
-def closing_line(statuses: Iterable[str], load_errors: int, not_selected: int, environment: str | None) -> str:
-    """``gtmcheck (environment sandbox): 3 passed, ...``: report.json's counts, and how they map to pytest's."""
+def closing_line(statuses: Iterable[str], load_errors: int, not_selected: int, environment: str | None,
+                 read_only: int = 0) -> str:
+    """``gtmcheck (environment sandbox): 3 passed, ...``: report.json's counts, and how they map to pytest's.
+
+    ``read_only``: of the not configured, the checks a read-only run left out because they write (pytest: skipped).
+    """
     from .report.model import STATUSES, count_statuses  # late: a plain pytest run never loads the report
 
     statuses = list(statuses)
@@ -50,7 +54,10 @@ def closing_line(statuses: Iterable[str], load_errors: int, not_selected: int, e
         shown.append(f"{not_selected} not selected (-k/-m)")
     env = f" (environment {visible(environment)})" if environment else ""
     ran = set(statuses)  # a checklist that cannot be loaded is an error to both (a collection error)
-    mapping = [f"{label} as {outcome}" for status, (label, outcome) in PYTEST_OUTCOME.items() if status in ran]
+    mapping = [f"{label} as {outcome}" for status, (label, outcome) in PYTEST_OUTCOME.items() if status in ran
+               and not (status == "not_configured" and statuses.count(status) == read_only)]
+    if read_only:
+        mapping.append(f"{read_only} not run (read-only: they write) as skipped")
     if not_selected:
         mapping.append("not selected as deselected")
     note = f"; pytest's own count shows {', '.join(mapping)}" if mapping else ""

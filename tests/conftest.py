@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy.dialects.postgresql  # noqa: F401  (see below)
 from fakes import FakeClock
 from warehouses import warehouse_url  # noqa: F401  (the dialect matrix, for every warehouse test)
 
@@ -18,6 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 # would appear twice.
 for _name in ("CI", "BUILD_NUMBER"):
     os.environ.pop(_name, None)
+
+# Loaded once here, before any pytester run: an in-process run forgets the modules it imported first, and the
+# history store's DuckDB dialect (built on PostgreSQL's) imported again registers its SQL functions twice, which
+# SQLAlchemy warns about (an error under filterwarnings).
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from gtmcheck.cli import main
 from gtmcheck.report.schema import schema_problem
 
 OWNER = "revops@acme.example"
-FILES = ["attribution.json", "crm.json", "reconcile.json", "utm.json", "webhooks.json"]
+FILES = ["attribution.json", "crm.json", "reconcile.json", "routing.json", "utm.json", "webhooks.json"]
 
 
 def make_project(repo: Path, where: Path) -> Path:
@@ -78,8 +78,7 @@ def test_save_on_healthy_then_diff_on_drifted_names_each_seeded_drift(
     out = capsys.readouterr().out
     for name in FILES:
         assert f"wrote gtmcheck-baseline/checks/{name}" in out
-    assert "skipped checks/routing.gtm.yml: the routing kind observes nothing yet" in out
-    assert "5 file(s) written, 0 unchanged, 1 skipped, 0 failed" in out
+    assert "6 file(s) written, 0 unchanged, 0 skipped, 0 failed" in out
 
     # the same stack has not drifted
     assert diff_json(capsys, "sandbox", 0)["drifts"] == []
@@ -98,7 +97,12 @@ def test_save_on_healthy_then_diff_on_drifted_names_each_seeded_drift(
     assert "event account.updated version `2.0` was removed; `2.1` added" in webhook["message"]
     paid_video = found["checks/attribution.gtm.yml#/credit_share/Paid Video"]  # untagged since September
     assert (paid_video["was"], paid_video["is"]) == (0.118182, 0.066667)
-    assert {d["owner"] for d in found.values()} == {OWNER}
+    # routing: real ES/IT enterprise leads of the last day now reach the inbound queue, not only anna
+    routed = found["checks/routing.gtm.yml#/outcomes/enterprise-emea"]
+    assert routed["was"] == ["anna@acme.example"]
+    assert routed["is"] == ["anna@acme.example", "inbound-queue@acme.example"]
+    assert routed["owner"] == "mops@acme.example"
+    assert {d["owner"] for p, d in found.items() if not p.startswith("checks/routing")} == {OWNER}
     assert all(d["since"].startswith("since the baseline of 20") for d in found.values())
     # the warehouse did not move: only the CRM's side of the totals drifted
     assert not [p for p in found if "/warehouse" in p]
@@ -266,7 +270,7 @@ def test_a_run_on_the_same_stack_passes_the_drift_check(saved: Path, tmp_path: P
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     ran = sorted((c["file"], i["status"]) for c in report["checklists"] for i in c["items"])
-    assert ran == [(f"checks/{n}.gtm.yml", "passed") for n in ("attribution", "crm", "reconcile", "utm",
+    assert ran == [(f"checks/{n}.gtm.yml", "passed") for n in ("attribution", "crm", "reconcile", "routing", "utm",
                                                                 "webhooks")]
 
 

@@ -70,6 +70,7 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     scenario = yaml.safe_load((DEMO / "healthy.yml").read_text())
     scenario["records"] = {t: str(DEMO / rel) for t, rel in scenario["records"].items()}
+    scenario["inbound"] = {"file": str(DEMO / scenario["inbound"]["file"])}  # the recent leads, as for records
     scenario["knobs"]["latency_ms"] = LATENCY_MS
     scenario.pop("webhooks")  # nothing listens on the receiver's port here
     (tmp_path / "scenario.yml").write_text(yaml.safe_dump(scenario, sort_keys=False))

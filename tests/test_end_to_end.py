@@ -86,7 +86,8 @@ def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Pa
     assert code == 1
     assert report["summary"]["go_live"] is False
     failed = [i for c in report["checklists"] for i in c["items"] if i["status"] == "failed"]
-    assert {i["dod"] for i in failed} == {"UTM-URLS-RESOLVE", "ROUTING-RULES-EXPLICIT", "WEBHOOK-SAMPLES-VALID",
+    assert {i["dod"] for i in failed} == {"UTM-URLS-RESOLVE", "ROUTING-RULES-EXPLICIT", "ROUTING-ALERTS",
+                                          "WEBHOOK-SAMPLES-VALID",
                                           "WEBHOOK-VERSIONS-COMPATIBLE", "RECONCILE-TOTALS", "RECONCILE-HANDOFFS",
                                           "CRM-FIELDS-MAPPED", "CRM-LIFECYCLE-QA", "CRM-DEDUP-ACTIVE",
                                           "CRM-TEST-RECORDS-FLUSHED", "CRM-HANDOFF-SLA", "UTM-CRM-POPULATES",
@@ -115,6 +116,10 @@ def test_drifted_sandbox_fails_exactly_where_it_drifted(repo: Path, tmp_path: Pa
     assert any("dropped" in i["message"] for i in failed if i["dod"] == "UTM-URLS-RESOLVE")
     traced = [i for i in failed if i["dod"] in ("UTM-CRM-POPULATES", "UTM-CHANNEL-TRACE")]
     assert len(traced) == 7 and all("utm_campaign is empty in the CRM" in i["message"] for i in traced)
+    # the real leads of the last day: the 6 ES/IT enterprise ones wait in the queue (the audit names them)
+    alerts = {i["id"]: i["message"] for i in failed if i["dod"] == "ROUTING-ALERTS"}
+    assert set(alerts) == {"ROUTING-ALERTS", "ROUTING-ALERTS[audit]"}
+    assert alerts["ROUTING-ALERTS[audit]"].startswith("6 of 20 real contacts created in the last 24h misrouted: ")
     routing = [i for i in failed if i["dod"] == "ROUTING-RULES-EXPLICIT"]
     assert [i["id"] for i in routing] == ["ROUTING-RULES-EXPLICIT[enterprise-emea]"]
     message = routing[0]["message"]

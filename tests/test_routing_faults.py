@@ -98,15 +98,17 @@ def run_checks(project: Project, checklist: Checklist, env_name: str, seed: int,
 def healthy(project: Project, checklist: Checklist) -> Verdicts:
     verdicts = run_checks(project, checklist, "sandbox", seed=0)
     assert {status for status, _ in verdicts.values()} == {"passed"}, verdicts
-    assert len(verdicts) == 12  # the offline rules check, 5 rules, 3 edge cases, fallback, volume, alerts
+    # the offline rules check, 5 rules, 3 edge cases, fallback, volume, alerts, the audit of the real leads
+    assert len(verdicts) == 13
     return verdicts
 
 
 @pytest.fixture(scope="module")
 def drifted(project: Project, checklist: Checklist) -> Verdicts:
     verdicts = run_checks(project, checklist, "sandbox-drifted", seed=0)
+    # the rule's synthetic leads, and the real ES/IT leads of the last day waiting in the queue
     assert [name for name, (status, _) in verdicts.items() if status != "passed"] == \
-        ["ROUTING-RULES-EXPLICIT[enterprise-emea]"]
+        ["ROUTING-RULES-EXPLICIT[enterprise-emea]", "ROUTING-ALERTS", "ROUTING-ALERTS[audit]"]
     message = verdicts["ROUTING-RULES-EXPLICIT[enterprise-emea]"][1]
     assert "expected anna@acme.example (rule enterprise-emea), received inbound-queue@acme.example (fallback) " \
            "after 1.8 s; lead {country: ES, employees: 1500}" in message

@@ -153,6 +153,7 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     scenario = yaml.safe_load((DEMO / "healthy.yml").read_text())
     scenario["records"] = {t: str(DEMO / rel) for t, rel in scenario["records"].items()}
+    scenario["inbound"] = {"file": str(DEMO / scenario["inbound"]["file"])}  # the recent leads, as for records
     scenario["routing"]["delay_ms"] = ROUTING_DELAY_MS
     scenario["knobs"]["search_lag_ms"] = SEARCH_LAG_MS
     scenario.pop("webhooks")  # nothing listens on the receiver's port here

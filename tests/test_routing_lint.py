@@ -109,7 +109,7 @@ def test_design_example_is_clean_and_its_check_passes(tmp_path: Path, monkeypatc
         "ROUTING-RULES-EXPLICIT[existing-customer]",
         "ROUTING-EDGE-CASES[unmatched_territory]", "ROUTING-EDGE-CASES[duplicate_contact]",
         "ROUTING-EDGE-CASES[existing_customer_domain]", "ROUTING-FALLBACK-OWNER", "ROUTING-VOLUME-TEST",
-        "ROUTING-ALERTS",
+        "ROUTING-ALERTS", "ROUTING-ALERTS[audit]",  # with `alerts:`, the read-only audit of real leads too
     ]
     assert "2 routing rules" in checks[0].run(None).summary  # type: ignore[arg-type]  # offline: no context
 

@@ -40,6 +40,7 @@ def demo_copy(tmp_path: Path, name: str = "healthy", **webhooks: Any) -> Path:
     data = yaml.safe_load((DEMO / f"{name}.yml").read_text())
     data["records"] = {t: str(DEMO / rel) if isinstance(rel, str) else [str(DEMO / r) for r in rel]
                        for t, rel in data["records"].items()}  # a CSV, or several (drifted's contacts)
+    data["inbound"] = {"file": str(DEMO / data["inbound"]["file"])}  # the recent leads, as for records
     data["webhooks"]["schemas"] = str(DEMO / "schemas")
     data["webhooks"].update(webhooks)
     path = tmp_path / f"{name}.yml"

@@ -32,6 +32,7 @@ CHANNELS = 3  # CHECKLIST expects Paid Search, Paid Social and Email
 def served_forms(tmp_path: Path) -> Iterator[Served]:
     scenario = yaml.safe_load((DEMO / "healthy.yml").read_text())
     scenario["records"] = {t: str(DEMO / rel) for t, rel in scenario["records"].items()}
+    scenario["inbound"] = {"file": str(DEMO / scenario["inbound"]["file"])}  # the recent leads, as for records
     scenario.pop("warehouse")
     scenario.pop("sync")
     scenario["knobs"]["search_lag_ms"] = SEARCH_LAG_MS

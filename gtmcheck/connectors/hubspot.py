@@ -268,12 +268,14 @@ class HubSpotConnector:
         """
         base = [[filter_json(f) for f in group] for group in groups]
         names = list(dict.fromkeys(_name(p) for p in properties))
+        if OWNER_PROPERTY in names and OWNER_ASSIGNED_PROPERTY not in names:
+            names.append(OWNER_ASSIGNED_PROPERTY)  # fills ``Record.owner_assigned_at``, as ``get`` does
         sorts = []
         if sort:
             sorts = [{"propertyName": _name(sort.lstrip("-")),
                       "direction": "DESCENDING" if sort.startswith("-") else "ASCENDING"}]
         first = self._search_page(object_type, base, names, sorts)
-        if _total(first) <= SEARCH_CAP:
+        if _total(first) < SEARCH_CAP:  # at 10,000 the last page's ``after`` would be refused: split
             yield from self._search_rest(object_type, base, names, sorts, first)
             return
         seen: set[str] = set()
@@ -334,11 +336,11 @@ class HubSpotConnector:
 
     def _window(self, object_type: str, groups: list[list[dict[str, Any]]], properties: list[str],
                 sorts: list[dict[str, str]], date: str, lo: int, hi: int) -> Iterator[Record]:
-        """Matches with ``lo <= date < hi`` (epoch ms), halving the window while it holds more than the cap."""
+        """Matches with ``lo <= date < hi`` (epoch ms), halving the window while its total reaches the cap."""
         windowed = _and(groups, [{"propertyName": date, "operator": "GTE", "value": str(lo)},
                                  {"propertyName": date, "operator": "LT", "value": str(hi)}])
         page = self._search_page(object_type, windowed, properties, sorts)
-        if _total(page) <= SEARCH_CAP:
+        if _total(page) < SEARCH_CAP:
             yield from self._search_rest(object_type, windowed, properties, sorts, page)
             return
         if hi - lo <= 1:

@@ -50,7 +50,9 @@ class Check:
 
     ``run`` returns the evidence of a pass, raises ``CheckFailed`` when the item is not done and
     ``CheckError`` when it could not be verified. ``needs`` says what of the environment it uses (``NEEDS``);
-    a check that needs nothing (an offline lint) runs in any environment.
+    a check that needs nothing (an offline lint) runs in any environment. A check that needs ``WRITES`` is not
+    run in a read-only environment (``not_configured``); ``instead`` names the read-only check that covers it
+    there, for that message (``the routing of the real leads ... (ROUTING-ALERTS[audit])``).
     """
 
     dod_id: str
@@ -62,6 +64,7 @@ class Check:
     # the check also reads the item's ``manual:`` attestation (a human sign-off it verifies the signer of), so
     # governance's GOV008 does not call that entry redundant
     reads_attestation: bool = False
+    instead: str = ""  # what a read-only run checks in place of this check when it needs ``WRITES``
 
     @property
     def name(self) -> str:

@@ -18,6 +18,9 @@ Endpoints (all need ``Authorization: Bearer <token>``; a 401 with HubSpot's erro
     GET    /crm/v3/properties/{type}
     GET    /gtmcheck/sandbox/v1/webhooks/deliveries?limit=N    the webhook delivery log (outbox.py; no faults,
                                                          no rate limit)
+    GET    /gtmcheck/sandbox/v1/stats                 {"writes": N, "requests": N}: writes to CRM objects so far
+                                                   (creates, updates, archives, batch create/update/archive,
+                                                   form submissions; not searches or reads), as ``writes``
 
 ``{type}`` is contacts, companies or deals. Search answers at most 10,000 results per query: ``after`` at or
 past 10,000 is a 400, as in HubSpot. New and changed records reach search only after ``search_lag_ms``
@@ -28,7 +31,8 @@ other duplicates the same way (duplicates.py). ``properties:`` declares property
 Knobs (scenario ``knobs:`` or constructor keyword overrides): ``rate_limit`` (190 per rolling 10 s and 5
 searches per second by default; ``False`` turns it off), ``latency_ms``, ``fault_rate`` (502/503/504, decided
 before anything is written, from a seeded RNG), ``burst_429`` (every Nth request is a 429), ``retry_after_s``,
-``search_lag_ms``. Every change is also a webhook event (events.py), delivered signed after the request:
+``search_lag_ms``. The scenario's ``inbound:`` leads (inbound.py) are created in the hours before load and
+routed by the workflow at start. Every change is also a webhook event (events.py), delivered signed after the request:
 in-process to the scenario's receiver (receiver.py), or through ``deliver``. Time comes from ``clock``
 (monotonic seconds), so tests drive lag and routing delays without sleeping. Thread-safe: one lock around all
 state.
@@ -70,6 +74,7 @@ SEARCH_MAX = 200
 BATCH_MAX = 100
 HISTORY_BATCH_MAX = 50  # batch read with propertiesWithHistory, as HubSpot limits it
 DELIVERIES_PATH = "/gtmcheck/sandbox/v1/webhooks/deliveries"  # the sandbox's own API: the delivery log
+STATS_PATH = "/gtmcheck/sandbox/v1/stats"  # the sandbox's own API: how many writes it took (a read-only run: 0)
 IN_PROCESS_URL = "https://sandbox.gtmcheck.invalid/webhooks/hubspot"  # never dialled: the receiver is called
 
 DEFAULT_PROPERTIES = {
@@ -125,6 +130,17 @@ class _Stored:
     index: list[tuple[float, dict[str, str] | None]] = field(default_factory=list)  # (visible_at, snapshot)
 
 
+def _is_write(method: str, path: str) -> bool:
+    """A request that changes CRM objects: POST/PATCH/DELETE on objects (not search, not batch/read), a form."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:4] == ["submissions", "v3", "integration", "submit"]:
+        return method == "POST"
+    if parts[:3] != ["crm", "v3", "objects"] or method not in ("POST", "PATCH", "DELETE"):
+        return False
+    rest = parts[4:]
+    return rest != ["search"] and rest != ["batch", "read"]
+
+
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
@@ -173,6 +189,7 @@ class HubSpotSandbox(CrmEvents, FormsEndpoint):
         self._t0 = clock()
         self._wall0 = int(time.time() * 1000) if wall_ms is None else wall_ms
         self._requests = 0
+        self._writes = 0  # requests that write CRM objects (``writes``): a read-only run must leave it at 0
         self._window: collections.deque[float] = collections.deque()
         self._search_window: collections.deque[float] = collections.deque()
         self.outbox = Outbox(scenario, deliver=self.deliver, now_ms=self.now_ms, url=IN_PROCESS_URL)
@@ -193,6 +210,7 @@ class HubSpotSandbox(CrmEvents, FormsEndpoint):
         loaded = [(object_type, self._insert(object_type, dict(row), index_now=True))
                   for object_type, rows in scenario.records.items() for row in rows]
         self._generate(scenario.generate)
+        self._load_inbound()
         if scenario.lifecycle:  # the CSV contacts' stage histories, declared or generated
             for stored in self.lifecycle.seed(self.history, self._objects["contacts"].values(), self.now_ms()):
                 self._reindex(stored, 0.0)
@@ -292,6 +310,31 @@ class HubSpotSandbox(CrmEvents, FormsEndpoint):
                      "country": rng.choice(["US", "DE", "FR", "GB", "JP"]), "createdate": _iso(created),
                      "hubspot_owner_id": rng.choice(owners), "source_id": f"g{i + 1:06d}"}
             self._insert("contacts", props, index_now=True, created_ms=created)
+
+    def _load_inbound(self) -> None:
+        """The scenario's recent inbound leads, created ``ago`` before load and routed as the workflow routes."""
+        delay_ms = int(float(self.scenario.routing.get("delay_ms", 0)))
+        for lead in sorted(self.scenario.inbound, key=lambda lead: -lead.ago_s):  # oldest first: round-robin order
+            created = self._wall0 - int(lead.ago_s * 1000)
+            stored = self._insert("contacts", dict(lead.properties), index_now=True, created_ms=created)
+            self.history.created("contacts", stored.id, "FORM")
+            decision = None if stored.properties.get("hubspot_owner_id") else self.router.route(stored.properties)
+            if decision is None:
+                continue
+            rule, owner_id = decision
+            assigned = _iso(created + delay_ms)
+            stored.properties["hubspot_owner_id"] = owner_id
+            stored.properties["hubspot_owner_assigneddate"] = assigned
+            self.history.declare("contacts", stored, "hubspot_owner_id",
+                                 [(owner_id, created + delay_ms, "AUTOMATION_PLATFORM")])
+            self.routing_log.append({"contact": stored.id, "rule": rule, "owner": owner_id})
+            self._reindex(stored, 0.0)
+
+    @property
+    def writes(self) -> int:
+        """How many requests wrote CRM objects since the sandbox loaded (searches and reads do not count)."""
+        with self._lock:
+            return self._writes
 
     def _company_owner(self, domain: str) -> str | None:
         for stored in self._objects["companies"].values():
@@ -409,10 +452,16 @@ class HubSpotSandbox(CrmEvents, FormsEndpoint):
                     raise self._error(405, f"{method} is not allowed here", "VALIDATION_ERROR")
                 limit = self._int_param((query.get("limit") or [""])[0], "limit", 100, MAX_DELIVERIES_KEPT)
                 return 200, self.outbox.log_json(limit), []
+            if path.rstrip("/") == STATS_PATH:
+                if method != "GET":
+                    raise self._error(405, f"{method} is not allowed here", "VALIDATION_ERROR")
+                return 200, {"writes": self._writes, "requests": self._requests}, []
             self._requests += 1
             self._maybe_fault()
             is_search = method == "POST" and path.rstrip("/").endswith("/search")
             self._limit(is_search)
+            if _is_write(method, path):  # counted once it is taken (a fault or a 429 above wrote nothing)
+                self._writes += 1
             self._tick()
             try:
                 body = json.loads(raw) if raw else {}

@@ -18,6 +18,7 @@ except what a consumer needs (the site reads ``site:``, the CRM everything else)
       deals:
         d006: {dealstage: closedlost}
     generate: {deals: 20000, seed: 1}        # synthetic volume on top of the CSVs
+    inbound: {file: inbound.csv}        # leads of the last hours, routed at load (inbound.py)
     routing: {...}              # the sandbox's own routing workflow (see routing.py)
     lifecycle: {...}            # the lifecycle workflow and stage histories (see lifecycle.py)
     webhooks: {url, secret, events, signature_version, schemas, sender_version, receiver_version}
@@ -50,6 +51,7 @@ from ..schema import EMAIL, validate
 from ..yamlfile import Document
 from .duplicates import DUPLICATES_SCHEMA
 from .forms import FORMS_SCHEMA
+from .inbound import INBOUND_SCHEMA, InboundLead, inbound_leads
 from .lifecycle import lifecycle_scenario_schema
 from .properties import PROPERTIES_SCHEMA, declared_properties
 from .scenario_warehouse import WAREHOUSE_SCHEMA
@@ -226,6 +228,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
                 "seed": {"type": "integer", "default": 0, "description": "The random seed.", "examples": [1]},
             },
         },
+        "inbound": INBOUND_SCHEMA,
         "routing": {
             "type": "object",
             "additionalProperties": False,
@@ -407,6 +410,7 @@ class Scenario:
     forms: list[dict[str, Any]] = field(default_factory=list)
     sync: dict[str, Any] | None = None
     today: date | None = None  # ``clock.today``: the sandbox's calendar date, else the real one
+    inbound: list[InboundLead] = field(default_factory=list)  # leads of the last hours, routed at load (inbound.py)
 
     @classmethod
     def load(cls, path: Path) -> Scenario:
@@ -527,6 +531,7 @@ class Scenario:
             forms=_checked_forms(data.get("forms") or [], where),
             sync=dict(data["sync"] or {}) if "sync" in data else None,
             today=_clock_today(data.get("clock"), where),
+            inbound=inbound_leads(dict(data.get("inbound") or {}), base, where),
         )
 
 

@@ -20,6 +20,7 @@ Shape of a ``kind: routing`` checklist (besides the shared header and ``manual:`
     sla: {assigned_within: 5m}
     alerts: {default_queue: {max_count: 10, max_age: 1h}}
     volume: {leads: 50}
+    audit: {window: 24h}                  # the read-only audit of real leads (default with alerts: 24h)
     fuzz: {leads: 30, seed: 1}            # opt-in: random leads, the rules predict, the CRM answers
 
 Conditions (all of a rule's must hold; a condition on a property other than ``exists: false`` needs the
@@ -31,7 +32,9 @@ Checks: ``ROUTING-RULES-EXPLICIT`` (offline: the rules lint without errors), the
 (``checks``): ``ROUTING-RULES-EXPLICIT[<rule>]`` per rule, ``ROUTING-EDGE-CASES[<case>]``,
 ``ROUTING-FALLBACK-OWNER``, ``ROUTING-VOLUME-TEST`` (with ``volume:``), ``ROUTING-ALERTS`` (with ``alerts:``) and
 the opt-in ``ROUTING-RULES-EXPLICIT[fuzz]`` (with ``fuzz: {leads: 30, seed: 1}``). The live checks create tagged
-synthetic leads, so they need ``writes: true``; every lead is archived at the end of the run.
+synthetic leads, so they need ``writes: true``; every lead is archived at the end of the run. With ``alerts:`` or
+``audit: {window: 24h}``, ``ROUTING-ALERTS[audit]`` (audit.py) holds the real leads of the window against the
+rules, read-only: what a nightly run of production checks in their place.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from ...saferegex import compile_pattern
 from ...schema import EMAIL
 from ...sidefiles import read_relative_file
 from ..base import CRM, WRITES, Check, KindBase
+from .audit import AUDIT_PARAM, INSTEAD
 from .leads import LEADS_SCHEMA, LeadOptions
 from .logic import Atom, Rule
 from .rules import lint_routing
@@ -248,6 +252,16 @@ SCHEMA: dict[str, Any] = {
             }
         },
     },
+    "audit": {
+        "type": "object",
+        "additionalProperties": False,
+        "x-default": "with `alerts:`, the last 24 h",
+        "description": "The read-only audit of real leads (ROUTING-AUDIT, reported as `ROUTING-ALERTS[audit]`): "
+        "every lead created in the window is held against the rules, and the default queue against `alerts:`. "
+        "It runs in any environment, writes nothing, and is what a nightly run of production checks.",
+        "properties": {"window": {**DURATION_SCHEMA, "default": "24h",
+                                  "description": "How far back the audit looks for leads.", "examples": ["24h"]}},
+    },
     "volume": {
         "type": "object",
         "additionalProperties": False,
@@ -291,6 +305,8 @@ class RoutingSpec:
     alert_max_count: int | None = None
     alert_max_age: float | None = None
     volume_leads: int | None = None
+    audit_window_s: float | None = None  # `audit: {window: ...}`; None: the audit's default (24 h)
+    has_audit: bool = False  # `audit:` or `alerts:` declared: ROUTING-ALERTS[audit] runs
     fuzz_leads: int | None = None
     fuzz_seed: int = 0
     lead_options: LeadOptions = field(default_factory=LeadOptions)
@@ -379,6 +395,9 @@ def compile_spec(checklist: Checklist) -> RoutingSpec:
         where = checklist.location(("alerts", "default_queue", "max_age"))
         spec.alert_max_age = parse_duration(queue_alert["max_age"], where)
     spec.volume_leads = (data.get("volume") or {}).get("leads")
+    spec.has_audit = "audit" in data or "alerts" in data
+    if window := (data.get("audit") or {}).get("window"):
+        spec.audit_window_s = parse_duration(window, checklist.location(("audit", "window")))
     spec.fuzz_leads = (data.get("fuzz") or {}).get("leads")
     spec.fuzz_seed = int((data.get("fuzz") or {}).get("seed", 0))
     knobs = data.get("leads") or {}
@@ -422,34 +441,51 @@ class RoutingKind(KindBase):
         def at(*path: str | int, key: bool = False) -> Location:
             return checklist.location(path, key=key)
 
+        instead = INSTEAD if spec.has_audit else ""  # what a read-only run checks in place of the leads it sends
+
         # the offline rules check reads the CRM's owners only when the environment has a CRM: it needs nothing
         yield Check(RULES_ID, lambda ctx: self._rules_check(checklist, ctx), at("rules", key=True),
                     description="every routing rule is explicit, reachable and covered by a fallback")
         for i, rule in enumerate(spec.rules):
             yield Check(RULES_ID, partial(live.check_branch, spec=spec, i=i), spec.rule_locations[i],
                         param=rule.id, description=f"leads of rule {rule.id} reach {rule.assign} within the SLA",
-                        needs=SENDS_LEADS)
+                        needs=SENDS_LEADS, instead=instead)
         if spec.fuzz_leads:
             yield Check(RULES_ID, lambda ctx: live.check_fuzz(ctx, spec), at("fuzz", key=True), param="fuzz",
-                        description="random leads are routed as the declared rules predict", needs=SENDS_LEADS)
+                        description="random leads are routed as the declared rules predict", needs=SENDS_LEADS,
+                        instead=instead)
         for name in EDGE_CASES:
             where = at("edge_cases", name) if name in spec.edge_cases else at("edge_cases", key=True) \
                 if "edge_cases" in checklist.data else at("kind")
             # an edge case without a declared answer is not configured before it sends anything
             yield Check("ROUTING-EDGE-CASES", partial(live.check_edge_case, spec=spec, name=name), where,
                         param=name, description=f"the {name.replace('_', ' ')} edge case goes where declared",
-                        needs=SENDS_LEADS if name in spec.edge_cases else frozenset())
+                        needs=SENDS_LEADS if name in spec.edge_cases else frozenset(), instead=instead)
         if spec.fallback_assign:
             yield Check("ROUTING-FALLBACK-OWNER", lambda ctx: live.check_fallback(ctx, spec),
                         at("fallback", key=True), description="the fallback owner exists, is active, gets leads",
-                        needs=SENDS_LEADS)
+                        needs=SENDS_LEADS, instead=instead)
         if spec.volume_leads:
             yield Check("ROUTING-VOLUME-TEST", lambda ctx: live.check_volume(ctx, spec), at("volume", key=True),
-                        description=f"{spec.volume_leads} synthetic leads across every branch", needs=SENDS_LEADS)
+                        description=f"{spec.volume_leads} synthetic leads across every branch", needs=SENDS_LEADS,
+                        instead=instead)
         if spec.alert_max_count is not None or spec.alert_max_age is not None:
             yield Check("ROUTING-ALERTS", lambda ctx: live.check_alerts(ctx, spec), at("alerts", key=True),
                         description="the default queue stays within its count and age thresholds",
                         needs=frozenset({CRM}))  # reads the queue; writes nothing
+        if spec.has_audit:  # ROUTING-AUDIT: the real leads of the window, read-only (audit.py)
+            from .audit import check_audit
+
+            where = at("audit", key=True) if "audit" in checklist.data else at("alerts", key=True)
+            yield Check("ROUTING-ALERTS", lambda ctx: check_audit(ctx, spec), where, param=AUDIT_PARAM,
+                        description="the real leads of the audit window went where the rules say; the default "
+                        "queue is within its thresholds", needs=frozenset({CRM}))  # reads only
+
+    def observe(self, checklist: Checklist, ctx: RunContext) -> Mapping[str, Any]:
+        """The named owners as the CRM reports them, and who real leads of the audit window got, per rule."""
+        from .observe import observe_routing
+
+        return observe_routing(ctx, spec_of(checklist))
 
     def _rules_check(self, checklist: Checklist, ctx: RunContext | None = None) -> Evidence:
         """The offline lint, plus the owners against the CRM when the environment has one (``ROUTE2xx``)."""
