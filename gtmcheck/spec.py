@@ -14,6 +14,7 @@ from . import envvars, yamlfile
 from .dod import DEFAULT_WORK_TYPE, KINDS, TEMPLATES, DodItem, WorkType
 from .errors import Location, SpecError, SpecErrors
 from .kinds import get_kind
+from .kinds.base import register_checklist_loader
 from .schema import HEADER, validate
 from .yamlfile import Document, JsonPath
 
@@ -157,3 +158,6 @@ def load_checklist(path: Path) -> Checklist:
 
 def header_keys() -> frozenset[str]:
     return frozenset(HEADER)
+
+
+register_checklist_loader(load_checklist)  # kinds that read another checklist (kinds.base.load_other_checklist)

@@ -132,7 +132,7 @@ def test_saving_twice_is_byte_identical_sorted_and_small(project: Path, capsys: 
     first = {name: (folder / name).read_bytes() for name in FILES}
     capsys.readouterr()
     assert main(["baseline", "save", "--env", "sandbox"]) == 0
-    assert "0 file(s) written, 5 unchanged" in capsys.readouterr().out
+    assert "0 file(s) written, 6 unchanged" in capsys.readouterr().out
     assert {name: (folder / name).read_bytes() for name in FILES} == first
     for name, raw in first.items():
         text = raw.decode()
@@ -242,7 +242,7 @@ def test_a_run_on_the_drifted_stack_fails_on_drift_without_changing_completeness
     assert result.returncode == 1, result.stdout + result.stderr
     assert "checks/crm.gtm.yml::BASELINE-DRIFT FAILED" in result.stdout
     assert (f"  - crm `HubSpot CRM build-out (Q4 relaunch)`: property contacts.lead_source_detail option `webinar` "
-            f"was removed; `webinars` added (owner {OWNER}, since the baseline of ") in result.stdout
+            f"was removed; `webinars` added (owner {OWNER}, new tonight, since the baseline of ") in result.stdout
     report = json.loads((out / "report.json").read_text())
     assert schema_problem(report) is None, schema_problem(report)
     (crm,) = report["checklists"]

@@ -147,7 +147,7 @@ def test_run_prints_each_error_of_a_project_file_on_its_own_line(
     assert err == [
         "gtmcheck: error: gtmcheck.yml:5:9: checks must be a list, not a string. Fix: write a list",
         "gtmcheck: error: gtmcheck.yml:6:1: unknown key 'extra' in the document. Fix: remove it; allowed keys "
-        "here: checks, default_environment, environments, governance, lint, version",
+        "here: checks, default_environment, environments, governance, history, lint, notify, version",
     ]
 
 

@@ -176,7 +176,7 @@ NEEDS_NEW_LEADS = {
 def test_the_unmutated_workflow_passes_every_check(project: Project, checklist: Checklist) -> None:
     verdicts = run_checks(project, checklist, lambda routing: None)
     assert {v for v in verdicts.values()} == {"passed"}, verdicts
-    assert len(verdicts) == 12
+    assert len(verdicts) == 13  # with ROUTING-ALERTS[audit]: the real leads of the demo's last day
 
 
 @pytest.mark.parametrize("name", list(MUTATIONS))

@@ -13,7 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..dod import DodItem
-from ..errors import CheckError, CheckFailed, Evidence, SpecError
+from ..errors import CheckError, CheckFailed, Evidence, GtmcheckError, SpecError
 from . import BaselineEntry, relative_checklist
 from .diff import Drift, drifts
 
@@ -43,8 +43,39 @@ class Comparison:
 
     @property
     def since(self) -> str:
-        """Since when a drift may have happened: for now, the baseline's date (history will refine it)."""
+        """Since when a drift may have happened, without history: after the baseline's date."""
         return f"since the baseline of {self.entry.saved_on.isoformat()}"
+
+
+def since_each(ctx: RunContext, checklist: Checklist, result: Comparison) -> list[str]:
+    """Since when each drift has been seen: the first night of its unbroken streak in the run history.
+
+    A drift no earlier run saw is new tonight; without history (``history: false``, or unreadable) the baseline's
+    date is all that is known. Reading the history never fails the check.
+    """
+    from ..history.fingerprint import drift_fingerprint, drift_row_id
+    from ..history.recorder import open_store
+
+    unknown = [result.since] * len(result.drifts)
+    env = ctx.environment.name
+    try:
+        store = open_store(ctx.project, env)
+    except GtmcheckError:
+        return unknown
+    if store is None:
+        return unknown
+    out = []
+    try:
+        for drift in result.drifts:
+            first = store.first_seen(env, checklist.display, drift_row_id(DOD_ID, drift.path),
+                                     drift_fingerprint(checklist.display, drift.path, drift.was, drift.is_))
+            out.append(f"seen every night since {first:%Y-%m-%d}" if first else
+                       f"new tonight, {result.since}")
+    except GtmcheckError:
+        return unknown
+    finally:
+        store.close()
+    return out
 
 
 def compare(checklist: Checklist, kind: Kind, ctx: RunContext, entry: BaselineEntry | None = None) -> Comparison:
@@ -74,16 +105,16 @@ def run_drift_check(ctx: RunContext, checklist: Checklist, kind: Kind) -> Eviden
         return Evidence(f"no drift from the baseline of {entry.saved_on.isoformat()} "
                         f"(environment {entry.environment!r}, {len(entry.observed)} section(s) compared)",
                         {"drifts": []})
-    since = result.since
-    lines = [f"{d.line()} (owner {d.owner}, {since})" for d in result.drifts]
+    since = since_each(ctx, checklist, result)
+    lines = [f"{d.line()} (owner {d.owner}, {s})" for d, s in zip(result.drifts, since, strict=True)]
     shown = lines[:SHOWN] + ([f"and {len(lines) - SHOWN} more"] if len(lines) > SHOWN else [])
     raise CheckFailed(  # one line (reports, JUnit); the terminal shows the drifts one per line (plugin)
         f"{len(lines)} drift(s) from the baseline: " + "; ".join(shown),
         expected=f"the stack as observed in the baseline of {entry.saved_on.isoformat()} "
                  f"(environment {entry.environment!r})",
         received=f"{len(lines)} change(s)",
-        evidence=Evidence(f"{len(lines)} drift(s) {since}",
-                          {"drifts": [d.as_dict(since) for d in result.drifts]}),
+        evidence=Evidence(f"{len(lines)} drift(s) {result.since}",
+                          {"drifts": [d.as_dict(s) for d, s in zip(result.drifts, since, strict=True)]}),
     )
 
 

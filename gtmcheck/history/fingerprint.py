@@ -8,7 +8,9 @@ ids, UUIDs, synthetic record ids and addresses, timestamps. Alerting uses the fi
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from typing import Any
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"gtm-\d{8}T\d{6}-[0-9a-f]{6}", re.IGNORECASE), "<run>"),  # run ids (in tags and addresses)
@@ -34,3 +36,19 @@ def fingerprint(checklist: str, item: str, status: str, message: str) -> str:
     """16 hex digits: the checklist, the item, its status and its normalised message."""
     text = "\x1f".join((checklist, item, status, normalise(message)))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def drift_row_id(item: str, path: str) -> str:
+    """The history's item id of one baseline drift: ``BASELINE-DRIFT#/properties/...`` (kept out of the strips)."""
+    return f"{item}#{path}"
+
+
+def is_drift_row(item_id: str) -> bool:
+    return "#/" in item_id
+
+
+def drift_fingerprint(checklist: str, path: str, was: Any, now: Any) -> str:
+    """16 hex digits: one drift (the checklist, where, what it was, what it is); "since when" follows it."""
+    text = "\x1f".join((checklist, path, json.dumps(was, sort_keys=True, default=str),
+                        json.dumps(now, sort_keys=True, default=str)))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

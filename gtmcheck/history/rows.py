@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import secrets
-from .fingerprint import fingerprint
+from .fingerprint import drift_fingerprint, drift_row_id, fingerprint
 
 MAX_MESSAGE = 500  # characters of a message kept per row: enough to read, not a copy of the report
 CHECKLIST_ITEM = "(checklist)"  # the item id of a checklist that could not be loaded, or is missing
@@ -118,6 +118,14 @@ def _message(text: object) -> str:
     return clean if len(clean) <= MAX_MESSAGE else clean[: MAX_MESSAGE - 1] + "…"
 
 
+def _drifts_of(details: object) -> Iterator[Mapping[str, Any]]:
+    """The baseline drifts a BASELINE-DRIFT item's details list (``{"drifts": [{"path", "was", "is", ...}]}``)."""
+    drifts = details.get("drifts") if isinstance(details, Mapping) else None
+    for drift in drifts if isinstance(drifts, list) else ():
+        if isinstance(drift, Mapping) and isinstance(drift.get("path"), str):
+            yield drift
+
+
 def record_of(report: Mapping[str, Any], *, run_id: str | None = None, environment: str | None = None) -> RunRecord:
     """The rows a report stands for; ``run_id``/``environment`` default to the report summary's."""
     summary: Mapping[str, Any] = report.get("summary") or {}
@@ -145,4 +153,10 @@ def record_of(report: Mapping[str, Any], *, run_id: str | None = None, environme
                                         fingerprint(file, item_id, status, message), message))
             for metric, group, value in metrics_of(item.get("details")):
                 record.metrics.append(MetricRow(run, env, started, file, item_id, metric, group, value))
+            for drift in _drifts_of(item.get("details")):  # one row each: "since when" a drift has been seen
+                path = str(drift["path"])
+                record.items.append(ItemRow(run, env, started, finished, file, kind, str(drift.get("owner") or owner),
+                                            drift_row_id(item_id, path), str(item.get("dod") or ""), status,
+                                            drift_fingerprint(file, path, drift.get("was"), drift.get("is")),
+                                            _message(drift.get("message") or path)))
     return record

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .fingerprint import is_drift_row
 from .rows import MetricRow
 from .stats import Floor, Verdict, assess
 
@@ -84,8 +85,8 @@ def build_trends(store: HistoryStore, environment: str, *, last: int = LAST_RUNS
     trends = Trends(environment, store.runs(environment, last))
     position = {run_id: i for i, (run_id, _) in enumerate(trends.runs)}
     for row in store.item_rows(environment, list(position)):
-        if not matches(item, row.item_id, row.dod):
-            continue
+        if is_drift_row(row.item_id) or not matches(item, row.item_id, row.dod):
+            continue  # a drift's own row serves "since when"; its check's strip shows the nights
         key = (row.checklist, row.item_id)
         trends.statuses.setdefault(key, [None] * len(trends.runs))[position[row.run_id]] = row.status
         trends.owners[key] = row.owner

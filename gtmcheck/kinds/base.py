@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from ..errors import Evidence, Location, SpecError
@@ -33,6 +34,22 @@ NEEDS = frozenset({CRM, WRITES, WAREHOUSE, WEB})
 
 
 SpecT = TypeVar("SpecT")
+
+# How a kind reads another checklist it refers to (an attribution checklist names its UTM checklist): the
+# loader ``gtmcheck.spec`` registers when it is imported. A hook, not an import: spec imports the kinds.
+_checklist_loader: Callable[[Path], Checklist] | None = None
+
+
+def register_checklist_loader(loader: Callable[[Path], Checklist]) -> None:
+    global _checklist_loader
+    _checklist_loader = loader
+
+
+def load_other_checklist(path: Path) -> Checklist:
+    """Load a checklist this one refers to, validated as every checklist is (``SpecError`` at its line)."""
+    if _checklist_loader is None:  # a checklist exists only once gtmcheck.spec was imported
+        raise RuntimeError("gtmcheck.spec registers the checklist loader on import")
+    return _checklist_loader(path)
 
 
 def cached_spec(checklist: Checklist, key: str, compile_spec: Callable[[Checklist], SpecT]) -> SpecT:

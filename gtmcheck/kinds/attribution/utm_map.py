@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...errors import GtmcheckError, SpecError
+from ..base import load_other_checklist
 from ..utm import UtmSpec
 from ..utm import spec_of as utm_spec_of
 
@@ -29,8 +30,6 @@ class UtmProblem:
 
 def load_utm(spec: AttributionSpec) -> UtmSpec | UtmProblem:
     """The UTM checklist's compiled spec, or what is wrong with the file ``channels.utm`` names."""
-    from ...spec import load_checklist  # spec imports the kinds: a module-level import would be circular
-
     path = spec.utm_path
     if path is None:
         return UtmProblem("no `channels.utm` is given")
@@ -38,7 +37,7 @@ def load_utm(spec: AttributionSpec) -> UtmSpec | UtmProblem:
     if not path.is_file():
         return UtmProblem(f"`channels.utm` names {written!r}, which is not a file (looked at {path})")
     try:
-        utm = load_checklist(path)
+        utm = load_other_checklist(path)
     except SpecError as exc:
         return UtmProblem(f"the utm checklist {written!r} does not load: {exc}")
     except GtmcheckError as exc:
