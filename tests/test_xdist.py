@@ -56,9 +56,10 @@ def comparable(report_file: Path) -> dict[str, Any]:
         report["summary"].pop(key)
     # each worker's sandbox is a CRM of its own: two checks that share a record in one (a form submission
     # updates the contact its email already has) make one each in two; that none remains is what must agree
-    cleanup = report["summary"]["cleanup"]
-    assert cleanup["archived"] > 0 and cleanup["remaining"] == 0 and cleanup["clean"], cleanup
-    cleanup["archived"] = "<n>"
+    cleanup = report["summary"].get("cleanup")
+    if cleanup:
+        assert cleanup["remaining"] == 0 and cleanup["clean"], cleanup
+        cleanup["archived"] = "<n>" if cleanup["archived"] else 0
     for checklist in report["checklists"]:
         for lead in (checklist.get("routing_graph") or {}).get("leads", []):
             if isinstance(lead.get("expected"), list) and lead.get("ok"):  # a round robin's turn depends on what
@@ -87,6 +88,7 @@ def test_two_workers_write_the_report_a_serial_run_writes(tmp_path: Path) -> Non
     checklists = len(list((REPO / "checks").glob("*.gtm.yml")))
     assert two["summary"]["checklists"] == one["summary"]["checklists"] == checklists
     assert two["summary"]["failed"] > 0
+    assert two["summary"]["cleanup"]["archived"] == one["summary"]["cleanup"]["archived"] == "<n>"  # some, both
     assert two == one
     # the terminal's gtmcheck line and cleanup line are the same too, once each
     for out in (serial.stdout, parallel.stdout):
