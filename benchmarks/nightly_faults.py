@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,17 +48,23 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 def project(folder: Path, fault_rate: float) -> Path:
-    """A project whose sandbox is the healthy demo with faults on, checking this repository's checklists."""
+    """A project whose sandbox is the healthy demo with faults on: this repository's checklists and baseline."""
     scenario = yaml.safe_load((DEMO / "healthy.yml").read_text())
     scenario["knobs"]["fault_rate"] = fault_rate
-    for name in ("data", "schemas"):
-        (folder / name).symlink_to(DEMO / name)
+    for entry in DEMO.iterdir():  # what the scenario names relative to itself: data/, schemas/, inbound.csv
+        if entry.suffix != ".yml":
+            (folder / entry.name).symlink_to(entry)
+    (folder / "demo").symlink_to(DEMO)  # what the checklists name: ../gtmcheck/demo/... becomes ../demo/...
+    (folder / "checks").mkdir()
+    for checklist in (REPO / "checks").glob("*.gtm.yml"):
+        (folder / "checks" / checklist.name).write_text(checklist.read_text().replace("../gtmcheck/demo/", "../demo/"))
+    shutil.copytree(REPO / "gtmcheck-baseline", folder / "gtmcheck-baseline")  # ATTR-BASELINE, BASELINE-DRIFT
     (folder / "healthy-faulty.yml").write_text(yaml.safe_dump(scenario, sort_keys=False))
     (folder / "gtmcheck.yml").write_text(yaml.safe_dump({
         "version": 1,
         "environments": {"faulty": {"crm": {"type": "sandbox", "scenario": "healthy-faulty.yml"}, "writes": False}},
         "default_environment": "faulty",
-        "checks": [str(REPO / "checks")],
+        "checks": ["checks"],
     }))
     return folder / "gtmcheck.yml"
 
@@ -92,6 +99,8 @@ def main() -> None:
                                   "--report-dir", str(report), *recheck, "-q", *read_only],
                                  cwd=folder, capture_output=True, text=True)
             times.append(time.monotonic() - started)
+            if not (report / "report.json").is_file():
+                sys.exit(f"night {night}: the run wrote no report (exit {run.returncode}):\n{run.stdout}{run.stderr}")
             data = json.loads((report / "report.json").read_text())
             items = [i for c in data["checklists"] for i in c["items"]]
             checks += len(items)
