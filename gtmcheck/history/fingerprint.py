@@ -12,14 +12,21 @@ import json
 import re
 from typing import Any
 
+# What differs between two runs of the same outcome, taken out in this order. One list for the history and
+# for `gtmcheck notify` (which imports it), so "the same failure" means the same thing to both.
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"gtm-\d{8}T\d{6}-[0-9a-f]{6}", re.IGNORECASE), "<run>"),  # run ids (in tags and addresses)
-    (re.compile(r"gtmcheck_[0-9a-f]{6}_"), "gtmcheck_<run>_"),  # a mapping check's marker value
+    (re.compile(r"gtm-\d{8}T\d{6}-[0-9a-z]{6}", re.IGNORECASE), "<run>"),  # run ids (in tags and addresses)
+    (re.compile(r"\bgtmcheck_[0-9a-f]{6}_", re.IGNORECASE), "gtmcheck_<run>_"),  # a mapping check's marker value
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE), "<uuid>"),
+    # a synthetic record's reserved address
+    (re.compile(r"[\w.+-]+@(?:[\w-]+\.)*(?:gtmcheck\.example\.com|example\.(?:com|org|net))\b", re.IGNORECASE),
+     "<synthetic>"),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"), "<time>"),
-    (re.compile(r"\b(contacts?|companies|company|deals?|leads?|records?|id) #?\d{3,}\b", re.IGNORECASE), r"\1 <id>"),
-    (re.compile(r"\b\d+(\.\d+)?\s?(ms|s|sec|seconds?|min|minutes?)\b"), "<t>"),
-    (re.compile(r"\b(\d+h)?(\d+m)?\d+(\.\d+)?s\b"), "<t>"),  # 1m35s, 2.5s
+    (re.compile(r"\b(contacts?|companies|company|deals?|leads?|records?|id)s? #?\s*\d{3,}\b", re.IGNORECASE),
+     r"\1 <id>"),
+    # a duration: 31.2s, 1500 ms, 2m, 1m35s, 3 hours
+    (re.compile(r"\b\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)"
+                r"(?:\d+(?:\.\d+)?(?:ms|s|m|h))*\b", re.IGNORECASE), "<t>"),
 )
 _SPACE = re.compile(r"\s+")
 

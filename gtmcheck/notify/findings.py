@@ -10,35 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..history.fingerprint import drift_fingerprint, normalise
+
 DRIFT_ITEM = "BASELINE-DRIFT"
 ALERTING = ("failed", "error")
 NO_OWNER = "(no owner)"
-
-# Noise, stripped before hashing, in this order: a run id, a uuid, a synthetic record's id or address,
-# a duration ("after 31.2s", "1500 ms", "2m"), a timestamp.
-_NOISE = [
-    (re.compile(r"gtm-\d{8}T\d{6}-[0-9a-z]{6}", re.I), "<run>"),
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<uuid>"),
-    (re.compile(r"[\w.+-]+@(?:[\w-]+\.)*(?:gtmcheck\.example\.com|example\.(?:com|org|net))\b", re.I), "<synthetic>"),
-    (re.compile(r"\b(?:record|contact|lead|deal|company|id)s?\s*#?\s*\d{3,}\b", re.I), "<record>"),
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?", re.I), "<time>"),
-    (re.compile(r"\bgtmcheck_[0-9a-f]{6}_", re.I), "<run>_"),  # a synthetic value tagged with the run
-    (re.compile(r"\b\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)"
-                r"(?:\d+(?:\.\d+)?(?:ms|s|m|h))*\b", re.I), "<duration>"),
-]
-_SPACE = re.compile(r"\s+")
-
-
-def normalise(message: str) -> str:
-    """``message`` without what differs between two runs of the same failure."""
-    for pattern, replacement in _NOISE:
-        message = pattern.sub(replacement, message)
-    return _SPACE.sub(" ", message).strip()
 
 
 def _hash(*parts: str) -> str:
@@ -130,8 +110,9 @@ def _drift_findings(file: str, owner: str, item: Mapping[str, Any], key: str,
         since = drift.get("since")
         if since and "since" not in message:
             message += f" (since {since})"
-        yield Finding(_hash(file, path, was, is_), f"{key}\x1e{path}", str(drift.get("owner") or owner), file,
-                      path, str(item.get("dod", "")), str(item["status"]), message)
+        fingerprint = drift_fingerprint(file, path, drift.get("was"), drift.get("is"))  # as the history keeps it
+        yield Finding(fingerprint, f"{key}\x1e{path}", str(drift.get("owner") or owner), file, path,
+                      str(item.get("dod", "")), str(item["status"]), message)
 
 
 def _canonical(value: Any) -> str:
