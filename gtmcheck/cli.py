@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, secrets
 from .about import DOCS_URL
+from .baseline import BASELINE_DIR
 from .dod import KINDS
 from .errors import ConfigError, GtmcheckError, SpecError
 from .findings import RULES, Finding, Severity, register
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from .spec import Checklist
 
 EXIT_USAGE = 4  # pytest's usage-error code, used by ``run``
-BASELINE_DIR = "gtmcheck-baseline"  # as gtmcheck.baseline.BASELINE_DIR (imported lazily, like every command)
 DEFAULT_REPORT_DIR = "gtmcheck-report"
 
 SPEC_INVALID = register(

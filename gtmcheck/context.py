@@ -173,7 +173,12 @@ class RunContext:
         """What ``gtmcheck baseline save`` recorded for this checklist, or ``None`` when nothing was saved."""
         from .baseline import read_entry
 
-        return read_entry(self.project.root, checklist)
+        key = f"baseline:{checklist.path}"  # read once a run: ATTR-BASELINE and BASELINE-DRIFT both ask
+        with self._lock:
+            if key not in self.cache:
+                self.cache[key] = read_entry(self.project.root, checklist)
+            entry: BaselineEntry | None = self.cache[key]
+        return entry
 
     def heartbeat(self, every: float = HEARTBEAT_S) -> Heartbeat:
         """A throttle for a long wait's progress lines, on the run's clock (see ``Heartbeat``)."""

@@ -17,7 +17,8 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Location, SpecError, relpath
+from ..errors import Location, SpecError, UnreadableFile, relpath
+from ..safefile import read_text_capped
 
 if TYPE_CHECKING:
     from ..spec import Checklist
@@ -74,10 +75,11 @@ def read_entry(root: Path, checklist: str | Checklist) -> BaselineEntry | None:
         return None
     where = Location(relpath(path))  # as the user sees it: relative to the working directory
     try:
-        if path.stat().st_size > MAX_BASELINE_BYTES:
-            raise SpecError("baseline file is larger than 64 MB", where, "save the baseline again")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_text_capped(path, MAX_BASELINE_BYTES, expect="a baseline file"))
+    except UnreadableFile as exc:
+        raise SpecError(f"baseline file {exc.problem}", where,
+                        "restore it from version control or run `gtmcheck baseline save` again") from None
+    except json.JSONDecodeError as exc:
         raise SpecError(f"baseline file is unreadable ({exc})", where,
                         "restore it from version control or run `gtmcheck baseline save` again") from None
     if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION or not isinstance(

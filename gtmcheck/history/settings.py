@@ -63,12 +63,6 @@ class HistorySettings:
     def file(self, root: Path) -> Path:
         return (Path(root) / self.path).resolve()
 
-    def where(self, root: Path, warehouse: dict[str, Any] | None, environment: str) -> str:
-        """What the history is, for messages: the file, or the warehouse table."""
-        if self.store == WAREHOUSE:
-            return f"table {self.table} in the warehouse of environment {environment!r}"
-        return str(self.file(root))
-
     def open(self, root: Path, warehouse: dict[str, Any] | None, environment: str) -> HistoryStore:
         """The store these settings name, for an environment whose ``warehouse:`` block is ``warehouse``."""
         from .store import HistoryStore

@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from .. import secrets
 from ..errors import HistoryError
@@ -126,15 +126,9 @@ class HistoryStore:
         while True:
             try:
                 return work()
-            except (SQLAlchemyError, OSError, RuntimeError) as exc:
+            except Exception as exc:  # noqa: BLE001 - SQLAlchemy's, the OS's, and driver errors it did not wrap
                 orig = getattr(exc, "orig", None) or exc
                 first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-                if "lock" in first.lower() and time.monotonic() < deadline:
-                    self.sleep(0.2)
-                    continue
-                raise HistoryError(secrets.redact(f"{self.display}: {doing}: {first}")) from None
-            except Exception as exc:  # noqa: BLE001 - a driver error SQLAlchemy did not wrap (duckdb raises some)
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 if "lock" in first.lower() and time.monotonic() < deadline:
                     self.sleep(0.2)
                     continue

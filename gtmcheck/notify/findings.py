@@ -14,9 +14,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..baseline.check import DOD_ID as DRIFT_DOD_ID
 from ..history.fingerprint import drift_fingerprint, normalise
 
-DRIFT_ITEM = "BASELINE-DRIFT"
+DRIFT_ITEM = DRIFT_DOD_ID
 ALERTING = ("failed", "error")
 NO_OWNER = "(no owner)"
 

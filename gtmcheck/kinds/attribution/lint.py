@@ -8,11 +8,11 @@ recomputing the wrong model.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ...dod import CROSS_FUNCTIONAL_SIGNER
-from ...findings import Finding, Rule, Severity, register
+from ...findings import Finding, Severity, register
 from ...yamlfile import JsonPath
+from ..reconcile.rules import Problem
 from ..reconcile.sql import unsafe_sql
 from .compiled import MONTHLY_DAYS, POSITION_ROLES, RECOMPUTE_KEYS, W_ROLES, AttributionSpec, half_life_days
 from .models import AttributionModel
@@ -108,14 +108,6 @@ BLOCKING = frozenset({WEIGHTS_NOT_ONE.code, HALF_LIFE_NOT_POSITIVE.code, EXTERNA
                       MISSING_TABLES.code, UNSAFE_SQL.code, VALUE_WITHOUT_VALUE.code})
 _MODEL_KEYS = {"weights": ("position_based", "w_shaped"), "half_life": ("time_decay",),
                "direct_channels": ("last_non_direct",), "vendor": ("external",)}
-
-
-@dataclass(frozen=True)
-class Problem:
-    rule: Rule
-    path: JsonPath
-    message: str
-    key: bool = False
 
 
 def _weights_problems(spec: AttributionSpec) -> Iterator[Problem]:
@@ -232,7 +224,7 @@ def problems_of(spec: AttributionSpec) -> list[Problem]:
 
 def blocking(spec: AttributionSpec, sections: tuple[str, ...]) -> Problem | None:
     """The first blocking problem in ``sections`` (top-level keys), which a check reports instead of running."""
-    for problem in problems_of(spec):
+    for problem in [*_model_problems(spec), *_table_problems(spec)]:  # where every BLOCKING code comes from
         if problem.rule.code in BLOCKING and problem.path[0] in sections:
             return problem
     return None

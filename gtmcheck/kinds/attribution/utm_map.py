@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 FIX = "point `channels.utm` at the utm checklist (`kind: utm`) whose `channels:` lists the expected channels"
 
 
+UTM_CACHE_KEY = "attribution.utm"  # in the attribution checklist's cache: lint and every check read it
+
+
 @dataclass(frozen=True)
 class UtmProblem:
     """Why ``channels.utm`` cannot be used, said at its line."""
@@ -29,7 +32,14 @@ class UtmProblem:
 
 
 def load_utm(spec: AttributionSpec) -> UtmSpec | UtmProblem:
-    """The UTM checklist's compiled spec, or what is wrong with the file ``channels.utm`` names."""
+    """The UTM checklist's compiled spec, or what is wrong with the file ``channels.utm`` names (read once)."""
+    found: UtmSpec | UtmProblem | None = spec.checklist.cache.get(UTM_CACHE_KEY)
+    if found is None:
+        found = spec.checklist.cache[UTM_CACHE_KEY] = _load_utm(spec)
+    return found
+
+
+def _load_utm(spec: AttributionSpec) -> UtmSpec | UtmProblem:
     path = spec.utm_path
     if path is None:
         return UtmProblem("no `channels.utm` is given")

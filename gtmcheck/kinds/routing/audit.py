@@ -22,7 +22,7 @@ from ...durations import format_duration
 from ...errors import CheckError, CheckFailed, ConnectorError, Evidence, NotConfigured
 from ...synthetic import TAG_PROPERTY, is_synthetic
 from .leads import EMAIL_DOMAIN, Expectation, expectation_for
-from .live import LeadRunner, owner_directory, percentile
+from .live import LeadRunner, fmt_span, owner_directory, percentile
 from .logic import Lead, Solver, Value, format_lead
 
 if TYPE_CHECKING:
@@ -65,13 +65,6 @@ class AuditedLead:
 
 def _iso(ms: int | None) -> str | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _span(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
 
 
 def _value(text: str) -> Value:
@@ -159,7 +152,7 @@ class Auditor:
             if age is not None and sla is not None and age <= sla:
                 return None  # not yet due: routing may still be on its way
             lead.problem = (f"{lead.shown}: {expect.label} should have matched; expected {expected}, got no owner "
-                            f"{_span(age or 0)} after creation")
+                            f"{fmt_span(age or 0)} after creation")
         elif owner_email not in lead.expected:
             lead.problem = (f"{lead.shown}: {expect.label} should have matched; expected {expected}, "
                             f"got {lead.owner_text}{when}")
@@ -225,8 +218,8 @@ def _queue_problems(spec: RoutingSpec, auditor: Auditor, judged: list[AuditedLea
     if spec.alert_max_count is not None and len(waiting) > spec.alert_max_count:
         problems.append(f"{email} got {len(waiting)} of the window's leads (max {spec.alert_max_count})")
     if spec.alert_max_age is not None and oldest is not None and oldest > spec.alert_max_age:
-        problems.append(f"{len(waiting)} leads wait in {email}, the oldest {_span(oldest)} "
-                        f"(max {_span(spec.alert_max_age)})")
+        problems.append(f"{len(waiting)} leads wait in {email}, the oldest {fmt_span(oldest)} "
+                        f"(max {fmt_span(spec.alert_max_age)})")
     return problems
 
 

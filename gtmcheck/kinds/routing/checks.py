@@ -22,7 +22,7 @@ from ...errors import CheckError, CheckFailed, ConnectorError, DuplicateRecord, 
 from ...synthetic import is_synthetic
 from .graphdata import GRAPH_KEY, routing_graph
 from .leads import Expectation, LeadPlan, LeadPlanner, expectation_for
-from .live import LeadRunner, Outcome, fmt_seconds, owner_directory, percentile
+from .live import LeadRunner, Outcome, fmt_seconds, fmt_span, owner_directory, percentile
 from .logic import format_lead
 from .probes import is_country
 
@@ -243,13 +243,6 @@ def _age(text: str | None, now_ms: int) -> float | None:
     return None if created is None else max(0.0, (now_ms - created) / 1000)
 
 
-def _span(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
-
-
 def check_alerts(ctx: RunContext, spec: RoutingSpec) -> Evidence:
     """Leads held by the fallback owner (ours excluded): how many, and how long the oldest has waited."""
     expect: Expectation = expectation_for(spec, "fallback")
@@ -274,13 +267,13 @@ def check_alerts(ctx: RunContext, spec: RoutingSpec) -> Evidence:
     if spec.alert_max_count is not None and len(held) > spec.alert_max_count:
         problems.append(f"holds {len(held)} {runner.object_type} (max {spec.alert_max_count})")
     if spec.alert_max_age is not None and oldest is not None and oldest > spec.alert_max_age:
-        problems.append(f"the oldest has waited {_span(oldest)} (max {_span(spec.alert_max_age)})")
+        problems.append(f"the oldest has waited {fmt_span(oldest)} (max {fmt_span(spec.alert_max_age)})")
     data = {"owner": email, "count": len(held), "oldest_s": oldest, "ids": [r.id for r in held[:20]]}
     if problems:
         raise CheckFailed(f"{email} " + "; ".join(problems), expected="the default queue within its thresholds",
-                          received=f"{len(held)} held, oldest {_span(oldest or 0)}",
+                          received=f"{len(held)} held, oldest {fmt_span(oldest or 0)}",
                           evidence=Evidence(f"{len(held)} leads held by {email}", data))
-    age = f", the oldest {_span(oldest)} old" if oldest is not None else ""
+    age = f", the oldest {fmt_span(oldest)} old" if oldest is not None else ""
     return Evidence(f"{email} holds {len(held)} {runner.object_type}{age}: within the alert thresholds", data)
 
 

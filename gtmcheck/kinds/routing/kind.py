@@ -55,7 +55,7 @@ from ...saferegex import compile_pattern
 from ...schema import EMAIL
 from ...sidefiles import read_relative_file
 from ..base import CRM, WRITES, Check, KindBase
-from .audit import AUDIT_PARAM, INSTEAD
+from .audit import AUDIT_PARAM, INSTEAD, check_audit
 from .leads import LEADS_SCHEMA, LeadOptions
 from .logic import Atom, Rule
 from .rules import lint_routing
@@ -474,8 +474,6 @@ class RoutingKind(KindBase):
                         description="the default queue stays within its count and age thresholds",
                         needs=frozenset({CRM}))  # reads the queue; writes nothing
         if spec.has_audit:  # ROUTING-AUDIT: the real leads of the window, read-only (audit.py)
-            from .audit import check_audit
-
             where = at("audit", key=True) if "audit" in checklist.data else at("alerts", key=True)
             yield Check("ROUTING-ALERTS", lambda ctx: check_audit(ctx, spec), where, param=AUDIT_PARAM,
                         description="the real leads of the audit window went where the rules say; the default "

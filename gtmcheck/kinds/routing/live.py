@@ -101,6 +101,14 @@ class Outcome:
                 "ok": self.ok, "problem": self.problem}
 
 
+def fmt_span(seconds: float) -> str:
+    """An age in its largest unit: ``19.0 h``, ``2.5 d``, ``40 s``."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
 def fmt_seconds(seconds: float) -> str:
     return f"{seconds:.1f} s"
 
